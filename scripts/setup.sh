@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what kmsd needs on Debian bookworm. Idempotent and quiet when all is present.
+#   scripts/setup.sh          build dependencies only
+#   scripts/setup.sh --test   build and test dependencies (boto3, pytest, AWS CLI, Node SDK)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(cmake g++ make libboost1.81-dev rapidjson-dev libssl-dev libsqlite3-dev catch2)
+test_pkgs=(python3 python3-boto3 python3-pytest awscli nodejs npm)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  # nodejs from NodeSource bundles npm; accept an npm on PATH instead of Debian's package.
+  if [[ "$p" == npm ]] && command -v npm >/dev/null 2>&1; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  # The AWS SDK for JavaScript v3, pinned by tests/e2e/node/package-lock.json.
+  if [[ ! -d tests/e2e/node/node_modules/@aws-sdk/client-kms ]]; then
+    echo "setup: installing @aws-sdk/client-kms (npm ci)"
+    (cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+  fi
+fi

@@ -1,0 +1,45 @@
+// File: listener.hpp
+//
+// Listener: owns the acceptor and hands each accepted connection to the next io_context
+// in turn (one io_context per worker thread, so a session never needs a strand).
+//
+// Thread-safety: runs on the first io_context; Close() is posted there.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include "server/session.hpp"
+
+namespace kms::server {
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  // Binds and listens. Fails with a readable message, e.g. "address in use: 127.0.0.1:4599".
+  static std::shared_ptr<Listener> Open(std::vector<boost::asio::io_context*> contexts,
+                                        const boost::asio::ip::tcp::endpoint& endpoint,
+                                        SessionEnv& env, std::string& error);
+
+  Listener(std::vector<boost::asio::io_context*> contexts, SessionEnv& env);
+  void Run();
+  void Close();
+  std::uint16_t Port() const { return port_; }
+
+ private:
+  void DoAccept();
+  void OnAccept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+
+  std::vector<boost::asio::io_context*> contexts_;
+  std::size_t next_ = 0;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  SessionEnv& env_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace kms::server

@@ -1,0 +1,88 @@
+// kmsd: a local AWS KMS endpoint.
+//
+// Start-up: load the configuration (flags > environment > defaults), open the SQLite
+// store (or an in-memory one), load every key into the registry, bind the port, print
+// the listening line, serve until SIGINT/SIGTERM, then close the store.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "config/config.hpp"
+#include "server/clock.hpp"
+#include "server/log.hpp"
+#include "server/server.hpp"
+#include "storage/registry.hpp"
+#include "storage/sqlite_store.hpp"
+
+extern char** environ;
+
+namespace {
+
+using kms::server::Log;
+using kms::server::LogLevel;
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "kmsd: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  auto loaded = kms::config::Load(args, kms::config::EnvFromProcess(environ));
+  if (!loaded) {
+    std::fprintf(stderr, "kmsd: %s\nRun 'kmsd --help' for usage.\n",
+                 loaded.error().message.c_str());
+    return 2;
+  }
+  if (loaded->action == kms::config::Action::kHelp) {
+    std::cout << kms::config::HelpText();
+    return 0;
+  }
+  if (loaded->action == kms::config::Action::kVersion) {
+    std::cout << "kmsd " << KMSD_VERSION << "\n";
+    return 0;
+  }
+  const kms::config::Config& config = loaded->config;
+  kms::server::SetLogLevel(kms::server::ParseLogLevel(config.log_level));
+
+  std::string db_path = ":memory:";
+  if (!config.in_memory) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+      return Fail("cannot create data directory " + config.data_dir.string() + ": " + ec.message());
+    }
+    db_path = (config.data_dir / "kms.db").string();
+  }
+  auto store = kms::storage::SqliteStore::Open(db_path);
+  if (!store) return Fail("cannot open database " + db_path + ": " + store.error().message);
+  auto registry = kms::storage::Registry::Open(std::move(*store));
+  if (!registry) return Fail("cannot load database " + db_path + ": " + registry.error().message);
+
+  kms::server::SystemClock clock;
+  std::string error;
+  auto server = kms::server::Server::Create(config, **registry, clock, error);
+  if (!server) return Fail(error);
+
+  for (const auto& line : config.provenance) Log(LogLevel::kInfo, "config " + line);
+  Log(LogLevel::kInfo, "kmsd " KMSD_VERSION " storage=" + db_path +
+                           " keys=" + std::to_string((*registry)->KeyCount()) +
+                           " threads=" + std::to_string(server->Threads()) +
+                           " region=" + config.region + " account=" + config.account_id);
+  // The one line on stdout: tests and scripts wait for it.
+  std::printf("kmsd listening on http://%s:%u\n", config.host.c_str(),
+              static_cast<unsigned>(server->Port()));
+  std::fflush(stdout);
+
+  server->Run();
+  server.reset();
+  registry->reset();  // closes the database
+  Log(LogLevel::kInfo, "kmsd stopped");
+  return 0;
+}

@@ -1,0 +1,156 @@
+#include "server/ops/key_lookup.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace kms::ops {
+namespace {
+
+bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+bool AllLowerHex(std::string_view s) { return std::all_of(s.begin(), s.end(), IsLowerHex); }
+
+KmsError InvalidKeyId(std::string_view ref) {
+  return KmsError::NotFound("Invalid keyId '" + std::string(ref) + "'");
+}
+
+Result<KeyPtr> FindById(const OpContext& ctx, std::string_view key_id) {
+  KeyPtr key = ctx.registry.FindKey(ctx.scope, key_id);
+  if (key == nullptr || IsGone(*key, ctx.Now())) {
+    return KmsError::NotFound("Key '" + ctx.KeyArn(key_id) + "' does not exist");
+  }
+  return key;
+}
+
+Result<KeyPtr> FindByAlias(const OpContext& ctx, std::string_view alias_name) {
+  auto alias = ctx.registry.FindAlias(ctx.scope, alias_name);
+  if (!alias) return KmsError::NotFound("Alias " + ctx.AliasArn(alias_name) + " is not found.");
+  return FindById(ctx, alias->target_key_id);
+}
+
+// The words AWS uses for a state in "<arn> is <words>.": PendingDeletion -> "pending deletion".
+std::string StateWords(std::string_view state) {
+  std::string out;
+  for (char c : state) {
+    if (std::isupper(static_cast<unsigned char>(c)) && !out.empty()) out += ' ';
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsWellFormedKeyId(std::string_view id) {
+  if (id.size() == 36 && id.starts_with("mrk-")) return AllLowerHex(id.substr(4));
+  if (id.size() != 36) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? id[i] != '-' : !IsLowerHex(id[i])) return false;
+  }
+  return true;
+}
+
+bool IsGone(const storage::KeyRecord& key, std::int64_t now) {
+  return key.key_state == "PendingDeletion" && key.deletion_date && *key.deletion_date <= now;
+}
+
+Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms) {
+  const bool aliases_allowed = forms == KeyRefForms::kAny;
+  if (ref.starts_with("arn:")) {
+    // arn:<partition>:kms:<region>:<account>:<resource>
+    std::string_view parts[6];
+    std::string_view rest = ref;
+    for (int i = 0; i < 5; ++i) {
+      auto colon = rest.find(':');
+      if (colon == std::string_view::npos)
+        return KmsError::NotFound("Invalid arn " + std::string(ref));
+      parts[i] = rest.substr(0, colon);
+      rest.remove_prefix(colon + 1);
+    }
+    parts[5] = rest;
+    if (parts[2] != "kms") return KmsError::NotFound("Invalid arn " + std::string(ref));
+    if (parts[3] != ctx.scope.region)
+      return KmsError::NotFound("Invalid arn " + std::string(parts[3]));
+    const std::string_view resource = parts[5];
+    if (resource.starts_with("key/")) {
+      const std::string_view id = resource.substr(4);
+      if (parts[4] != ctx.scope.account) {
+        return KmsError::NotFound("Key '" + std::string(ref) + "' does not exist");
+      }
+      if (!IsWellFormedKeyId(id)) return InvalidKeyId(ref);
+      return FindById(ctx, id);
+    }
+    if (resource.starts_with("alias/") && aliases_allowed) {
+      if (parts[4] != ctx.scope.account) {
+        return KmsError::NotFound("Alias " + std::string(ref) + " is not found.");
+      }
+      return FindByAlias(ctx, resource);
+    }
+    return KmsError::NotFound("Invalid arn " + std::string(ref));
+  }
+  if (ref.starts_with("alias/")) {
+    if (!aliases_allowed) return InvalidKeyId(ref);
+    return FindByAlias(ctx, ref);
+  }
+  if (!IsWellFormedKeyId(ref)) return InvalidKeyId(ref);
+  return FindById(ctx, ref);
+}
+
+KmsError KeyStateError(const OpContext& ctx, const storage::KeyRecord& key) {
+  const std::string text = ctx.KeyArn(key.key_id) + " is " + StateWords(key.key_state) + ".";
+  if (key.key_state == "Disabled") return {server::ErrorCode::kDisabled, text};
+  return KmsError::InvalidState(text);
+}
+
+Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key) {
+  if (key.key_state != "Enabled") return KeyStateError(ctx, key);
+  return {};
+}
+
+Result<void> RequireNotPendingDeletion(const OpContext& ctx, const storage::KeyRecord& key) {
+  if (key.key_state == "Enabled" || key.key_state == "Disabled" ||
+      key.key_state == "PendingImport") {
+    return {};
+  }
+  return KeyStateError(ctx, key);
+}
+
+Result<KeyPtr> ResolveUsableKey(const OpContext& ctx, std::string_view ref) {
+  KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, ref, KeyRefForms::kAny));
+  KMS_TRY(RequireEnabled(ctx, *key));
+  return key;
+}
+
+Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
+                          std::string_view usage, std::string_view operation) {
+  if (key.key_usage == usage) return {};
+  return KmsError{server::ErrorCode::kInvalidKeyUsage,
+                  ctx.KeyArn(key.key_id) + " key usage is " + key.key_usage +
+                      " which is not valid for " + std::string(operation) + "."};
+}
+
+const storage::KeyMaterial* FindMaterial(const storage::KeyRecord& key, std::uint32_t version) {
+  for (const auto& m : key.materials) {
+    if (m.version == version) return &m;
+  }
+  return nullptr;
+}
+
+const storage::KeyMaterial* CurrentMaterial(const storage::KeyRecord& key) {
+  return FindMaterial(key, key.current_material_version);
+}
+
+Result<void> CheckDryRun(const JsonIn& in) {
+  if (in.OptionalBool("DryRun").value_or(false)) {
+    return KmsError{server::ErrorCode::kDryRunOperation,
+                    "The request would have succeeded, but the DryRun option is set."};
+  }
+  return {};
+}
+
+KmsError StorageFailure(std::string_view what) {
+  return KmsError::Internal("kmsd could not store the change (" + std::string(what) +
+                            "); nothing was changed. Check the data directory and retry.");
+}
+
+}  // namespace kms::ops

@@ -1,0 +1,72 @@
+// File: key_lookup.hpp
+//
+// The one place that turns a client's key reference into a key, and the shared checks
+// that follow (key state, key usage, DryRun). Every message here copies AWS's wording;
+// handlers never type these strings themselves.
+//
+// Thread-safety: stateless functions over the thread-safe registry.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "server/ops/context.hpp"
+#include "server/protocol/json_io.hpp"
+#include "server/protocol/result.hpp"
+#include "storage/registry.hpp"
+
+namespace kms::ops {
+
+using server::JsonIn;
+using server::JsonOut;
+using server::KmsError;
+using server::Result;
+using KeyPtr = storage::Registry::KeyPtr;
+
+// Which spellings of a key an operation accepts, as AWS documents per operation.
+enum class KeyRefForms {
+  kKeyIdOrArn,  // key id or key ARN (EnableKey, TagResource, ScheduleKeyDeletion, ...)
+  kAny,         // also alias name ("alias/x") and alias ARN (Encrypt, DescribeKey, ...)
+};
+
+// Resolves `ref` in the caller's scope. Keys whose deletion date has passed count as gone.
+// Errors (NotFoundException): "Invalid keyId '<ref>'", "Key '<arn>' does not exist",
+// "Invalid arn <region>", "Alias <alias-arn> is not found."
+Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms);
+
+// True once a key pending deletion has passed its deletion date: it no longer exists.
+bool IsGone(const storage::KeyRecord& key, std::int64_t now);
+
+// The error AWS gives for using a key in a state that does not allow the operation:
+// Disabled -> DisabledException "<arn> is disabled."; PendingDeletion / PendingImport / ...
+// -> KMSInvalidStateException "<arn> is pending deletion." etc.
+KmsError KeyStateError(const OpContext& ctx, const storage::KeyRecord& key);
+
+// Enabled, else KeyStateError. For cryptographic operations.
+Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key);
+// Anything but PendingDeletion (and the other transitional states); Disabled is allowed.
+// For management operations (tags, aliases, description, policy writes, Enable/DisableKey).
+Result<void> RequireNotPendingDeletion(const OpContext& ctx, const storage::KeyRecord& key);
+
+// ResolveKey(kAny) + RequireEnabled: the first step of every cryptographic operation.
+Result<KeyPtr> ResolveUsableKey(const OpContext& ctx, std::string_view ref);
+
+// InvalidKeyUsageException "<arn> key usage is <usage> which is not valid for <operation>."
+Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
+                          std::string_view usage, std::string_view operation);
+
+// Symmetric AES key material by version; nullptr if the key has no such version.
+const storage::KeyMaterial* FindMaterial(const storage::KeyRecord& key, std::uint32_t version);
+const storage::KeyMaterial* CurrentMaterial(const storage::KeyRecord& key);
+
+// DryRun=true: DryRunOperationException once every other check passed; call it last,
+// before the work.
+Result<void> CheckDryRun(const JsonIn& in);
+
+// A write failed in storage: KMSInternalException with a generic message (never key data).
+KmsError StorageFailure(std::string_view what);
+
+// A valid key id: a UUID (8-4-4-4-12 lowercase hex) or "mrk-" + 32 lowercase hex.
+bool IsWellFormedKeyId(std::string_view id);
+
+}  // namespace kms::ops

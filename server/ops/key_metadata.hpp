@@ -1,0 +1,80 @@
+// File: key_metadata.hpp
+//
+// The KeyMetadata structure that CreateKey and DescribeKey return (and, later, ReplicateKey).
+// One writer, so every operation reports a key the same way.
+//
+//   WriteKeyMetadata(ctx, *key, out);   // writes "KeyMetadata": { ... }
+//
+// Thread-safety: stateless.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "server/ops/context.hpp"
+#include "server/ops/key_lookup.hpp"
+#include "server/protocol/json_io.hpp"
+#include "storage/records.hpp"
+
+namespace kms::ops {
+
+// The EncryptionAlgorithms KMS reports for a key spec; empty when the key cannot encrypt.
+// Asymmetric and HMAC specs join this table when kmsd supports them.
+inline std::vector<std::string> EncryptionAlgorithmsOf(const storage::KeyRecord& key) {
+  if (key.key_spec == "SYMMETRIC_DEFAULT") return {"SYMMETRIC_DEFAULT"};
+  return {};
+}
+
+// Writes the member "KeyMetadata" with every field AWS sends for `key` (KMS_FACTS §7).
+// ARNs are built in the caller's scope, which is the key's own scope.
+inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key,
+                             server::JsonOut& out) {
+  const std::string arn = ctx.KeyArn(key.key_id);
+  out.Key("KeyMetadata");
+  out.StartObject();
+  out.String("AWSAccountId", ctx.scope.account);
+  out.String("KeyId", key.key_id);
+  out.String("Arn", arn);
+  out.Timestamp("CreationDate", key.creation_date);
+  out.Bool("Enabled", key.Enabled());
+  out.String("Description", key.description);
+  out.String("KeyUsage", key.key_usage);
+  out.String("KeyState", key.key_state);
+  if (key.key_state == "PendingDeletion" && key.deletion_date) {
+    out.Timestamp("DeletionDate", *key.deletion_date);
+  }
+  out.String("Origin", key.origin);
+  out.String("KeyManager", key.key_manager);
+  out.String("CustomerMasterKeySpec", key.key_spec);
+  out.String("KeySpec", key.key_spec);
+  if (auto algorithms = EncryptionAlgorithmsOf(key); !algorithms.empty()) {
+    out.StringList("EncryptionAlgorithms", algorithms);
+  }
+  out.Bool("MultiRegion", key.multi_region);
+  if (key.multi_region) {
+    // Replicas do not exist yet (ReplicateKey is not implemented): every mrk key is a primary.
+    out.Key("MultiRegionConfiguration");
+    out.StartObject();
+    out.String("MultiRegionKeyType", "PRIMARY");
+    out.Key("PrimaryKey");
+    out.StartObject();
+    out.String("Arn", arn);
+    out.String("Region", ctx.scope.region);
+    out.EndObject();
+    out.Key("ReplicaKeys");
+    out.StartArray();
+    out.EndArray();
+    out.EndObject();
+  }
+  if (key.key_state == "PendingDeletion" && key.pending_window_days) {
+    out.Int("PendingDeletionWindowInDays", *key.pending_window_days);
+  }
+  if (key.key_spec == "SYMMETRIC_DEFAULT") {
+    if (const storage::KeyMaterial* material = CurrentMaterial(key)) {
+      out.String("CurrentKeyMaterialId", material->material_id);
+    }
+  }
+  out.EndObject();
+}
+
+}  // namespace kms::ops

@@ -1,0 +1,318 @@
+// File: keys.cpp
+//
+// The key lifecycle: CreateKey, DescribeKey, ListKeys, UpdateKeyDescription, EnableKey,
+// DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, and PurgeExpiredKeys (keys.hpp).
+//
+// State changes resolve and check the key under the registry's writer, so each
+// read-check-modify-write is atomic against other writers.
+//
+// Thread-safety: handlers run concurrently; see storage/registry.hpp.
+#include "server/ops/keys.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/digest.hpp"
+#include "crypto/random.hpp"
+#include "server/ops/key_lookup.hpp"
+#include "server/ops/key_metadata.hpp"
+#include "server/ops/ops.hpp"
+#include "server/ops/policies.hpp"
+#include "server/ops/tags.hpp"
+
+namespace kms::ops {
+namespace {
+
+constexpr std::string_view kSymmetricDefault = "SYMMETRIC_DEFAULT";
+constexpr std::string_view kEncryptDecrypt = "ENCRYPT_DECRYPT";
+constexpr std::size_t kSymmetricKeyBytes = 32;  // AES-256
+constexpr std::int64_t kSecondsPerDay = 86'400;
+constexpr std::int64_t kMinPendingWindowDays = 7;
+constexpr std::int64_t kMaxPendingWindowDays = 30;
+constexpr std::int64_t kDefaultPendingWindowDays = 30;
+constexpr std::int64_t kDefaultListLimit = 100;
+
+KmsError RandomFailure(const crypto::Error& error) {
+  return KmsError::Internal("kmsd could not generate random bytes: " + error.message);
+}
+
+// A new key id: "mrk-" + 32 lowercase hex for a multi-region key, else a random UUID v4.
+Result<std::string> NewKeyId(bool multi_region) {
+  auto random = crypto::RandomBytes(16);
+  if (!random) return RandomFailure(random.error());
+  crypto::Bytes& b = *random;
+  if (multi_region) return "mrk-" + crypto::HexEncode(b);
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0fU) | 0x40U);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3fU) | 0x80U);  // RFC 4122 variant
+  const std::string hex = crypto::HexEncode(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+// Version 1 of a new symmetric key's material.
+Result<storage::KeyMaterial> NewSymmetricMaterial(std::int64_t now) {
+  auto secret = crypto::RandomSecureBytes(kSymmetricKeyBytes);
+  if (!secret) return RandomFailure(secret.error());
+  storage::KeyMaterial material;
+  material.version = 1;
+  material.material_id = crypto::HexEncode(crypto::Sha256(*secret));
+  material.bytes.assign(secret->begin(), secret->end());
+  material.created_at = now;
+  return material;
+}
+
+// The CreateKey members that pick the kind of key. kmsd creates symmetric AWS_KMS keys only.
+Result<void> CheckCreateKeyKind(const JsonIn& in) {
+  const auto key_spec = in.OptionalString("KeySpec");
+  const auto master_key_spec = in.OptionalString("CustomerMasterKeySpec");
+  if (key_spec && master_key_spec) {
+    return KmsError::Validation(
+        "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+        "CustomerMasterKeySpec is deprecated.");
+  }
+  const std::string_view spec = key_spec ? *key_spec : master_key_spec.value_or(kSymmetricDefault);
+  if (spec != kSymmetricDefault) {
+    return KmsError::Unsupported("kmsd does not support KeySpec " + std::string(spec) +
+                                 " yet. Only SYMMETRIC_DEFAULT keys can be created.");
+  }
+  const std::string_view usage = in.OptionalString("KeyUsage").value_or(kEncryptDecrypt);
+  if (usage != kEncryptDecrypt) {
+    return KmsError::Validation("The operation failed because the KeyUsage value of the CMK is " +
+                                std::string(usage) +
+                                ". To perform this operation, the KeyUsage value must be "
+                                "ENCRYPT_DECRYPT.");
+  }
+  const std::string_view origin = in.OptionalString("Origin").value_or("AWS_KMS");
+  if (origin != "AWS_KMS") {
+    return KmsError::Unsupported("kmsd does not support Origin " + std::string(origin) +
+                                 " yet. Only AWS_KMS keys can be created.");
+  }
+  if (in.Has("CustomKeyStoreId") || in.Has("XksKeyId")) {
+    return KmsError::Unsupported(
+        "kmsd does not support custom key stores yet. Omit CustomKeyStoreId and XksKeyId.");
+  }
+  return {};
+}
+
+// Enable/DisableKey accept only the two settled states; a key pending deletion (or import)
+// answers with the state error.
+Result<void> RequireEnabledOrDisabled(const OpContext& ctx, const storage::KeyRecord& key) {
+  if (key.key_state == "Enabled" || key.key_state == "Disabled") return {};
+  return KeyStateError(ctx, key);
+}
+
+// Resolves `key_ref` (key id or ARN) under `writer`, checks it, sets its state and stores it.
+Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, std::string_view state,
+                         std::string_view operation) {
+  auto writer = ctx.registry.BeginWrite();
+  KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireEnabledOrDisabled(ctx, *key));
+  if (key->key_state == state) return {};  // already there: nothing to write
+
+  storage::KeyRecord updated = *key;
+  updated.key_state = std::string(state);
+  if (!writer.UpdateKey(std::move(updated))) return StorageFailure(operation);
+  return {};
+}
+
+}  // namespace
+
+Result<void> PurgeExpiredKeys(const OpContext& ctx) {
+  const std::int64_t now = ctx.Now();
+  const auto expired = [now](const KeyPtr& key) { return IsGone(*key, now); };
+  if (std::ranges::none_of(ctx.registry.ListKeys(ctx.scope), expired)) return {};
+
+  auto writer = ctx.registry.BeginWrite();
+  for (const KeyPtr& key : ctx.registry.ListKeys(ctx.scope)) {  // again, under the writer
+    if (!expired(key)) continue;
+    if (!writer.DeleteKey(ctx.scope, key->key_id)) return StorageFailure("PurgeExpiredKeys");
+  }
+  return {};
+}
+
+// CreateKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
+// Deviation: only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with
+// Origin AWS_KMS; other key specs, origins and custom key stores answer
+// UnsupportedOperationException.
+// Deviation: the policy is checked for shape only and never enforced;
+// BypassPolicyLockoutSafetyCheck is accepted and ignored.
+// Deviation: a multi-region key has no replicas (ReplicateKey is not implemented).
+Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
+  KMS_TRY(CheckCreateKeyKind(in));
+  const std::optional<std::string_view> policy = in.OptionalString("Policy");
+  if (policy) KMS_TRY(CheckPolicyDocument(*policy));
+  KMS_ASSIGN_OR_RETURN(std::vector<storage::Tag> added_tags, ReadTags(in));
+  std::vector<storage::Tag> tags;
+  KMS_TRY(MergeTags(ctx, tags, added_tags));
+
+  const std::int64_t now = ctx.Now();
+  storage::KeyRecord key;
+  key.scope = ctx.scope;
+  key.multi_region = in.OptionalBool("MultiRegion").value_or(false);
+  KMS_ASSIGN_OR_RETURN(key.key_id, NewKeyId(key.multi_region));
+  key.description = std::string(in.OptionalString("Description").value_or(""));
+  key.key_spec = std::string(kSymmetricDefault);
+  key.key_usage = std::string(kEncryptDecrypt);
+  key.origin = "AWS_KMS";
+  key.key_manager = "CUSTOMER";
+  key.key_state = "Enabled";
+  key.creation_date = now;
+  key.policy = policy ? std::string(*policy) : DefaultKeyPolicy(ctx);
+  key.tags = std::move(tags);
+  KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material, NewSymmetricMaterial(now));
+  key.materials.push_back(std::move(material));
+  key.current_material_version = 1;
+
+  {
+    auto writer = ctx.registry.BeginWrite();
+    if (!writer.InsertKey(key)) return StorageFailure("CreateKey");
+  }
+  WriteKeyMetadata(ctx, key, out);
+  return {};
+}
+
+// DescribeKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html
+// Works in every key state.
+// Deviation: GrantTokens are accepted and ignored (grants are not enforced).
+Result<void> DescribeKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
+  KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
+  KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kAny));
+  WriteKeyMetadata(ctx, *key, out);
+  return {};
+}
+
+// ListKeys: https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html
+// Keys are listed in key id order. NextMarker is the id of the last key returned, so paging
+// survives keys being created or deleted between pages.
+Result<void> ListKeys(OpContext& ctx, const JsonIn& in, JsonOut& out) {
+  const std::int64_t limit = in.OptionalInt("Limit").value_or(kDefaultListLimit);
+  const std::optional<std::string_view> marker = in.OptionalString("Marker");
+  if (marker && !IsWellFormedKeyId(*marker)) {
+    return KmsError{server::ErrorCode::kInvalidMarker,
+                    "Invalid marker '" + std::string(*marker) + "'"};
+  }
+
+  // A failed purge changes nothing visible: expired keys are skipped below either way.
+  (void)PurgeExpiredKeys(ctx);
+
+  const std::int64_t now = ctx.Now();
+  const std::vector<KeyPtr> keys = ctx.registry.ListKeys(ctx.scope);
+  auto it = keys.begin();
+  if (marker) {
+    it = std::ranges::upper_bound(keys, *marker, std::less<>{},
+                                  [](const KeyPtr& k) -> std::string_view { return k->key_id; });
+  }
+  std::int64_t listed = 0;
+  std::string last_listed;
+  bool truncated = false;
+  out.Key("Keys");
+  out.StartArray();
+  for (; it != keys.end(); ++it) {
+    const storage::KeyRecord& key = **it;
+    if (IsGone(key, now)) continue;
+    if (listed == limit) {
+      truncated = true;
+      break;
+    }
+    out.StartObject();
+    out.String("KeyId", key.key_id);
+    out.String("KeyArn", ctx.KeyArn(key.key_id));
+    out.EndObject();
+    last_listed = key.key_id;
+    ++listed;
+  }
+  out.EndArray();
+  if (truncated) out.String("NextMarker", last_listed);
+  out.Bool("Truncated", truncated);
+  return {};
+}
+
+// UpdateKeyDescription:
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateKeyDescription.html
+Result<void> UpdateKeyDescription(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
+  KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
+  KMS_ASSIGN_OR_RETURN(std::string_view description, in.RequiredString("Description"));
+
+  auto writer = ctx.registry.BeginWrite();
+  KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireNotPendingDeletion(ctx, *key));
+
+  storage::KeyRecord updated = *key;
+  updated.description = std::string(description);
+  if (!writer.UpdateKey(std::move(updated))) return StorageFailure("UpdateKeyDescription");
+  return {};
+}
+
+// EnableKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKey.html
+Result<void> EnableKey(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
+  KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
+  return SetKeyState(ctx, key_ref, "Enabled", "EnableKey");
+}
+
+// DisableKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKey.html
+Result<void> DisableKey(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
+  KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
+  return SetKeyState(ctx, key_ref, "Disabled", "DisableKey");
+}
+
+// ScheduleKeyDeletion:
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
+// Once DeletionDate passes the key is gone: every operation answers NotFoundException, and
+// PurgeExpiredKeys removes it from storage with its aliases.
+// Deviation: multi-region primaries with replicas do not exist, so there is no
+// PendingReplicaDeletion state.
+Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
+  KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
+  const std::int64_t days =
+      in.OptionalInt("PendingWindowInDays").value_or(kDefaultPendingWindowDays);
+  if (days < kMinPendingWindowDays || days > kMaxPendingWindowDays) {
+    return KmsError::Validation("PendingWindowInDays should be between 7 and 30, but it is " +
+                                std::to_string(days));
+  }
+
+  auto writer = ctx.registry.BeginWrite();
+  KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireNotPendingDeletion(ctx, *key));
+
+  storage::KeyRecord updated = *key;
+  updated.key_state = "PendingDeletion";
+  updated.deletion_date = ctx.Now() + days * kSecondsPerDay;
+  updated.pending_window_days = static_cast<int>(days);
+  const std::int64_t deletion_date = *updated.deletion_date;
+  if (!writer.UpdateKey(std::move(updated))) return StorageFailure("ScheduleKeyDeletion");
+
+  out.String("KeyId", ctx.KeyArn(key->key_id));
+  out.Timestamp("DeletionDate", deletion_date);
+  out.String("KeyState", "PendingDeletion");
+  out.Int("PendingWindowInDays", days);
+  return {};
+}
+
+// CancelKeyDeletion:
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_CancelKeyDeletion.html
+// The key comes back Disabled, as in AWS; EnableKey makes it usable again.
+Result<void> CancelKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
+  KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
+
+  auto writer = ctx.registry.BeginWrite();
+  KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  if (key->key_state != "PendingDeletion") {
+    return KmsError::InvalidState(ctx.KeyArn(key->key_id) + " is not pending deletion.");
+  }
+
+  storage::KeyRecord updated = *key;
+  updated.key_state = "Disabled";
+  updated.deletion_date.reset();
+  updated.pending_window_days.reset();
+  if (!writer.UpdateKey(std::move(updated))) return StorageFailure("CancelKeyDeletion");
+
+  out.String("KeyId", ctx.KeyArn(key->key_id));
+  return {};
+}
+
+}  // namespace kms::ops

@@ -1,0 +1,21 @@
+// File: keys.hpp
+//
+// Key-lifecycle helpers from keys.cpp that run outside a single request's handler.
+//
+// Thread-safety: safe to call concurrently with the handlers; writes go through the
+// registry's writer.
+#pragma once
+
+#include "server/ops/context.hpp"
+#include "server/protocol/result.hpp"
+
+namespace kms::ops {
+
+// Physically deletes the keys of ctx.scope whose deletion date has passed (IsGone), with
+// their aliases, tags and material. ListKeys calls it; the server also calls it on a timer.
+// Cheap when nothing has expired: the writer is taken only if an expired key is found.
+// Errors: KMSInternalException when storage fails (keys deleted before the failure stay
+// deleted; expired keys are invisible to every operation either way).
+server::Result<void> PurgeExpiredKeys(const OpContext& ctx);
+
+}  // namespace kms::ops

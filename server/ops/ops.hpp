@@ -1,0 +1,65 @@
+// File: ops.hpp
+//
+// Every implemented KMS operation, named exactly as its X-Amz-Target, grouped by the file
+// that defines it. The dispatch table (server/protocol/dispatch.cpp) lists all 54 model
+// operations; those without a handler here answer UnsupportedOperationException.
+//
+// Each handler: checks its request (beyond the model validation the dispatcher already ran),
+// resolves the key, checks state and usage, does the work and writes the response members.
+#pragma once
+
+#include "server/ops/context.hpp"
+#include "server/protocol/json_io.hpp"
+#include "server/protocol/result.hpp"
+
+namespace kms::ops {
+
+using Handler = server::Result<void> (*)(OpContext&, const server::JsonIn&, server::JsonOut&);
+
+#define KMS_DECLARE_OP(name) \
+  server::Result<void> name(OpContext& ctx, const server::JsonIn& in, server::JsonOut& out)
+
+// ops/keys.cpp
+KMS_DECLARE_OP(CreateKey);
+KMS_DECLARE_OP(DescribeKey);
+KMS_DECLARE_OP(ListKeys);
+KMS_DECLARE_OP(UpdateKeyDescription);
+KMS_DECLARE_OP(EnableKey);
+KMS_DECLARE_OP(DisableKey);
+KMS_DECLARE_OP(ScheduleKeyDeletion);
+KMS_DECLARE_OP(CancelKeyDeletion);
+
+// ops/encrypt.cpp
+KMS_DECLARE_OP(Encrypt);
+KMS_DECLARE_OP(Decrypt);
+KMS_DECLARE_OP(ReEncrypt);
+
+// ops/data_keys.cpp
+KMS_DECLARE_OP(GenerateDataKey);
+KMS_DECLARE_OP(GenerateDataKeyWithoutPlaintext);
+KMS_DECLARE_OP(GenerateRandom);
+
+// ops/aliases.cpp
+KMS_DECLARE_OP(CreateAlias);
+KMS_DECLARE_OP(UpdateAlias);
+KMS_DECLARE_OP(DeleteAlias);
+KMS_DECLARE_OP(ListAliases);
+
+// ops/tags.cpp
+KMS_DECLARE_OP(TagResource);
+KMS_DECLARE_OP(UntagResource);
+KMS_DECLARE_OP(ListResourceTags);
+
+// ops/policies.cpp
+KMS_DECLARE_OP(GetKeyPolicy);
+KMS_DECLARE_OP(PutKeyPolicy);
+KMS_DECLARE_OP(ListKeyPolicies);
+
+// ops/rotation.cpp
+KMS_DECLARE_OP(EnableKeyRotation);
+KMS_DECLARE_OP(DisableKeyRotation);
+KMS_DECLARE_OP(GetKeyRotationStatus);
+
+#undef KMS_DECLARE_OP
+
+}  // namespace kms::ops

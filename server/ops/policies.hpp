@@ -1,0 +1,32 @@
+// File: policies.hpp
+//
+// Key policy helpers shared by CreateKey and the policy operations (policies.cpp).
+// kmsd stores one policy per key, named "default", and does not evaluate it.
+//
+//   std::string policy = DefaultKeyPolicy(ctx);           // AWS's default, for this account
+//   KMS_TRY(CheckPolicyDocument(in.OptionalString("Policy").value_or(policy)));
+//
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "server/ops/context.hpp"
+#include "server/protocol/result.hpp"
+
+namespace kms::ops {
+
+// The only policy name KMS supports.
+inline constexpr std::string_view kDefaultPolicyName = "default";
+
+// The key policy AWS attaches when CreateKey has no Policy: it lets the account's IAM
+// policies govern the key. Pretty-printed the way AWS returns it.
+std::string DefaultKeyPolicy(const OpContext& ctx);
+
+// Checks that `policy` is a JSON object with a "Statement" member (an object or a
+// non-empty array of objects). Otherwise MalformedPolicyDocumentException with a short
+// reason. Statements are not evaluated.
+server::Result<void> CheckPolicyDocument(std::string_view policy);
+
+}  // namespace kms::ops

@@ -1,0 +1,213 @@
+#include "server/protocol/dispatch.hpp"
+
+#include <algorithm>
+#include <array>
+#include <exception>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include "server/protocol/validation.hpp"
+
+namespace kms::server {
+namespace {
+
+constexpr std::string_view kTargetPrefix = "TrentService.";
+
+// Sorted by name; lookup uses std::lower_bound. dispatch_test.cpp checks the order and that
+// the names are exactly those of tests/data/kms_operations.txt.
+constexpr std::array kOps = {
+    OpEntry{"CancelKeyDeletion", &ops::CancelKeyDeletion},
+    OpEntry{"ConnectCustomKeyStore", nullptr},
+    OpEntry{"CreateAlias", &ops::CreateAlias},
+    OpEntry{"CreateCustomKeyStore", nullptr},
+    OpEntry{"CreateGrant", nullptr},
+    OpEntry{"CreateKey", &ops::CreateKey},
+    OpEntry{"Decrypt", &ops::Decrypt},
+    OpEntry{"DeleteAlias", &ops::DeleteAlias},
+    OpEntry{"DeleteCustomKeyStore", nullptr},
+    OpEntry{"DeleteImportedKeyMaterial", nullptr},
+    OpEntry{"DeriveSharedSecret", nullptr},
+    OpEntry{"DescribeCustomKeyStores", nullptr},
+    OpEntry{"DescribeKey", &ops::DescribeKey},
+    OpEntry{"DisableKey", &ops::DisableKey},
+    OpEntry{"DisableKeyRotation", &ops::DisableKeyRotation},
+    OpEntry{"DisconnectCustomKeyStore", nullptr},
+    OpEntry{"EnableKey", &ops::EnableKey},
+    OpEntry{"EnableKeyRotation", &ops::EnableKeyRotation},
+    OpEntry{"Encrypt", &ops::Encrypt},
+    OpEntry{"GenerateDataKey", &ops::GenerateDataKey},
+    OpEntry{"GenerateDataKeyPair", nullptr},
+    OpEntry{"GenerateDataKeyPairWithoutPlaintext", nullptr},
+    OpEntry{"GenerateDataKeyWithoutPlaintext", &ops::GenerateDataKeyWithoutPlaintext},
+    OpEntry{"GenerateMac", nullptr},
+    OpEntry{"GenerateRandom", &ops::GenerateRandom},
+    OpEntry{"GetKeyLastUsage", nullptr},
+    OpEntry{"GetKeyPolicy", &ops::GetKeyPolicy},
+    OpEntry{"GetKeyRotationStatus", &ops::GetKeyRotationStatus},
+    OpEntry{"GetParametersForImport", nullptr},
+    OpEntry{"GetPublicKey", nullptr},
+    OpEntry{"ImportKeyMaterial", nullptr},
+    OpEntry{"ListAliases", &ops::ListAliases},
+    OpEntry{"ListGrants", nullptr},
+    OpEntry{"ListKeyPolicies", &ops::ListKeyPolicies},
+    OpEntry{"ListKeyRotations", nullptr},
+    OpEntry{"ListKeys", &ops::ListKeys},
+    OpEntry{"ListResourceTags", &ops::ListResourceTags},
+    OpEntry{"ListRetirableGrants", nullptr},
+    OpEntry{"PutKeyPolicy", &ops::PutKeyPolicy},
+    OpEntry{"ReEncrypt", &ops::ReEncrypt},
+    OpEntry{"ReplicateKey", nullptr},
+    OpEntry{"RetireGrant", nullptr},
+    OpEntry{"RevokeGrant", nullptr},
+    OpEntry{"RotateKeyOnDemand", nullptr},
+    OpEntry{"ScheduleKeyDeletion", &ops::ScheduleKeyDeletion},
+    OpEntry{"Sign", nullptr},
+    OpEntry{"TagResource", &ops::TagResource},
+    OpEntry{"UntagResource", &ops::UntagResource},
+    OpEntry{"UpdateAlias", &ops::UpdateAlias},
+    OpEntry{"UpdateCustomKeyStore", nullptr},
+    OpEntry{"UpdateKeyDescription", &ops::UpdateKeyDescription},
+    OpEntry{"UpdatePrimaryRegion", nullptr},
+    OpEntry{"Verify", nullptr},
+    OpEntry{"VerifyMac", nullptr},
+};
+
+// No KMS request nests deeper than a few levels. Deeper bodies are rejected before parsing,
+// so neither the parser nor the recursive destruction of a Document can exhaust the stack.
+constexpr int kMaxJsonDepth = 32;
+
+bool DeeperThan(std::string_view body, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // skip the escaped character
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit) return true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+const OpEntry* FindOp(std::string_view name) {
+  auto it = std::lower_bound(kOps.begin(), kOps.end(), name,
+                             [](const OpEntry& e, std::string_view n) { return e.name < n; });
+  if (it == kOps.end() || it->name != name) return nullptr;
+  return &*it;
+}
+
+Reply Error(const KmsError& error, std::string_view operation) {
+  Reply reply = Dispatcher::ErrorReply(error);
+  reply.operation = operation;
+  return reply;
+}
+
+}  // namespace
+
+std::span<const OpEntry> OperationTable() { return kOps; }
+
+std::string_view RegionFromAuthorization(std::string_view authorization) {
+  constexpr std::string_view kCredential = "Credential=";
+  auto pos = authorization.find(kCredential);
+  if (pos == std::string_view::npos) return {};
+  std::string_view scope = authorization.substr(pos + kCredential.size());
+  scope = scope.substr(0, scope.find_first_of(", "));
+  // AKID/DATE/REGION/SERVICE/aws4_request
+  for (int skip = 0; skip < 2; ++skip) {
+    auto slash = scope.find('/');
+    if (slash == std::string_view::npos) return {};
+    scope.remove_prefix(slash + 1);
+  }
+  std::string_view region = scope.substr(0, scope.find('/'));
+  if (region.empty() || region.size() > 32) return {};
+  for (char c : region) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return {};
+  }
+  return region;
+}
+
+Dispatcher::Dispatcher(storage::Registry& registry, const Clock& clock,
+                       const config::Config& config)
+    : registry_(registry), clock_(clock), config_(config) {}
+
+Reply Dispatcher::ErrorReply(const KmsError& error) {
+  JsonOut out;
+  out.String("__type", error.Type());
+  if (!error.message.empty()) out.String("message", error.message);
+  return Reply{error.HttpStatus(), out.Finish(), error.Type(), {}};
+}
+
+Reply Dispatcher::Handle(std::string_view target, std::string_view authorization,
+                         std::string_view body, std::string_view request_id) const {
+  if (!target.starts_with(kTargetPrefix)) {
+    return Error({ErrorCode::kUnknownOperation, {}}, {});
+  }
+  const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
+  if (op == nullptr) return Error({ErrorCode::kUnknownOperation, {}}, {});
+
+  rapidjson::Document doc;
+  if (body.empty()) {
+    doc.SetObject();  // an empty body is an empty request, as AWS treats it
+  } else {
+    if (DeeperThan(body, kMaxJsonDepth)) {
+      return Error(KmsError::Serialization("JSON nesting exceeds " + std::to_string(kMaxJsonDepth) +
+                                           " levels"),
+                   op->name);
+    }
+    // Iterative: bounded stack use; ValidateEncoding: invalid UTF-8 is rejected, never stored.
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
+                                                                                      body.size());
+    if (doc.HasParseError()) {
+      return Error(KmsError::Serialization(rapidjson::GetParseError_En(doc.GetParseError())),
+                   op->name);
+    }
+  }
+  RequestCheck check = CheckRequest(op->name, doc);
+  switch (check.kind) {
+    case RequestCheck::Kind::kOk:
+      break;
+    case RequestCheck::Kind::kUnknownOperation:
+      return Error({ErrorCode::kUnknownOperation, {}}, op->name);
+    case RequestCheck::Kind::kSerialization:
+      return Error(KmsError::Serialization(std::move(check.message)), op->name);
+    case RequestCheck::Kind::kValidation:
+      return Error(KmsError::Validation(std::move(check.message)), op->name);
+  }
+  if (op->fn == nullptr) {
+    return Error(
+        KmsError::Unsupported("kmsd does not implement " + std::string(op->name) + " yet."),
+        op->name);
+  }
+
+  std::string_view region = RegionFromAuthorization(authorization);
+  ops::OpContext ctx{
+      registry_, clock_, config_,
+      storage::Scope{config_.account_id, region.empty() ? config_.region : std::string(region)},
+      request_id};
+  // The only catch block: a throw is a bug, never a normal error; the client gets a 500
+  // and the connection stays up.
+  try {
+    JsonIn in(doc);
+    JsonOut out;
+    Result<void> result = op->fn(ctx, in, out);
+    if (!result) return Error(result.error(), op->name);
+    return Reply{200, out.Finish(), {}, op->name};
+  } catch (const std::exception& e) {
+    return Error(KmsError::Internal(std::string("internal error: ") + e.what()), op->name);
+  } catch (...) {
+    return Error(KmsError::Internal("internal error"), op->name);
+  }
+}
+
+}  // namespace kms::server

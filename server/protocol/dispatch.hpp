@@ -1,0 +1,57 @@
+// File: dispatch.hpp
+//
+// Dispatcher: one AWS JSON 1.1 request in, one response out. Never fails: every problem
+// becomes an AWS-shaped error response. Holds the only catch block of the server.
+//
+// Thread-safety: Handle() may be called from many threads at once.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "server/clock.hpp"
+#include "server/ops/ops.hpp"
+#include "storage/registry.hpp"
+
+namespace kms::server {
+
+struct OpEntry {
+  std::string_view name;
+  ops::Handler fn;  // nullptr: in the model, not implemented by kmsd yet
+};
+
+// All 54 operations of the KMS model, sorted by name.
+std::span<const OpEntry> OperationTable();
+
+struct Reply {
+  unsigned status = 200;
+  std::string body;
+  std::string_view error_type;  // empty on success; else the __type (also X-Amzn-Errortype)
+  std::string_view operation;   // for the access log; empty if unknown
+};
+
+// The region named by a SigV4 Authorization header's credential scope
+// (Credential=AKID/DATE/REGION/kms/aws4_request), or empty.
+std::string_view RegionFromAuthorization(std::string_view authorization);
+
+class Dispatcher {
+ public:
+  Dispatcher(storage::Registry& registry, const Clock& clock, const config::Config& config);
+
+  // `target` is the X-Amz-Target header, `authorization` the Authorization header.
+  Reply Handle(std::string_view target, std::string_view authorization, std::string_view body,
+               std::string_view request_id) const;
+
+  // An error reply in the protocol's shape; used by the session for transport-level
+  // rejections (body too large) too.
+  static Reply ErrorReply(const KmsError& error);
+
+ private:
+  storage::Registry& registry_;
+  const Clock& clock_;
+  const config::Config& config_;
+};
+
+}  // namespace kms::server

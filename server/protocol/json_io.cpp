@@ -1,0 +1,175 @@
+#include "server/protocol/json_io.hpp"
+
+#include <cctype>
+
+#include "crypto/base64.hpp"
+
+namespace kms::server {
+namespace {
+
+KmsError MissingMember(std::string_view name) {
+  return KmsError::Validation("1 validation error detected: Value null at '" + LowerCamel(name) +
+                              "' failed to satisfy constraint: Member must not be null");
+}
+
+KmsError BadBase64(std::string_view name) {
+  return KmsError::Serialization("Invalid base64 in member '" + std::string(name) + "'");
+}
+
+rapidjson::Value::StringRefType Ref(std::string_view s) {
+  return {s.data(), static_cast<rapidjson::SizeType>(s.size())};
+}
+
+}  // namespace
+
+std::string LowerCamel(std::string_view member) {
+  std::string out(member);
+  if (!out.empty()) out[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[0])));
+  return out;
+}
+
+const rapidjson::Value* JsonIn::Find(std::string_view name) const {
+  if (!object_.IsObject()) return nullptr;
+  auto it = object_.FindMember(Ref(name));
+  if (it == object_.MemberEnd() || it->value.IsNull()) return nullptr;
+  return &it->value;
+}
+
+Result<std::string_view> JsonIn::RequiredString(std::string_view name) const {
+  auto value = OptionalString(name);
+  if (!value) return MissingMember(name);
+  return *value;
+}
+
+std::optional<std::string_view> JsonIn::OptionalString(std::string_view name) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr || !v->IsString()) return std::nullopt;
+  return std::string_view(v->GetString(), v->GetStringLength());
+}
+
+std::optional<std::int64_t> JsonIn::OptionalInt(std::string_view name) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr || !v->IsInt64()) return std::nullopt;
+  return v->GetInt64();
+}
+
+std::optional<bool> JsonIn::OptionalBool(std::string_view name) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr || !v->IsBool()) return std::nullopt;
+  return v->GetBool();
+}
+
+std::optional<double> JsonIn::OptionalNumber(std::string_view name) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr || !v->IsNumber()) return std::nullopt;
+  return v->GetDouble();
+}
+
+Result<crypto::Bytes> JsonIn::RequiredBlob(std::string_view name) const {
+  auto text = OptionalString(name);
+  if (!text) return MissingMember(name);
+  auto bytes = crypto::Base64Decode(*text);
+  if (!bytes) return BadBase64(name);
+  return std::move(*bytes);
+}
+
+Result<std::optional<crypto::Bytes>> JsonIn::OptionalBlob(std::string_view name) const {
+  auto text = OptionalString(name);
+  if (!text) return std::optional<crypto::Bytes>{};
+  auto bytes = crypto::Base64Decode(*text);
+  if (!bytes) return BadBase64(name);
+  return std::optional<crypto::Bytes>(std::move(*bytes));
+}
+
+Result<crypto::SecureBytes> JsonIn::RequiredSecretBlob(std::string_view name) const {
+  KMS_ASSIGN_OR_RETURN(crypto::Bytes bytes, RequiredBlob(name));
+  crypto::SecureBytes secret(bytes);
+  crypto::SecureBytes scrub(bytes.size());  // overwrite the plain copy before it is freed
+  std::copy(scrub.begin(), scrub.end(), bytes.begin());
+  return secret;
+}
+
+Result<crypto::EncryptionContext> JsonIn::OptionalStringMap(std::string_view name) const {
+  crypto::EncryptionContext out;
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr) return out;
+  if (!v->IsObject())
+    return KmsError::Serialization("Expected a map for member '" + std::string(name) + "'");
+  for (const auto& m : v->GetObject()) {
+    if (!m.value.IsString()) {
+      return KmsError::Serialization("Expected a string value in map '" + std::string(name) + "'");
+    }
+    out.insert_or_assign(std::string(m.name.GetString(), m.name.GetStringLength()),
+                         std::string(m.value.GetString(), m.value.GetStringLength()));
+  }
+  return out;
+}
+
+std::vector<std::string_view> JsonIn::OptionalStringList(std::string_view name) const {
+  std::vector<std::string_view> out;
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr || !v->IsArray()) return out;
+  for (const auto& e : v->GetArray()) {
+    if (e.IsString()) out.emplace_back(e.GetString(), e.GetStringLength());
+  }
+  return out;
+}
+
+std::vector<JsonIn> JsonIn::OptionalObjectList(std::string_view name) const {
+  std::vector<JsonIn> out;
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr || !v->IsArray()) return out;
+  for (const auto& e : v->GetArray()) {
+    if (e.IsObject()) out.emplace_back(e);
+  }
+  return out;
+}
+
+JsonOut::JsonOut() : writer_(buffer_) { writer_.StartObject(); }
+
+void JsonOut::Key(std::string_view key) {
+  writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+
+void JsonOut::StringValue(std::string_view value) {
+  writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+void JsonOut::String(std::string_view key, std::string_view value) {
+  Key(key);
+  StringValue(value);
+}
+
+void JsonOut::Blob(std::string_view key, crypto::ByteView value) {
+  Key(key);
+  std::string encoded = crypto::Base64Encode(value);
+  writer_.String(encoded.data(), static_cast<rapidjson::SizeType>(encoded.size()));
+}
+
+void JsonOut::Int(std::string_view key, std::int64_t value) {
+  Key(key);
+  writer_.Int64(value);
+}
+
+void JsonOut::Bool(std::string_view key, bool value) {
+  Key(key);
+  writer_.Bool(value);
+}
+
+void JsonOut::Timestamp(std::string_view key, std::int64_t epoch_seconds) {
+  Int(key, epoch_seconds);
+}
+
+void JsonOut::StringList(std::string_view key, const std::vector<std::string>& values) {
+  Key(key);
+  writer_.StartArray();
+  for (const auto& v : values) StringValue(v);
+  writer_.EndArray();
+}
+
+std::string JsonOut::Finish() {
+  writer_.EndObject();
+  return std::string(buffer_.GetString(), buffer_.GetSize());
+}
+
+}  // namespace kms::server

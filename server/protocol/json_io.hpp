@@ -1,0 +1,95 @@
+// File: json_io.hpp
+//
+// JsonIn: typed, checked reads of a request body. Every read of client JSON goes
+// through it. The dispatcher has already checked the body against the service model
+// (validation.hpp), so members have the modelled JSON types; JsonIn still checks each
+// type before reading, because RapidJSON's Get*() only asserts.
+//
+// JsonOut: the response writer. Blobs are written as base64, timestamps as epoch seconds.
+//
+// Thread-safety: one instance per request.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "crypto/bytes.hpp"
+#include "crypto/encryption_context.hpp"
+#include "server/protocol/result.hpp"
+
+namespace kms::server {
+
+class JsonIn {
+ public:
+  // `object` must outlive this JsonIn and every string_view it hands out.
+  explicit JsonIn(const rapidjson::Value& object) : object_(object) {}
+
+  // True when the member is present and not JSON null.
+  bool Has(std::string_view name) const { return Find(name) != nullptr; }
+
+  // Missing -> ValidationException "Value null at '<name>' ... must not be null".
+  Result<std::string_view> RequiredString(std::string_view name) const;
+  std::optional<std::string_view> OptionalString(std::string_view name) const;
+  std::optional<std::int64_t> OptionalInt(std::string_view name) const;
+  std::optional<bool> OptionalBool(std::string_view name) const;
+  std::optional<double> OptionalNumber(std::string_view name) const;
+
+  // Base64-decoded blob; bad base64 -> SerializationException.
+  Result<crypto::Bytes> RequiredBlob(std::string_view name) const;
+  Result<std::optional<crypto::Bytes>> OptionalBlob(std::string_view name) const;
+  // The same for secrets (plaintext), cleansed when released.
+  Result<crypto::SecureBytes> RequiredSecretBlob(std::string_view name) const;
+
+  // A map of string to string (EncryptionContext); absent -> empty.
+  Result<crypto::EncryptionContext> OptionalStringMap(std::string_view name) const;
+  // A list of strings (GrantTokens, TagKeys); absent -> empty.
+  std::vector<std::string_view> OptionalStringList(std::string_view name) const;
+  // A list of structures (Tags); absent -> empty. Each element is a JSON object.
+  std::vector<JsonIn> OptionalObjectList(std::string_view name) const;
+
+  // The raw member, or nullptr when absent or null.
+  const rapidjson::Value* Find(std::string_view name) const;
+
+ private:
+  const rapidjson::Value& object_;
+};
+
+// The lowerCamel name AWS uses in validation messages: "NumberOfBytes" -> "numberOfBytes".
+std::string LowerCamel(std::string_view member);
+
+class JsonOut {
+ public:
+  JsonOut();
+
+  // Members of the current object.
+  void String(std::string_view key, std::string_view value);
+  void Blob(std::string_view key, crypto::ByteView value);
+  void Int(std::string_view key, std::int64_t value);
+  void Bool(std::string_view key, bool value);
+  void Timestamp(std::string_view key, std::int64_t epoch_seconds);
+  void StringList(std::string_view key, const std::vector<std::string>& values);
+
+  // Nested values: Key() then StartObject()/StartArray() or a bare value.
+  void Key(std::string_view key);
+  void StartObject() { writer_.StartObject(); }
+  void EndObject() { writer_.EndObject(); }
+  void StartArray() { writer_.StartArray(); }
+  void EndArray() { writer_.EndArray(); }
+  void StringValue(std::string_view value);
+
+  // Closes the top-level object and returns the body. Call once.
+  std::string Finish();
+
+ private:
+  rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+};
+
+}  // namespace kms::server

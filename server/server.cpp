@@ -1,0 +1,104 @@
+#include "server/server.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include "server/log.hpp"
+
+namespace kms::server {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+// How long a graceful shutdown waits for requests in flight before it stops hard.
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+}  // namespace
+
+Server::Server(const config::Config& config, storage::Registry& registry, const Clock& clock)
+    : config_(config), dispatcher_(registry, clock, config), env_(dispatcher_, registry, config) {}
+
+std::unique_ptr<Server> Server::Create(const config::Config& config, storage::Registry& registry,
+                                       const Clock& clock, std::string& error) {
+  std::unique_ptr<Server> server(new Server(config, registry, clock));
+  unsigned threads = config.threads != 0 ? config.threads : std::thread::hardware_concurrency();
+  if (threads == 0) threads = 1;
+  std::vector<net::io_context*> raw;
+  for (unsigned i = 0; i < threads; ++i) {
+    server->contexts_.push_back(std::make_unique<net::io_context>(1));
+    raw.push_back(server->contexts_.back().get());
+  }
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(config.host, ec);
+  if (ec) {
+    error = "invalid listen address: " + config.host;
+    return nullptr;
+  }
+  server->listener_ = Listener::Open(raw, tcp::endpoint(address, config.port), server->env_, error);
+  if (!server->listener_) return nullptr;
+  return server;
+}
+
+Server::~Server() = default;
+
+void Server::Run(bool handle_signals) {
+  if (handle_signals) {
+    signals_ = std::make_unique<net::signal_set>(*contexts_.front(), SIGINT, SIGTERM);
+    signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      Log(LogLevel::kInfo, "received signal " + std::to_string(signo) + ", shutting down");
+      Stop();
+    });
+  }
+  listener_->Run();
+
+  // A context without sessions has no work; the guards keep every one running until Stop().
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  for (auto& ctx : contexts_) guards.push_back(net::make_work_guard(*ctx));
+  {
+    std::lock_guard lock(run_mu_);
+    running_ = static_cast<unsigned>(contexts_.size());
+  }
+  for (auto& ctx : contexts_) {
+    threads.emplace_back([this, ctx = ctx.get()] {
+      ctx->run();
+      std::lock_guard lock(run_mu_);
+      --running_;
+      run_cv_.notify_all();
+    });
+  }
+
+  std::unique_lock lock(run_mu_);
+  run_cv_.wait(lock, [this] { return stop_requested_; });
+  // Stop() has closed the listener and the idle connections; the busy ones finish their
+  // answer and close. Each context then runs out of work and returns.
+  guards.clear();
+  if (!run_cv_.wait_for(lock, kShutdownGrace, [this] { return running_ == 0; })) {
+    Log(LogLevel::kWarn, "shutdown grace period over; closing the remaining connections");
+    for (auto& ctx : contexts_) ctx->stop();
+  }
+  lock.unlock();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Stop() {
+  if (env_.stopping.exchange(true)) return;
+  listener_->Close();
+  if (signals_) {
+    net::post(*contexts_.front(), [this] {
+      boost::system::error_code ec;
+      signals_->cancel(ec);
+    });
+  }
+  {
+    std::lock_guard lock(env_.sessions_mu);
+    for (Session* session : env_.sessions) session->PostCloseIfIdle();
+  }
+  std::lock_guard lock(run_mu_);
+  stop_requested_ = true;
+  run_cv_.notify_all();
+}
+
+}  // namespace kms::server

@@ -1,0 +1,61 @@
+// File: server.hpp
+//
+// Server: the worker threads (one io_context each), the listener and the signal handling
+// around a Dispatcher. Run() blocks until SIGINT/SIGTERM or Stop(); shutdown is graceful:
+// stop accepting, answer the requests in flight, close idle connections, join the threads.
+//
+// Thread-safety: Stop() may be called from any thread; the rest from the owning thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "config/config.hpp"
+#include "server/clock.hpp"
+#include "server/listener.hpp"
+#include "server/protocol/dispatch.hpp"
+#include "server/session.hpp"
+#include "storage/registry.hpp"
+
+namespace kms::server {
+
+class Server {
+ public:
+  // Binds the listening socket. On failure returns nullptr and sets `error`.
+  static std::unique_ptr<Server> Create(const config::Config& config, storage::Registry& registry,
+                                        const Clock& clock, std::string& error);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::uint16_t Port() const { return listener_->Port(); }
+  unsigned Threads() const { return static_cast<unsigned>(contexts_.size()); }
+
+  // Serves until a signal or Stop(); returns after every worker thread has finished.
+  void Run(bool handle_signals = true);
+  void Stop();
+
+ private:
+  Server(const config::Config& config, storage::Registry& registry, const Clock& clock);
+
+  const config::Config& config_;
+  Dispatcher dispatcher_;
+  SessionEnv env_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::shared_ptr<Listener> listener_;
+  std::unique_ptr<boost::asio::signal_set> signals_;
+
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  bool stop_requested_ = false;  // GUARDED_BY(run_mu_)
+  unsigned running_ = 0;         // worker threads still in io_context::run; GUARDED_BY(run_mu_)
+};
+
+}  // namespace kms::server

@@ -1,0 +1,232 @@
+#include "server/session.hpp"
+
+#include <array>
+#include <string>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "crypto/random.hpp"
+#include "server/log.hpp"
+
+namespace kms::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr std::string_view kJsonType = "application/x-amz-json-1.1";
+
+// A random UUID v4 in text form, as AWS request ids look.
+std::string NewRequestId() {
+  std::array<std::uint8_t, 16> b{};
+  if (!crypto::RandomFill(b)) b.fill(0);
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0x0f];
+  }
+  return out;
+}
+
+std::string_view Header(const http::request<http::string_body>& req, std::string_view name) {
+  auto it = req.find(beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return {};
+  return {it->value().data(), it->value().size()};
+}
+
+}  // namespace
+
+Session::Session(net::ip::tcp::socket&& socket, SessionEnv& env)
+    : stream_(std::move(socket)), env_(env) {
+  std::lock_guard lock(env_.sessions_mu);
+  env_.sessions.insert(this);
+}
+
+Session::~Session() {
+  std::lock_guard lock(env_.sessions_mu);
+  env_.sessions.erase(this);
+}
+
+void Session::Run() {
+  // Start on the stream's executor (its io_context), as Beast's examples do.
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+}
+
+void Session::CloseIfIdle() {
+  if (idle_ && buffer_.size() == 0) {
+    beast::error_code ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+}
+
+void Session::PostCloseIfIdle() {
+  // The session may be in its destructor, waiting for sessions_mu: then lock() is empty.
+  if (auto self = weak_from_this().lock()) {
+    net::post(stream_.get_executor(), [self] { self->CloseIfIdle(); });
+  }
+}
+
+void Session::DoRead() {
+  if (env_.stopping) return DoClose();
+  parser_.emplace();
+  parser_->body_limit(env_.config.body_limit_bytes);
+  parser_->header_limit(kHeaderLimit);
+  idle_ = true;
+  stream_.expires_after(env_.config.read_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+}
+
+void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
+  idle_ = false;
+  // This means they closed the connection (or we did, for shutdown).
+  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+      ec == net::error::bad_descriptor) {
+    return DoClose();
+  }
+  if (ec == beast::error::timeout) return;  // the stream is already closed
+  if (ec == http::error::body_limit) {
+    return DoWrite(RejectTransport({ErrorCode::kRequestEntityTooLarge,
+                                    "Request body exceeds the limit of " +
+                                        std::to_string(env_.config.body_limit_bytes) + " bytes"}),
+                   true);
+  }
+  if (ec == http::error::header_limit) {
+    return DoWrite(
+        RejectTransport(KmsError::Serialization("Request headers exceed the limit of " +
+                                                std::to_string(kHeaderLimit) + " bytes")),
+        true);
+  }
+  if (ec == http::error::partial_message) return DoClose();  // client left mid-request
+  if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+    return DoWrite(
+        RejectTransport(KmsError::Serialization("Malformed HTTP request: " + ec.message())), true);
+  }
+  if (ec) {
+    Log(LogLevel::kDebug, "connection read error: " + ec.message());
+    return DoClose();
+  }
+  Request request = parser_->release();
+  const bool close_after = !request.keep_alive() || env_.stopping;
+  DoWrite(Answer(request), close_after);
+}
+
+Session::Response Session::Answer(Request& request) {
+  const std::string request_id = NewRequestId();
+  const auto begin = std::chrono::steady_clock::now();
+  Reply reply;
+  const std::string_view target(request.target().data(), request.target().size());
+  if (target == "/_kmsd/health" && request.method() == http::verb::get) {
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now() - env_.started)
+                            .count();
+    JsonOut out;
+    out.String("status", "ok");
+    out.String("version", KMSD_VERSION);
+    out.Int("uptimeSeconds", uptime);
+    out.Int("keys", static_cast<std::int64_t>(env_.registry.KeyCount()));
+    reply = Reply{200, out.Finish(), {}, "health"};
+  } else if (target == "/_kmsd/reset" && request.method() == http::verb::post) {
+    auto result = env_.registry.BeginWrite().Reset();
+    if (result) {
+      JsonOut out;
+      out.String("status", "reset");
+      reply = Reply{200, out.Finish(), {}, "reset"};
+    } else {
+      reply = Dispatcher::ErrorReply(KmsError::Internal("reset failed: " + result.error().message));
+    }
+  } else if (request.method() == http::verb::post) {
+    reply = env_.dispatcher.Handle(Header(request, "X-Amz-Target"),
+                                   Header(request, "Authorization"), request.body(), request_id);
+  } else {
+    reply = Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}});
+  }
+
+  Response res{static_cast<http::status>(reply.status), request.version()};
+  res.set(http::field::content_type, kJsonType);
+  res.set("x-amzn-RequestId", request_id);
+  if (!reply.error_type.empty()) res.set("X-Amzn-Errortype", reply.error_type);
+  res.keep_alive(request.keep_alive());
+  res.body() = std::move(reply.body);
+  res.prepare_payload();
+
+  if (LogEnabled(LogLevel::kDebug)) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - begin)
+                            .count();
+    Log(LogLevel::kDebug,
+        "access op=" + std::string(reply.operation.empty() ? "-" : reply.operation) +
+            " status=" + std::to_string(reply.status) +
+            " type=" + std::string(reply.error_type.empty() ? "-" : reply.error_type) +
+            " us=" + std::to_string(micros) + " request_id=" + request_id);
+  }
+  return res;
+}
+
+Session::Response Session::RejectTransport(const KmsError& error) {
+  Reply reply = Dispatcher::ErrorReply(error);
+  Response res{static_cast<http::status>(reply.status), 11};
+  res.set(http::field::content_type, kJsonType);
+  res.set("x-amzn-RequestId", NewRequestId());
+  res.set("X-Amzn-Errortype", reply.error_type);
+  res.keep_alive(false);
+  res.body() = std::move(reply.body);
+  res.prepare_payload();
+  Log(LogLevel::kDebug, "rejected request: " + error.message);
+  return res;
+}
+
+void Session::DoWrite(Response&& response, bool close_after) {
+  response_ = std::make_shared<Response>(std::move(response));
+  stream_.expires_after(env_.config.read_timeout);
+  http::async_write(stream_, *response_,
+                    beast::bind_front_handler(&Session::OnWrite, shared_from_this(), close_after));
+}
+
+void Session::OnWrite(bool close_after, beast::error_code ec, std::size_t /*bytes*/) {
+  response_.reset();
+  if (ec == net::error::operation_aborted) return DoClose();
+  if (ec) {
+    Log(LogLevel::kDebug, "connection write error: " + ec.message());
+    return DoClose();
+  }
+  if (close_after) return parser_ && !parser_->is_done() ? DoLinger() : DoClose();
+  if (env_.stopping) return DoClose();
+  DoRead();
+}
+
+void Session::DoLinger() {
+  // After rejecting a request we did not read in full, stop sending and drain what the
+  // client still sends, so closing does not reset the connection before it reads our answer.
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  stream_.expires_after(std::chrono::seconds(2));
+  linger_buffer_.resize(16 * 1024);
+  stream_.async_read_some(net::buffer(linger_buffer_),
+                          beast::bind_front_handler(&Session::OnLinger, shared_from_this()));
+}
+
+void Session::OnLinger(beast::error_code ec, std::size_t /*bytes*/) {
+  if (ec) return DoClose();  // EOF, timeout or error: done draining
+  stream_.async_read_some(net::buffer(linger_buffer_),
+                          beast::bind_front_handler(&Session::OnLinger, shared_from_this()));
+}
+
+void Session::DoClose() {
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  stream_.socket().close(ec);
+}
+
+}  // namespace kms::server

@@ -1,0 +1,181 @@
+#include "storage/schema.hpp"
+
+#include <array>
+#include <cstddef>
+#include <string>
+
+#include "storage/sqlite_handles.hpp"
+#include "storage/sqlite_statement.hpp"
+
+// STRICT tables need SQLite 3.37.
+static_assert(SQLITE_VERSION_NUMBER >= 3037000, "kmsd needs SQLite 3.37 or newer");
+
+namespace kms::storage {
+namespace {
+
+struct Migration {
+  int version;      // the user_version this migration produces
+  const char* sql;  // fixed DDL; must end by setting `PRAGMA user_version` to `version`
+};
+
+// Append only. Entry i produces version i + 1.
+constexpr auto kMigrations = std::to_array<Migration>({
+    {1, R"sql(
+CREATE TABLE keys (
+  account                  TEXT    NOT NULL,
+  region                   TEXT    NOT NULL,
+  key_id                   TEXT    NOT NULL,
+  description              TEXT    NOT NULL,
+  key_spec                 TEXT    NOT NULL,
+  key_usage                TEXT    NOT NULL,
+  origin                   TEXT    NOT NULL,
+  key_manager              TEXT    NOT NULL,
+  key_state                TEXT    NOT NULL,
+  creation_date            INTEGER NOT NULL,
+  deletion_date            INTEGER,
+  pending_window_days      INTEGER,
+  multi_region             INTEGER NOT NULL CHECK (multi_region IN (0, 1)),
+  rotation_enabled         INTEGER NOT NULL CHECK (rotation_enabled IN (0, 1)),
+  rotation_period_days     INTEGER,
+  next_rotation_date       INTEGER,
+  current_material_version INTEGER NOT NULL,
+  PRIMARY KEY (account, region, key_id)
+) STRICT;
+
+CREATE TABLE key_materials (
+  account     TEXT    NOT NULL,
+  region      TEXT    NOT NULL,
+  key_id      TEXT    NOT NULL,
+  version     INTEGER NOT NULL,
+  material_id TEXT    NOT NULL,
+  bytes       BLOB    NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (account, region, key_id, version),
+  FOREIGN KEY (account, region, key_id) REFERENCES keys (account, region, key_id)
+    ON DELETE CASCADE
+) STRICT;
+
+CREATE TABLE key_tags (
+  account   TEXT    NOT NULL,
+  region    TEXT    NOT NULL,
+  key_id    TEXT    NOT NULL,
+  position  INTEGER NOT NULL,
+  tag_key   TEXT    NOT NULL,
+  tag_value TEXT    NOT NULL,
+  PRIMARY KEY (account, region, key_id, position),
+  FOREIGN KEY (account, region, key_id) REFERENCES keys (account, region, key_id)
+    ON DELETE CASCADE
+) STRICT;
+
+CREATE TABLE key_policies (
+  account     TEXT NOT NULL,
+  region      TEXT NOT NULL,
+  key_id      TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  policy      TEXT NOT NULL,
+  PRIMARY KEY (account, region, key_id, policy_name),
+  FOREIGN KEY (account, region, key_id) REFERENCES keys (account, region, key_id)
+    ON DELETE CASCADE
+) STRICT;
+
+CREATE TABLE aliases (
+  account           TEXT    NOT NULL,
+  region            TEXT    NOT NULL,
+  name              TEXT    NOT NULL,
+  target_key_id     TEXT    NOT NULL,
+  creation_date     INTEGER NOT NULL,
+  last_updated_date INTEGER NOT NULL,
+  PRIMARY KEY (account, region, name),
+  FOREIGN KEY (account, region, target_key_id) REFERENCES keys (account, region, key_id)
+    ON DELETE CASCADE
+) STRICT;
+
+-- The cascade from keys looks aliases up by target.
+CREATE INDEX aliases_by_target ON aliases (account, region, target_key_id);
+
+PRAGMA user_version = 1;
+)sql"},
+    // {2, R"sql( ALTER TABLE ...; PRAGMA user_version = 2; )sql"},
+});
+
+constexpr bool MigrationsAreNumberedInOrder() {
+  int expected = 1;
+  for (const Migration& m : kMigrations) {
+    if (m.version != expected++) return false;
+  }
+  return true;
+}
+static_assert(MigrationsAreNumberedInOrder(), "kMigrations[i].version must be i + 1");
+
+constexpr int kLatestVersion = static_cast<int>(kMigrations.size());
+
+Error TooNew(int version) {
+  return Error{Error::Code::kCorrupt, "database schema version " + std::to_string(version) +
+                                          " is newer than this kmsd understands (" +
+                                          std::to_string(kLatestVersion) +
+                                          "); it was written by a newer kmsd"};
+}
+
+// Applies the next migration towards `target` in its own transaction. The version is re-read
+// under the write lock, so two processes opening the same file never run a migration twice.
+// Sets `*done` when the database is already at `target` or later.
+Result<void> ApplyNext(sqlite3* db, int target, bool* done) {
+  auto txn = Transaction::Begin(db);
+  if (!txn) return txn.error();
+  auto version = SchemaVersion(db);
+  if (!version) return version.error();
+  if (*version > kLatestVersion) return TooNew(*version);
+  if (*version < 0) {
+    return Error{Error::Code::kCorrupt,
+                 "database schema version " + std::to_string(*version) + " is invalid"};
+  }
+  if (*version >= target) {
+    *done = true;
+    return {};  // nothing written; the transaction rolls back
+  }
+  const Migration& migration = kMigrations[static_cast<std::size_t>(*version)];
+  const int rc = sqlite3_exec(db, migration.sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(db, rc, "schema migration " + std::to_string(migration.version));
+  }
+  auto migrated = SchemaVersion(db);
+  if (!migrated) return migrated.error();
+  if (*migrated != migration.version) {
+    return Error{Error::Code::kIo, "schema migration " + std::to_string(migration.version) +
+                                       " left user_version at " + std::to_string(*migrated)};
+  }
+  return txn->Commit();
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return kLatestVersion; }
+
+Result<int> SchemaVersion(sqlite3* db) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr);
+  const StmtHandle stmt(raw);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, "read schema version");
+  rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, "read schema version");
+  return sqlite3_column_int(stmt.get(), 0);
+}
+
+Result<void> Migrate(sqlite3* db) { return MigrateTo(db, kLatestVersion); }
+
+Result<void> MigrateTo(sqlite3* db, int target) {
+  if (target < 0 || target > kLatestVersion) {
+    return Error{Error::Code::kIo, "no schema version " + std::to_string(target)};
+  }
+  // Fast path without the write lock: an up-to-date database needs nothing.
+  auto version = SchemaVersion(db);
+  if (!version) return version.error();
+  if (*version > kLatestVersion) return TooNew(*version);
+  if (*version >= target && *version >= 0) return {};
+  for (bool done = false; !done;) {
+    if (auto step = ApplyNext(db, target, &done); !step) return step.error();
+  }
+  return {};
+}
+
+}  // namespace kms::storage

@@ -1,0 +1,44 @@
+// File: schema.hpp
+//
+// The SQLite schema and its numbered migrations, keyed on `PRAGMA user_version`.
+// Version 0 is an empty database; migration N takes a database from version N-1 to N. Each
+// migration runs in its own transaction, so a crash between migrations leaves a database at
+// a well-defined older version, which the next Open() migrates further.
+//
+// Schema at version 1 (every table is STRICT; every child row names its key by
+// (account, region, key_id) and goes when the key goes, via ON DELETE CASCADE):
+//   keys          (account, region, key_id) PK; one column per scalar KeyRecord field
+//   key_materials (account, region, key_id, version) PK; material_id, bytes BLOB, created_at
+//   key_tags      (account, region, key_id, position) PK; tag_key, tag_value
+//   key_policies  (account, region, key_id, policy_name) PK; policy (name is 'default')
+//   aliases       (account, region, name) PK; target_key_id -> keys; creation/update dates
+//
+// To change the schema, append one entry to kMigrations in schema.cpp. Never edit a
+// migration that has shipped: databases in the field have already run it.
+//
+// Thread-safety: the functions take a connection that the caller uses exclusively.
+#pragma once
+
+#include <sqlite3.h>
+
+#include "storage/store.hpp"
+
+namespace kms::storage {
+
+// The schema version this build writes (the number of migrations).
+int LatestSchemaVersion();
+
+// Reads `PRAGMA user_version`. Errors: kIo, kCorrupt (not a database).
+Result<int> SchemaVersion(sqlite3* db);
+
+// Migrates `db` to LatestSchemaVersion(). A no-op for an up-to-date database.
+// Errors: kCorrupt if the database is at a version newer than this build knows (written by a
+// newer kmsd) or not a database; kBusy; kIo.
+Result<void> Migrate(sqlite3* db);
+
+// Migrates `db` up to exactly `target` (tests use this to build databases at old versions).
+// REQUIRES: 0 <= target <= LatestSchemaVersion(). A database already past `target` is left
+// alone if its version is known, and is kCorrupt if it is newer than LatestSchemaVersion().
+Result<void> MigrateTo(sqlite3* db, int target);
+
+}  // namespace kms::storage

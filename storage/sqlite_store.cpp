@@ -1,0 +1,488 @@
+#include "storage/sqlite_store.hpp"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "storage/schema.hpp"
+
+namespace kms::storage {
+namespace {
+
+// ---- SQL. Every statement is a literal; values are bound as ?N parameters. ----
+
+constexpr std::string_view kInsertKey = R"sql(
+INSERT INTO keys (account, region, key_id, description, key_spec, key_usage, origin,
+                  key_manager, key_state, creation_date, deletion_date, pending_window_days,
+                  multi_region, rotation_enabled, rotation_period_days, next_rotation_date,
+                  current_material_version)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17))sql";
+
+constexpr std::string_view kUpdateKey = R"sql(
+UPDATE keys SET description = ?4, key_spec = ?5, key_usage = ?6, origin = ?7,
+                key_manager = ?8, key_state = ?9, creation_date = ?10, deletion_date = ?11,
+                pending_window_days = ?12, multi_region = ?13, rotation_enabled = ?14,
+                rotation_period_days = ?15, next_rotation_date = ?16,
+                current_material_version = ?17
+WHERE account = ?1 AND region = ?2 AND key_id = ?3)sql";
+
+constexpr std::string_view kDeleteKey =
+    "DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3";
+
+constexpr std::string_view kInsertTag = R"sql(
+INSERT INTO key_tags (account, region, key_id, position, tag_key, tag_value)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+
+constexpr std::string_view kDeleteTags =
+    "DELETE FROM key_tags WHERE account = ?1 AND region = ?2 AND key_id = ?3";
+
+constexpr std::string_view kInsertPolicy = R"sql(
+INSERT INTO key_policies (account, region, key_id, policy_name, policy)
+VALUES (?1, ?2, ?3, 'default', ?4))sql";
+
+constexpr std::string_view kDeletePolicies =
+    "DELETE FROM key_policies WHERE account = ?1 AND region = ?2 AND key_id = ?3";
+
+constexpr std::string_view kInsertMaterial = R"sql(
+INSERT INTO key_materials (account, region, key_id, version, material_id, bytes, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql";
+
+constexpr std::string_view kDeleteMaterials =
+    "DELETE FROM key_materials WHERE account = ?1 AND region = ?2 AND key_id = ?3";
+
+constexpr std::string_view kInsertAlias = R"sql(
+INSERT INTO aliases (account, region, name, target_key_id, creation_date, last_updated_date)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+
+constexpr std::string_view kUpdateAlias = R"sql(
+UPDATE aliases SET target_key_id = ?4, creation_date = ?5, last_updated_date = ?6
+WHERE account = ?1 AND region = ?2 AND name = ?3)sql";
+
+constexpr std::string_view kDeleteAlias =
+    "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3";
+
+constexpr std::string_view kSelectKeys = R"sql(
+SELECT account, region, key_id, description, key_spec, key_usage, origin, key_manager,
+       key_state, creation_date, deletion_date, pending_window_days, multi_region,
+       rotation_enabled, rotation_period_days, next_rotation_date, current_material_version
+FROM keys ORDER BY account, region, key_id)sql";
+
+constexpr std::string_view kSelectTags = R"sql(
+SELECT account, region, key_id, tag_key, tag_value
+FROM key_tags ORDER BY account, region, key_id, position)sql";
+
+constexpr std::string_view kSelectPolicies = R"sql(
+SELECT account, region, key_id, policy
+FROM key_policies WHERE policy_name = 'default')sql";
+
+constexpr std::string_view kSelectMaterials = R"sql(
+SELECT account, region, key_id, version, material_id, bytes, created_at
+FROM key_materials ORDER BY account, region, key_id, version)sql";
+
+constexpr std::string_view kSelectAliases = R"sql(
+SELECT account, region, name, target_key_id, creation_date, last_updated_date
+FROM aliases ORDER BY account, region, name)sql";
+
+// Reset: children first, though the cascade would also cover them. A table added by a later
+// migration belongs in this list.
+constexpr auto kDeleteEverything = std::to_array<std::string_view>({
+    "DELETE FROM aliases",
+    "DELETE FROM key_tags",
+    "DELETE FROM key_policies",
+    "DELETE FROM key_materials",
+    "DELETE FROM keys",
+});
+
+// ---- helpers. Each REQUIRES that the caller holds the store's mutex. ----
+
+std::string Describe(const Scope& scope, std::string_view id) {
+  std::string out = scope.account;
+  out += '/';
+  out += scope.region;
+  out += '/';
+  out += id;
+  return out;
+}
+
+Error WithContext(Error error, std::string_view context) {
+  error.message.insert(0, std::string(context) + ": ");
+  return error;
+}
+
+Error NotFound(std::string_view what, const Scope& scope, std::string_view id) {
+  return Error{Error::Code::kNotFound,
+               std::string(what) + " " + Describe(scope, id) + " not found"};
+}
+
+Error Corrupt(std::string what) { return Error{Error::Code::kCorrupt, std::move(what)}; }
+
+// Binds ?1..?3 to (account, region, id): the leading parameters of every per-key statement.
+Statement& BindScoped(Statement& stmt, const Scope& scope, std::string_view id) {
+  return stmt.BindText(1, scope.account).BindText(2, scope.region).BindText(3, id);
+}
+
+// Runs one prepared no-row statement after `bind` fills it; returns the changed-row count.
+template <class BindFn>
+Result<std::int64_t> RunStatement(StatementCache& stmts, std::string_view sql, BindFn&& bind) {
+  auto stmt = stmts.Prepare(sql);
+  if (!stmt) return stmt.error();
+  bind(*stmt);
+  return stmt->Run();
+}
+
+void BindKeyColumns(Statement& stmt, const KeyRecord& key) {
+  BindScoped(stmt, key.scope, key.key_id)
+      .BindText(4, key.description)
+      .BindText(5, key.key_spec)
+      .BindText(6, key.key_usage)
+      .BindText(7, key.origin)
+      .BindText(8, key.key_manager)
+      .BindText(9, key.key_state)
+      .BindInt(10, key.creation_date)
+      .BindOptionalInt(11, key.deletion_date)
+      .BindOptionalInt(12, key.pending_window_days)
+      .BindInt(13, key.multi_region ? 1 : 0)
+      .BindInt(14, key.rotation_enabled ? 1 : 0)
+      .BindOptionalInt(15, key.rotation_period_days)
+      .BindOptionalInt(16, key.next_rotation_date)
+      .BindInt(17, key.current_material_version);
+}
+
+// Writes the tag, policy and material rows of `key`. REQUIRES: inside a Transaction.
+Result<void> InsertChildRows(StatementCache& stmts, const KeyRecord& key) {
+  std::int64_t position = 0;
+  for (const Tag& tag : key.tags) {
+    auto done = RunStatement(stmts, kInsertTag, [&](Statement& s) {
+      BindScoped(s, key.scope, key.key_id)
+          .BindInt(4, position)
+          .BindText(5, tag.key)
+          .BindText(6, tag.value);
+    });
+    if (!done) return done.error();
+    ++position;
+  }
+  auto policy = RunStatement(stmts, kInsertPolicy, [&](Statement& s) {
+    BindScoped(s, key.scope, key.key_id).BindText(4, key.policy);
+  });
+  if (!policy) return policy.error();
+  for (const KeyMaterial& material : key.materials) {
+    auto done = RunStatement(stmts, kInsertMaterial, [&](Statement& s) {
+      BindScoped(s, key.scope, key.key_id)
+          .BindInt(4, material.version)
+          .BindText(5, material.material_id)
+          .BindBlob(6, material.bytes)
+          .BindInt(7, material.created_at);
+    });
+    if (!done) return done.error();
+  }
+  return {};
+}
+
+// Deletes the tag, policy and material rows of a key. REQUIRES: inside a Transaction.
+Result<void> DeleteChildRows(StatementCache& stmts, const Scope& scope, std::string_view key_id) {
+  for (std::string_view sql : {kDeleteTags, kDeletePolicies, kDeleteMaterials}) {
+    auto done = RunStatement(stmts, sql, [&](Statement& s) { BindScoped(s, scope, key_id); });
+    if (!done) return done.error();
+  }
+  return {};
+}
+
+// Checked narrowing for values read back from the database.
+template <class T>
+std::optional<T> Narrow(std::int64_t value) {
+  if (value < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
+      value > static_cast<std::int64_t>(std::numeric_limits<T>::max())) {
+    return std::nullopt;
+  }
+  return static_cast<T>(value);
+}
+
+template <class T>
+Result<T> ReadNarrow(const Statement& stmt, int column, std::string_view what) {
+  if (auto v = Narrow<T>(stmt.Int(column))) return *v;
+  return Corrupt(std::string(what) + " out of range: " + std::to_string(stmt.Int(column)));
+}
+
+template <class T>
+Result<std::optional<T>> ReadOptionalNarrow(const Statement& stmt, int column,
+                                            std::string_view what) {
+  if (stmt.IsNull(column)) return std::optional<T>();
+  auto v = ReadNarrow<T>(stmt, column, what);
+  if (!v) return v.error();
+  return std::optional<T>(*v);
+}
+
+Result<KeyRecord> ReadKeyRow(const Statement& row) {
+  KeyRecord key;
+  key.scope = Scope{row.Text(0), row.Text(1)};
+  key.key_id = row.Text(2);
+  key.description = row.Text(3);
+  key.key_spec = row.Text(4);
+  key.key_usage = row.Text(5);
+  key.origin = row.Text(6);
+  key.key_manager = row.Text(7);
+  key.key_state = row.Text(8);
+  key.creation_date = row.Int(9);
+  key.deletion_date = row.OptionalInt(10);
+  auto pending = ReadOptionalNarrow<int>(row, 11, "pending_window_days");
+  if (!pending) return pending.error();
+  key.pending_window_days = *pending;
+  key.multi_region = row.Int(12) != 0;
+  key.rotation_enabled = row.Int(13) != 0;
+  auto period = ReadOptionalNarrow<int>(row, 14, "rotation_period_days");
+  if (!period) return period.error();
+  key.rotation_period_days = *period;
+  key.next_rotation_date = row.OptionalInt(15);
+  auto current = ReadNarrow<std::uint32_t>(row, 16, "current_material_version");
+  if (!current) return current.error();
+  key.current_material_version = *current;
+  return key;
+}
+
+using KeyIndex = std::map<std::tuple<std::string, std::string, std::string>, KeyRecord*>;
+
+// Finds the key that a child row (columns 0..2 = account, region, key_id) belongs to.
+Result<KeyRecord*> OwnerOf(const KeyIndex& index, const Statement& row, std::string_view table) {
+  auto it = index.find({row.Text(0), row.Text(1), row.Text(2)});
+  if (it == index.end()) {
+    return Corrupt(std::string(table) + " row for unknown key " +
+                   Describe(Scope{row.Text(0), row.Text(1)}, row.Text(2)));
+  }
+  return it->second;
+}
+
+// Steps `sql` and calls `on_row(row)` for each row; `on_row` returns Result<void>.
+template <class RowFn>
+Result<void> ForEachRow(StatementCache& stmts, std::string_view sql, RowFn&& on_row) {
+  auto stmt = stmts.Prepare(sql);
+  if (!stmt) return stmt.error();
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return more.error();
+    if (!*more) return {};
+    if (auto r = on_row(static_cast<const Statement&>(*stmt)); !r) return r.error();
+  }
+}
+
+// Reads one text value (for PRAGMAs that report their result as a row).
+Result<std::string> QueryText(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+  const StmtHandle stmt(raw);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, sql);
+  rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, sql);
+  const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
+  return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::string path, DbHandle db)
+    : path_(std::move(path)), db_(std::move(db)), stmts_(db_.get()) {}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  const std::string context = "open " + (path.empty() ? std::string("\"\"") : path);
+  if (path.empty()) return Error{Error::Code::kIo, context + ": empty database path"};
+  const bool in_memory = path == ":memory:";
+
+  // NOMUTEX: the connection is only ever used under SqliteStore::mu_.
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
+  DbHandle db(raw);  // closes even a half-opened handle
+  if (rc != SQLITE_OK) return SqliteError(db.get(), rc, context);
+  sqlite3_extended_result_codes(db.get(), 1);
+
+  // SQLite silently falls back to read-only when the file is write-protected; every later
+  // write would then fail, so refuse now, naming the file.
+  if (sqlite3_db_readonly(db.get(), "main") == 1) {
+    return Error{Error::Code::kIo, context + ": the database file is read-only"};
+  }
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+
+  // foreign_keys is per connection and must be set outside a transaction. secure_delete
+  // overwrites deleted key material instead of leaving it in free pages.
+  if (auto r = Exec(db.get(),
+                    "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+                    "PRAGMA secure_delete = ON;");
+      !r) {
+    return WithContext(r.error(), context);
+  }
+  if (!in_memory) {
+    // The first statement that reads the file: a non-database fails here with kCorrupt.
+    auto mode = QueryText(db.get(), "PRAGMA journal_mode = WAL");
+    if (!mode) return WithContext(mode.error(), context);
+    if (*mode != "wal") {
+      return Error{Error::Code::kIo, context + ": cannot enable WAL journal (got \"" + *mode +
+                                         "\"); is the directory writable?"};
+    }
+  }
+  if (auto r = Migrate(db.get()); !r) return WithContext(r.error(), context);
+
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(db)));
+}
+
+Result<Snapshot> SqliteStore::LoadAll() {
+  const std::lock_guard lock(mu_);
+  // One transaction so the tables are read at a single point in time even if another process
+  // writes the file concurrently.
+  auto txn = Transaction::Begin(db_.get());
+  if (!txn) return WithContext(txn.error(), "LoadAll");
+
+  Snapshot snapshot;
+  auto keys = ForEachRow(stmts_, kSelectKeys, [&](const Statement& row) -> Result<void> {
+    auto key = ReadKeyRow(row);
+    if (!key) return key.error();
+    snapshot.keys.push_back(std::move(*key));
+    return {};
+  });
+  if (!keys) return WithContext(keys.error(), "LoadAll");
+
+  // The vector is complete, so pointers into it stay valid.
+  KeyIndex index;
+  for (KeyRecord& key : snapshot.keys) {
+    index.emplace(std::make_tuple(key.scope.account, key.scope.region, key.key_id), &key);
+  }
+
+  auto tags = ForEachRow(stmts_, kSelectTags, [&](const Statement& row) -> Result<void> {
+    auto owner = OwnerOf(index, row, "key_tags");
+    if (!owner) return owner.error();
+    (*owner)->tags.push_back(Tag{row.Text(3), row.Text(4)});
+    return {};
+  });
+  if (!tags) return WithContext(tags.error(), "LoadAll");
+
+  auto policies = ForEachRow(stmts_, kSelectPolicies, [&](const Statement& row) -> Result<void> {
+    auto owner = OwnerOf(index, row, "key_policies");
+    if (!owner) return owner.error();
+    (*owner)->policy = row.Text(3);
+    return {};
+  });
+  if (!policies) return WithContext(policies.error(), "LoadAll");
+
+  auto materials = ForEachRow(stmts_, kSelectMaterials, [&](const Statement& row) -> Result<void> {
+    auto owner = OwnerOf(index, row, "key_materials");
+    if (!owner) return owner.error();
+    auto version = ReadNarrow<std::uint32_t>(row, 3, "key material version");
+    if (!version) return version.error();
+    (*owner)->materials.push_back(KeyMaterial{*version, row.Text(4), row.Blob(5), row.Int(6)});
+    return {};
+  });
+  if (!materials) return WithContext(materials.error(), "LoadAll");
+
+  auto aliases = ForEachRow(stmts_, kSelectAliases, [&](const Statement& row) -> Result<void> {
+    snapshot.aliases.push_back(AliasRecord{Scope{row.Text(0), row.Text(1)}, row.Text(2),
+                                           row.Text(3), row.Int(4), row.Int(5)});
+    return {};
+  });
+  if (!aliases) return WithContext(aliases.error(), "LoadAll");
+
+  if (auto r = txn->Commit(); !r) return WithContext(r.error(), "LoadAll");
+  return snapshot;
+}
+
+Result<void> SqliteStore::InsertKey(const KeyRecord& key) {
+  const std::lock_guard lock(mu_);
+  const std::string context = "InsertKey " + Describe(key.scope, key.key_id);
+  auto txn = Transaction::Begin(db_.get());
+  if (!txn) return WithContext(txn.error(), context);
+  auto inserted = RunStatement(stmts_, kInsertKey, [&](Statement& s) { BindKeyColumns(s, key); });
+  if (!inserted) return WithContext(inserted.error(), context);
+  if (auto r = InsertChildRows(stmts_, key); !r) return WithContext(r.error(), context);
+  if (auto r = txn->Commit(); !r) return WithContext(r.error(), context);
+  return {};
+}
+
+Result<void> SqliteStore::UpdateKey(const KeyRecord& key) {
+  const std::lock_guard lock(mu_);
+  const std::string context = "UpdateKey " + Describe(key.scope, key.key_id);
+  auto txn = Transaction::Begin(db_.get());
+  if (!txn) return WithContext(txn.error(), context);
+  auto changed = RunStatement(stmts_, kUpdateKey, [&](Statement& s) { BindKeyColumns(s, key); });
+  if (!changed) return WithContext(changed.error(), context);
+  if (*changed == 0) return NotFound("key", key.scope, key.key_id);
+  if (auto r = DeleteChildRows(stmts_, key.scope, key.key_id); !r) {
+    return WithContext(r.error(), context);
+  }
+  if (auto r = InsertChildRows(stmts_, key); !r) return WithContext(r.error(), context);
+  if (auto r = txn->Commit(); !r) return WithContext(r.error(), context);
+  return {};
+}
+
+Result<void> SqliteStore::DeleteKey(const Scope& scope, std::string_view key_id) {
+  const std::lock_guard lock(mu_);
+  const std::string context = "DeleteKey " + Describe(scope, key_id);
+  // One statement: the foreign-key cascade removes tags, policies, materials and aliases in
+  // the same implicit transaction.
+  auto changed =
+      RunStatement(stmts_, kDeleteKey, [&](Statement& s) { BindScoped(s, scope, key_id); });
+  if (!changed) return WithContext(changed.error(), context);
+  if (*changed == 0) return NotFound("key", scope, key_id);
+  return {};
+}
+
+Result<void> SqliteStore::InsertAlias(const AliasRecord& alias) {
+  const std::lock_guard lock(mu_);
+  auto inserted = RunStatement(stmts_, kInsertAlias, [&](Statement& s) {
+    BindScoped(s, alias.scope, alias.name)
+        .BindText(4, alias.target_key_id)
+        .BindInt(5, alias.creation_date)
+        .BindInt(6, alias.last_updated_date);
+  });
+  if (!inserted) {
+    if (inserted.error().code == Error::Code::kNotFound) {  // the foreign key
+      return NotFound("target key", alias.scope, alias.target_key_id);
+    }
+    return WithContext(inserted.error(), "InsertAlias " + Describe(alias.scope, alias.name));
+  }
+  return {};
+}
+
+Result<void> SqliteStore::UpdateAlias(const AliasRecord& alias) {
+  const std::lock_guard lock(mu_);
+  auto changed = RunStatement(stmts_, kUpdateAlias, [&](Statement& s) {
+    BindScoped(s, alias.scope, alias.name)
+        .BindText(4, alias.target_key_id)
+        .BindInt(5, alias.creation_date)
+        .BindInt(6, alias.last_updated_date);
+  });
+  if (!changed) {
+    if (changed.error().code == Error::Code::kNotFound) {  // the foreign key
+      return NotFound("target key", alias.scope, alias.target_key_id);
+    }
+    return WithContext(changed.error(), "UpdateAlias " + Describe(alias.scope, alias.name));
+  }
+  if (*changed == 0) return NotFound("alias", alias.scope, alias.name);
+  return {};
+}
+
+Result<void> SqliteStore::DeleteAlias(const Scope& scope, std::string_view name) {
+  const std::lock_guard lock(mu_);
+  auto changed =
+      RunStatement(stmts_, kDeleteAlias, [&](Statement& s) { BindScoped(s, scope, name); });
+  if (!changed) return WithContext(changed.error(), "DeleteAlias " + Describe(scope, name));
+  if (*changed == 0) return NotFound("alias", scope, name);
+  return {};
+}
+
+Result<void> SqliteStore::Reset() {
+  const std::lock_guard lock(mu_);
+  auto txn = Transaction::Begin(db_.get());
+  if (!txn) return WithContext(txn.error(), "Reset");
+  for (std::string_view sql : kDeleteEverything) {
+    auto deleted = RunStatement(stmts_, sql, [](Statement&) {});
+    if (!deleted) return WithContext(deleted.error(), "Reset");
+  }
+  if (auto r = txn->Commit(); !r) return WithContext(r.error(), "Reset");
+  return {};
+}
+
+}  // namespace kms::storage

@@ -1,0 +1,66 @@
+// File: sqlite_store.hpp
+//
+// SqliteStore: the one real Store, a single SQLite database file (or ":memory:").
+//
+//   auto store = SqliteStore::Open(data_dir + "/kms.db");  // the caller creates data_dir
+//   if (!store) return Fail(store.error().message);        // the message names the path
+//   auto registry = Registry::Open(std::move(*store));
+//
+// Durability: WAL journal, synchronous=FULL; every multi-row change (a key with its tags,
+// policy and materials) is one transaction, so a crash leaves either the old or the new state.
+// Layout: see schema.hpp.
+//
+// Thread-safety: thread-safe. One connection serves every caller, one call at a time, under
+// `mu_`. Other processes may open the same file; SQLite's locking plus a busy timeout
+// arbitrates, and a lock not obtained in time is kBusy.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "storage/records.hpp"
+#include "storage/sqlite_handles.hpp"
+#include "storage/sqlite_statement.hpp"
+#include "storage/store.hpp"
+
+namespace kms::storage {
+
+class SqliteStore final : public Store {
+ public:
+  // How long a statement waits for another process's lock before failing with kBusy.
+  static constexpr int kBusyTimeoutMs = 5000;
+
+  // Opens (creating if needed) the database at `path`, or a private in-memory database for
+  // ":memory:", and migrates it to the current schema. For a file, the parent directory must
+  // already exist. Errors (the message names `path`): kIo if the path cannot be opened for
+  // writing (missing directory, read-only file or directory, not a regular file); kCorrupt if
+  // the file is not a database or was written by a newer kmsd (schema.hpp); kBusy.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+
+  ~SqliteStore() override = default;
+
+  // Store (see store.hpp for the contracts). In addition, InsertAlias and UpdateAlias return
+  // kNotFound when the target key does not exist in the alias's scope.
+  Result<Snapshot> LoadAll() override;
+  Result<void> InsertKey(const KeyRecord& key) override;
+  Result<void> UpdateKey(const KeyRecord& key) override;
+  Result<void> DeleteKey(const Scope& scope, std::string_view key_id) override;
+  Result<void> InsertAlias(const AliasRecord& alias) override;
+  Result<void> UpdateAlias(const AliasRecord& alias) override;
+  Result<void> DeleteAlias(const Scope& scope, std::string_view name) override;
+  Result<void> Reset() override;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteStore(std::string path, DbHandle db);
+
+  const std::string path_;  // immutable
+  std::mutex mu_;           // serialises every use of the connection
+  DbHandle db_;             // GUARDED_BY(mu_)
+  StatementCache stmts_;    // GUARDED_BY(mu_); declared after db_ so it is finalized first
+};
+
+}  // namespace kms::storage

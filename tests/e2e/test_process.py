@@ -1,0 +1,115 @@
+"""The kmsd process contract: the listening line, signals, flags and environment variables."""
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+
+import pytest
+
+from e2e_support import KMSD_BIN, LISTEN_PREFIX, call_ok, key_arn, raw, server_env
+
+
+def run_kmsd(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
+    return subprocess.run([str(KMSD_BIN), *args], capture_output=True, timeout=timeout,
+                          env=server_env(), stdin=subprocess.DEVNULL)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_one_listening_line_and_sigterm_exits_zero(fresh_server):
+    srv = fresh_server()
+    assert srv.url.startswith("http://127.0.0.1:") and srv.port > 0
+    assert call_ok(srv.url, "ListKeys", {})["Keys"] == []
+    srv.stop()  # asserts exit code 0
+    assert srv.stdout_lines == [], f"stdout should hold only the listening line: {srv.stdout_lines}"
+
+
+def test_sigint_exits_zero(fresh_server):
+    srv = fresh_server()
+    call_ok(srv.url, "CreateKey", {})
+    srv.stop(sig=signal.SIGINT)
+
+
+def test_sigterm_with_an_idle_keep_alive_connection(fresh_server):
+    import http.client
+    srv = fresh_server()
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+    try:
+        assert raw(srv.url, "ListKeys", b"{}", conn=conn).status == 200
+        srv.stop(timeout=10)  # an open idle connection must not block shutdown
+    finally:
+        conn.close()
+
+
+def test_help_and_version():
+    help_ = run_kmsd("--help")
+    out = (help_.stdout + help_.stderr).decode()
+    assert help_.returncode == 0, f"--help exited {help_.returncode}: {out}"
+    for flag in ("--port", "--host", "--data-dir", "--in-memory", "--region", "--account-id"):
+        assert flag in out, f"--help does not mention {flag}:\n{out}"
+    version = run_kmsd("--version")
+    vout = (version.stdout + version.stderr).decode().strip()
+    assert version.returncode == 0 and vout, f"--version exited {version.returncode}: {vout!r}"
+
+
+def test_version_matches_health(fresh_server):
+    srv = fresh_server()
+    health = raw(srv.url, None, b"", method="GET", path="/_kmsd/health").json
+    vout = run_kmsd("--version").stdout.decode()
+    assert health["version"] in vout, f"health version {health['version']!r} not in --version {vout!r}"
+
+
+@pytest.mark.parametrize("args", [["--no-such-flag"], ["--port", "notaport"], ["--port", "70000"],
+                                  ["--threads", "-1"]])
+def test_bad_flags_fail(args, tmp_path):
+    proc = run_kmsd("--data-dir", str(tmp_path), *args)
+    out = (proc.stdout + proc.stderr).decode()
+    assert proc.returncode != 0, f"kmsd {args} exited 0: {out}"
+    assert LISTEN_PREFIX not in out, f"kmsd {args} started listening: {out}"
+
+
+def test_region_and_account_flags(fresh_server):
+    srv = fresh_server(extra_args=["--region", "eu-central-1", "--account-id", "444455556666",
+                                   "--threads", "2", "--log-level", "debug"])
+    md = call_ok(srv.url, "CreateKey", {})["KeyMetadata"]  # no Authorization: default region
+    assert md["Arn"] == key_arn(md["KeyId"], "eu-central-1", "444455556666"), md["Arn"]
+    assert md["AWSAccountId"] == "444455556666"
+    policy = call_ok(srv.url, "GetKeyPolicy", {"KeyId": md["KeyId"], "PolicyName": "default"})
+    assert "arn:aws:iam::444455556666:root" in policy["Policy"], policy
+    # A signed request's region still wins over the default.
+    md2 = call_ok(srv.url, "CreateKey", {}, region="us-west-2")["KeyMetadata"]
+    assert md2["Arn"] == key_arn(md2["KeyId"], "us-west-2", "444455556666"), md2["Arn"]
+
+
+def test_environment_variables(fresh_server, tmp_path):
+    data = tmp_path / "env-data"
+    data.mkdir()
+    port = free_port()
+    env = {"KMS_PORT": str(port), "KMS_REGION": "ap-south-1", "KMS_ACCOUNT_ID": "999988887777",
+           "KMS_DATA_PATH": str(data)}
+    srv = fresh_server(env=env, data_dir=None, port_arg=None)
+    assert srv.port == port, f"KMS_PORT={port} ignored: listening on {srv.port}"
+    md = call_ok(srv.url, "CreateKey", {})["KeyMetadata"]
+    assert md["Arn"] == key_arn(md["KeyId"], "ap-south-1", "999988887777"), md["Arn"]
+    srv.stop()
+    assert any(data.iterdir()), f"KMS_DATA_PATH={data} was not used (directory is empty)"
+    srv.start()  # same env: the key is still there
+    assert call_ok(srv.url, "DescribeKey", {"KeyId": md["KeyId"]})["KeyMetadata"]["KeyId"] == md["KeyId"]
+
+
+def test_flags_beat_environment(fresh_server):
+    srv = fresh_server(env={"KMS_REGION": "ap-south-1", "KMS_PORT": "1"},
+                       extra_args=["--region", "sa-east-1"])
+    md = call_ok(srv.url, "CreateKey", {})["KeyMetadata"]
+    assert ":sa-east-1:" in md["Arn"], f"--region should beat KMS_REGION: {md['Arn']}"
+
+
+def test_port_env_fallback(fresh_server):
+    port = free_port()
+    srv = fresh_server(env={"PORT": str(port)}, port_arg=None)
+    assert srv.port == port, f"PORT={port} ignored: listening on {srv.port}"

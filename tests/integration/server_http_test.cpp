@@ -1,0 +1,186 @@
+// The real Server, listener and sessions on a loopback port, driven by a raw Beast client.
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+#include "config/config.hpp"
+#include "server/clock.hpp"
+#include "server/server.hpp"
+#include "storage/registry.hpp"
+#include "storage/sqlite_store.hpp"
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// A Server on a free loopback port, running on a background thread.
+class RunningServer {
+ public:
+  explicit RunningServer(std::size_t body_limit = 1 << 20) {
+    config_.port = 0;
+    config_.threads = 2;
+    config_.body_limit_bytes = body_limit;
+    config_.read_timeout = std::chrono::seconds(5);
+    auto store = kms::storage::SqliteStore::Open(":memory:");
+    REQUIRE(store.has_value());
+    auto registry = kms::storage::Registry::Open(std::move(*store));
+    REQUIRE(registry.has_value());
+    registry_ = std::move(*registry);
+    std::string error;
+    server_ = kms::server::Server::Create(config_, *registry_, clock_, error);
+    REQUIRE(server_ != nullptr);
+    thread_ = std::thread([this] { server_->Run(false); });
+  }
+  ~RunningServer() {
+    server_->Stop();
+    thread_.join();
+  }
+  std::uint16_t Port() const { return server_->Port(); }
+  kms::server::Server& server() { return *server_; }
+  std::thread& thread() { return thread_; }
+
+ private:
+  kms::config::Config config_;
+  kms::server::SystemClock clock_;
+  std::unique_ptr<kms::storage::Registry> registry_;
+  std::unique_ptr<kms::server::Server> server_;
+  std::thread thread_;
+};
+
+class Client {
+ public:
+  explicit Client(std::uint16_t port) : stream_(ioc_) {
+    stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+  http::response<http::string_body> Send(http::request<http::string_body> req) {
+    req.set(http::field::host, "127.0.0.1");
+    req.prepare_payload();
+    http::write(stream_, req);
+    http::response<http::string_body> res;
+    http::read(stream_, buffer_, res);
+    return res;
+  }
+  http::response<http::string_body> Post(const std::string& target_header, std::string body) {
+    http::request<http::string_body> req{http::verb::post, "/", 11};
+    req.set("X-Amz-Target", target_header);
+    req.set(http::field::content_type, "application/x-amz-json-1.1");
+    req.body() = std::move(body);
+    return Send(std::move(req));
+  }
+  beast::tcp_stream& stream() { return stream_; }
+
+ private:
+  net::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+std::string TypeOf(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  if (!d.IsObject() || !d.HasMember("__type")) return {};
+  return d["__type"].GetString();
+}
+
+}  // namespace
+
+TEST_CASE("One keep-alive connection serves many requests with AWS headers", "[integration]") {
+  RunningServer server;
+  Client client(server.Port());
+  auto created = client.Post("TrentService.CreateKey", "{}");
+  REQUIRE(created.result_int() == 200);
+  CHECK(created[http::field::content_type] == "application/x-amz-json-1.1");
+  CHECK(created["x-amzn-RequestId"].size() == 36);
+  for (int i = 0; i < 20; ++i) {
+    auto r = client.Post("TrentService.GenerateRandom", R"({"NumberOfBytes":16})");
+    CHECK(r.result_int() == 200);
+    CHECK(r.keep_alive());
+  }
+}
+
+TEST_CASE("Errors are JSON with __type, X-Amzn-Errortype and a request id", "[integration]") {
+  RunningServer server;
+  Client client(server.Port());
+  auto r = client.Post("TrentService.Nope", "{}");
+  CHECK(r.result_int() == 400);
+  CHECK(TypeOf(r.body()) == "UnknownOperationException");
+  CHECK(r["X-Amzn-Errortype"] == "UnknownOperationException");
+  CHECK(!r["x-amzn-RequestId"].empty());
+  // The connection stays usable after an error.
+  auto ok = client.Post("TrentService.GenerateRandom", R"({"NumberOfBytes":1})");
+  CHECK(ok.result_int() == 200);
+}
+
+TEST_CASE("A body over the limit gets a 413 AWS-shaped error and the server keeps serving",
+          "[integration]") {
+  RunningServer server(4096);
+  {
+    Client client(server.Port());
+    auto r = client.Post("TrentService.Encrypt", std::string(100'000, 'x'));
+    CHECK(r.result_int() == 413);
+    CHECK(TypeOf(r.body()) == "RequestEntityTooLargeException");
+  }
+  Client again(server.Port());
+  CHECK(again.Post("TrentService.GenerateRandom", R"({"NumberOfBytes":1})").result_int() == 200);
+}
+
+TEST_CASE("Garbage instead of HTTP gets a 400 and the connection closes", "[integration]") {
+  RunningServer server;
+  Client client(server.Port());
+  net::write(client.stream().socket(), net::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(client.stream(), buffer, res);
+  CHECK(res.result_int() == 400);
+  CHECK(TypeOf(res.body()) == "SerializationException");
+}
+
+TEST_CASE("Health and reset endpoints answer JSON", "[integration]") {
+  RunningServer server;
+  Client client(server.Port());
+  REQUIRE(client.Post("TrentService.CreateKey", "{}").result_int() == 200);
+  http::request<http::string_body> health{http::verb::get, "/_kmsd/health", 11};
+  auto h = client.Send(health);
+  CHECK(h.result_int() == 200);
+  CHECK(h.body().find("\"keys\":1") != std::string::npos);
+  http::request<http::string_body> reset{http::verb::post, "/_kmsd/reset", 11};
+  CHECK(client.Send(reset).result_int() == 200);
+  auto list = client.Post("TrentService.ListKeys", "{}");
+  CHECK(list.body().find("\"Keys\":[]") != std::string::npos);
+  http::request<http::string_body> get_root{http::verb::get, "/", 11};
+  CHECK(TypeOf(client.Send(get_root).body()) == "UnknownOperationException");
+}
+
+TEST_CASE("A second server on a taken port fails with 'address in use'", "[integration]") {
+  RunningServer server;
+  kms::config::Config config;
+  config.port = server.Port();
+  auto store = kms::storage::SqliteStore::Open(":memory:");
+  REQUIRE(store.has_value());
+  auto registry = kms::storage::Registry::Open(std::move(*store));
+  REQUIRE(registry.has_value());
+  kms::server::SystemClock clock;
+  std::string error;
+  auto second = kms::server::Server::Create(config, **registry, clock, error);
+  CHECK(second == nullptr);
+  CHECK(error == "address in use: 127.0.0.1:" + std::to_string(server.Port()));
+}
+
+TEST_CASE("Stop closes idle keep-alive connections and returns promptly", "[integration]") {
+  auto server = std::make_unique<RunningServer>();
+  Client client(server->Port());
+  REQUIRE(client.Post("TrentService.GenerateRandom", R"({"NumberOfBytes":1})").result_int() == 200);
+  const auto begin = std::chrono::steady_clock::now();
+  server.reset();  // Stop + join while the client holds an idle connection
+  CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(3));
+}

@@ -1,0 +1,924 @@
+// Tests for server/ops/keys.cpp: CreateKey, DescribeKey, ListKeys, UpdateKeyDescription,
+// EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion and PurgeExpiredKeys, run
+// through the real dispatcher (OpHarness).
+#include "server/ops/keys.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "crypto/digest.hpp"
+#include "storage/registry.hpp"
+#include "storage/sqlite_store.hpp"
+#include "tests/unit/server/ops/op_harness.hpp"
+#include "tests/unit/storage/faulty_store.hpp"
+
+namespace {
+
+using kms::testing::CallResult;
+using kms::testing::OpHarness;
+
+constexpr std::int64_t kStart = 1'700'000'000;  // FakeClock's default time
+constexpr std::int64_t kDay = 86'400;
+const kms::storage::Scope kUsEast{"111122223333", "us-east-1"};
+
+std::string KeyIdBody(const std::string& ref) { return R"({"KeyId":")" + ref + R"("})"; }
+
+// Adds alias/<name> -> key_id straight to the registry, so these tests do not depend on
+// CreateAlias.
+void AddAlias(OpHarness& h, const std::string& name, const std::string& key_id) {
+  auto writer = h.registry().BeginWrite();
+  REQUIRE(writer.InsertAlias({kUsEast, "alias/" + name, key_id, kStart, kStart}).has_value());
+}
+
+// The four spellings of a key that DescribeKey accepts; `alias_name` must target `key_id`.
+std::string KeyRef(const OpHarness& h, const std::string& form, const std::string& key_id,
+                   const std::string& alias_name) {
+  if (form == "key id") return key_id;
+  if (form == "key ARN") return h.Arn(key_id);
+  if (form == "alias name") return "alias/" + alias_name;
+  return "arn:aws:kms:us-east-1:111122223333:alias/" + alias_name;
+}
+
+bool Has(const rapidjson::Value& v, const char* member) { return v.HasMember(member); }
+
+std::vector<std::string> StringsOf(const rapidjson::Value& array) {
+  std::vector<std::string> out;
+  for (const auto& e : array.GetArray()) out.emplace_back(e.GetString());
+  return out;
+}
+
+std::string Schedule(OpHarness& h, const std::string& key_id, int days) {
+  CallResult r =
+      h.Call("ScheduleKeyDeletion",
+             R"({"KeyId":")" + key_id + R"(","PendingWindowInDays":)" + std::to_string(days) + "}");
+  REQUIRE(r.status == 200);
+  return r.body;
+}
+
+CallResult Describe(OpHarness& h, const std::string& ref, std::string_view region = {}) {
+  return h.Call("DescribeKey", KeyIdBody(ref), region);
+}
+
+// Every key id ListKeys reports, following NextMarker to the end.
+std::vector<std::string> ListAllKeyIds(OpHarness& h, std::string_view region = {}) {
+  std::vector<std::string> ids;
+  std::string marker;
+  for (int page = 0; page < 100; ++page) {
+    CallResult r =
+        h.Call("ListKeys", marker.empty() ? "{}" : R"({"Marker":")" + marker + R"("})", region);
+    REQUIRE(r.status == 200);
+    for (const auto& k : r.json["Keys"].GetArray()) ids.emplace_back(k["KeyId"].GetString());
+    if (!r.json["Truncated"].GetBool()) break;
+    marker = r.Str("NextMarker");
+  }
+  return ids;
+}
+
+// A temporary database file, removed (with SQLite's -wal/-shm companions) on scope exit.
+class TempDbFile {
+ public:
+  TempDbFile() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "kms_keys_test.XXXXXX");
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    dir_ = pattern;
+  }
+  TempDbFile(const TempDbFile&) = delete;
+  TempDbFile& operator=(const TempDbFile&) = delete;
+  ~TempDbFile() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string path() const { return (dir_ / "kms.db").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+}  // namespace
+
+// --- CreateKey --------------------------------------------------------------------------
+
+TEST_CASE("CreateKey with no members makes an enabled symmetric key and reports all metadata",
+          "[ops][keys]") {
+  OpHarness h;
+  CallResult r = h.Call("CreateKey", "{}");
+  REQUIRE(r.status == 200);
+  REQUIRE(r.json.IsObject());
+  REQUIRE(Has(r.json, "KeyMetadata"));
+  const auto& m = r.json["KeyMetadata"];
+  const std::string id = m["KeyId"].GetString();
+
+  CHECK(std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                        "[0-9a-f]{12}")));
+  CHECK(std::string(m["AWSAccountId"].GetString()) == "111122223333");
+  CHECK(std::string(m["Arn"].GetString()) == h.Arn(id));
+  CHECK(m["CreationDate"].GetInt64() == kStart);
+  CHECK(m["Enabled"].GetBool());
+  CHECK(std::string(m["Description"].GetString()).empty());
+  CHECK(std::string(m["KeyUsage"].GetString()) == "ENCRYPT_DECRYPT");
+  CHECK(std::string(m["KeyState"].GetString()) == "Enabled");
+  CHECK(std::string(m["Origin"].GetString()) == "AWS_KMS");
+  CHECK(std::string(m["KeyManager"].GetString()) == "CUSTOMER");
+  CHECK(std::string(m["CustomerMasterKeySpec"].GetString()) == "SYMMETRIC_DEFAULT");
+  CHECK(std::string(m["KeySpec"].GetString()) == "SYMMETRIC_DEFAULT");
+  CHECK(StringsOf(m["EncryptionAlgorithms"]) == std::vector<std::string>{"SYMMETRIC_DEFAULT"});
+  REQUIRE(Has(m, "MultiRegion"));
+  CHECK_FALSE(m["MultiRegion"].GetBool());
+  CHECK(std::regex_match(std::string(m["CurrentKeyMaterialId"].GetString()),
+                         std::regex("[0-9a-f]{64}")));
+  CHECK_FALSE(Has(m, "MultiRegionConfiguration"));
+  CHECK_FALSE(Has(m, "DeletionDate"));
+  CHECK_FALSE(Has(m, "PendingDeletionWindowInDays"));
+  CHECK_FALSE(Has(m, "SigningAlgorithms"));
+  CHECK_FALSE(Has(m, "MacAlgorithms"));
+  CHECK_FALSE(Has(m, "ValidTo"));
+  CHECK_FALSE(Has(m, "ExpirationModel"));
+}
+
+TEST_CASE("CreateKey stores 32 bytes of version-1 material named by their SHA-256", "[ops][keys]") {
+  OpHarness h;
+  CallResult r = h.Call("CreateKey", "{}");
+  REQUIRE(r.status == 200);
+  const std::string id = r.json["KeyMetadata"]["KeyId"].GetString();
+
+  auto key = h.registry().FindKey(kUsEast, id);
+  REQUIRE(key != nullptr);
+  REQUIRE(key->materials.size() == 1);
+  const auto& material = key->materials[0];
+  CHECK(material.version == 1);
+  CHECK(key->current_material_version == 1);
+  CHECK(material.bytes.size() == 32);
+  CHECK(material.created_at == kStart);
+  CHECK(material.material_id == kms::crypto::HexEncode(kms::crypto::Sha256(material.bytes)));
+  CHECK(std::string(r.json["KeyMetadata"]["CurrentKeyMaterialId"].GetString()) ==
+        material.material_id);
+}
+
+TEST_CASE("CreateKey makes a different id and different material every time", "[ops][keys]") {
+  OpHarness h;
+  const std::string a = h.CreateSymmetricKey();
+  const std::string b = h.CreateSymmetricKey();
+  CHECK(a != b);
+  CHECK(h.registry().FindKey(kUsEast, a)->materials[0].bytes !=
+        h.registry().FindKey(kUsEast, b)->materials[0].bytes);
+}
+
+TEST_CASE("CreateKey keeps the description and tags and accepts the explicit symmetric spec",
+          "[ops][keys]") {
+  OpHarness h;
+  const std::string spec_member = GENERATE(as<std::string>{}, "KeySpec", "CustomerMasterKeySpec");
+  CallResult r = h.Call("CreateKey", R"({"Description":"payments key",")" + spec_member +
+                                         R"(":"SYMMETRIC_DEFAULT","KeyUsage":"ENCRYPT_DECRYPT",)"
+                                         R"("Origin":"AWS_KMS","MultiRegion":false,)"
+                                         R"("BypassPolicyLockoutSafetyCheck":true,)"
+                                         R"("Tags":[{"TagKey":"team","TagValue":"pay"},)"
+                                         R"({"TagKey":"env","TagValue":"dev"}]})");
+  REQUIRE(r.status == 200);
+  const auto& m = r.json["KeyMetadata"];
+  CHECK(std::string(m["Description"].GetString()) == "payments key");
+  CHECK(std::string(m["KeySpec"].GetString()) == "SYMMETRIC_DEFAULT");
+  CHECK(std::string(m["CustomerMasterKeySpec"].GetString()) == "SYMMETRIC_DEFAULT");
+
+  auto key = h.registry().FindKey(kUsEast, m["KeyId"].GetString());
+  REQUIRE(key != nullptr);
+  CHECK(key->tags == std::vector<kms::storage::Tag>{{"team", "pay"}, {"env", "dev"}});
+}
+
+TEST_CASE("CreateKey with MultiRegion makes an mrk primary key", "[ops][keys]") {
+  OpHarness h;
+  CallResult r = h.Call("CreateKey", R"({"MultiRegion":true})");
+  REQUIRE(r.status == 200);
+  const auto& m = r.json["KeyMetadata"];
+  const std::string id = m["KeyId"].GetString();
+  CHECK(std::regex_match(id, std::regex("mrk-[0-9a-f]{32}")));
+  CHECK(std::string(m["Arn"].GetString()) == h.Arn(id));
+  CHECK(m["MultiRegion"].GetBool());
+  REQUIRE(Has(m, "MultiRegionConfiguration"));
+  const auto& config = m["MultiRegionConfiguration"];
+  CHECK(std::string(config["MultiRegionKeyType"].GetString()) == "PRIMARY");
+  CHECK(std::string(config["PrimaryKey"]["Arn"].GetString()) == h.Arn(id));
+  CHECK(std::string(config["PrimaryKey"]["Region"].GetString()) == "us-east-1");
+  CHECK(config["ReplicaKeys"].IsArray());
+  CHECK(config["ReplicaKeys"].Empty());
+
+  CallResult d = Describe(h, id);
+  REQUIRE(d.status == 200);
+  CHECK(std::string(d.json["KeyMetadata"]["KeyId"].GetString()) == id);
+  CHECK(d.json["KeyMetadata"]["MultiRegion"].GetBool());
+}
+
+TEST_CASE("CreateKey rejects KeySpec together with CustomerMasterKeySpec", "[ops][keys]") {
+  OpHarness h;
+  const std::string spec = GENERATE(as<std::string>{}, "SYMMETRIC_DEFAULT", "RSA_2048");
+  CallResult r = h.Call(
+      "CreateKey", R"({"KeySpec":")" + spec + R"(","CustomerMasterKeySpec":")" + spec + R"("})");
+  CHECK(r.status == 400);
+  CHECK(r.type == "ValidationException");
+  CHECK(r.body.find("You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+                    "CustomerMasterKeySpec is deprecated.") != std::string::npos);
+  CHECK(h.registry().ListKeys(kUsEast).empty());
+}
+
+TEST_CASE("CreateKey answers UnsupportedOperation for key specs other than SYMMETRIC_DEFAULT",
+          "[ops][keys]") {
+  OpHarness h;
+  const std::string member = GENERATE(as<std::string>{}, "KeySpec", "CustomerMasterKeySpec");
+  const std::string spec = GENERATE(as<std::string>{}, "RSA_2048", "ECC_NIST_P256", "HMAC_256");
+  CallResult r =
+      h.Call("CreateKey", R"({")" + member + R"(":")" + spec + R"(","KeyUsage":"SIGN_VERIFY"})");
+  CHECK(r.status == 400);
+  CHECK(r.type == "UnsupportedOperationException");
+  CHECK(r.message == "kmsd does not support KeySpec " + spec +
+                         " yet. Only SYMMETRIC_DEFAULT keys can be created.");
+  CHECK(h.registry().ListKeys(kUsEast).empty());
+}
+
+TEST_CASE("CreateKey rejects a symmetric key with a usage other than ENCRYPT_DECRYPT",
+          "[ops][keys]") {
+  OpHarness h;
+  const std::string usage =
+      GENERATE(as<std::string>{}, "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT");
+  CallResult r = h.Call("CreateKey", R"({"KeyUsage":")" + usage + R"("})");
+  CHECK(r.status == 400);
+  CHECK(r.type == "ValidationException");
+  CHECK(r.body.find("The operation failed because the KeyUsage value of the CMK is " + usage +
+                    ". To perform this operation, the KeyUsage value must be ENCRYPT_DECRYPT.") !=
+        std::string::npos);
+}
+
+TEST_CASE("CreateKey answers UnsupportedOperation for origins other than AWS_KMS", "[ops][keys]") {
+  OpHarness h;
+  const std::string origin =
+      GENERATE(as<std::string>{}, "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE");
+  CallResult r = h.Call("CreateKey", R"({"Origin":")" + origin + R"("})");
+  CHECK(r.status == 400);
+  CHECK(r.type == "UnsupportedOperationException");
+  CHECK(r.message ==
+        "kmsd does not support Origin " + origin + " yet. Only AWS_KMS keys can be created.");
+}
+
+TEST_CASE("CreateKey answers UnsupportedOperation for custom key store members", "[ops][keys]") {
+  OpHarness h;
+  const std::string body = GENERATE(as<std::string>{}, R"({"CustomKeyStoreId":"cks-1234567890"})",
+                                    R"({"XksKeyId":"ext-key-1"})");
+  CallResult r = h.Call("CreateKey", body);
+  CHECK(r.status == 400);
+  CHECK(r.type == "UnsupportedOperationException");
+  CHECK(r.message ==
+        "kmsd does not support custom key stores yet. Omit CustomKeyStoreId and XksKeyId.");
+}
+
+TEST_CASE("CreateKey rejects a malformed policy and stores a valid one as given",
+          "[ops][keys][policies]") {
+  OpHarness h;
+  SECTION("malformed") {
+    CallResult r = h.Call("CreateKey", R"({"Policy":"not json"})");
+    CHECK(r.status == 400);
+    CHECK(r.type == "MalformedPolicyDocumentException");
+    CHECK(r.message == "The key policy is not valid JSON.");
+    CHECK(h.registry().ListKeys(kUsEast).empty());
+  }
+  SECTION("valid") {
+    const std::string policy =
+        R"({\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\"}]})";
+    CallResult r = h.Call("CreateKey", R"({"Policy":")" + policy + R"("})");
+    REQUIRE(r.status == 200);
+    auto key = h.registry().FindKey(kUsEast, r.json["KeyMetadata"]["KeyId"].GetString());
+    REQUIRE(key != nullptr);
+    CHECK(key->policy == R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]})");
+  }
+}
+
+TEST_CASE("CreateKey passes tag errors through as TagException", "[ops][keys][tags]") {
+  OpHarness h;
+  SECTION("duplicate keys") {
+    CallResult r = h.Call("CreateKey", R"({"Tags":[{"TagKey":"a","TagValue":"1"},)"
+                                       R"({"TagKey":"a","TagValue":"2"}]})");
+    CHECK(r.type == "TagException");
+    CHECK(r.message == "Duplicate tag keys");
+  }
+  SECTION("reserved prefix") {
+    CallResult r = h.Call("CreateKey", R"({"Tags":[{"TagKey":"AWS:x","TagValue":"1"}]})");
+    CHECK(r.type == "TagException");
+    CHECK(r.message == "Tags beginning with aws: are reserved");
+  }
+  SECTION("too many") {
+    std::string tags;
+    for (int i = 0; i < 51; ++i) {
+      tags += (i ? "," : "") + std::string(R"({"TagKey":"k)") + std::to_string(i) +
+              R"(","TagValue":"v"})";
+    }
+    CallResult r = h.Call("CreateKey", R"({"Tags":[)" + tags + "]}");
+    CHECK(r.type == "TagException");
+    CHECK(r.message == "Too many tags");
+  }
+  CHECK(h.registry().ListKeys(kUsEast).empty());
+}
+
+// --- DescribeKey ------------------------------------------------------------------------
+
+TEST_CASE("DescribeKey accepts key id, key ARN, alias name and alias ARN", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  AddAlias(h, "describe-me", id);
+  const std::string form =
+      GENERATE(as<std::string>{}, "key id", "key ARN", "alias name", "alias ARN");
+
+  CallResult r = Describe(h, KeyRef(h, form, id, "describe-me"));
+  REQUIRE(r.status == 200);
+  CHECK(std::string(r.json["KeyMetadata"]["KeyId"].GetString()) == id);
+  CHECK(std::string(r.json["KeyMetadata"]["Arn"].GetString()) == h.Arn(id));
+}
+
+TEST_CASE("DescribeKey reports the same metadata CreateKey returned", "[ops][keys]") {
+  OpHarness h;
+  CallResult created = h.Call("CreateKey", R"({"Description":"same"})");
+  REQUIRE(created.status == 200);
+  const std::string id = created.json["KeyMetadata"]["KeyId"].GetString();
+  h.clock().Advance(1000);
+  CallResult described = Describe(h, id);
+  REQUIRE(described.status == 200);
+  CHECK(described.body == created.body);
+}
+
+TEST_CASE("DescribeKey of an unknown key is NotFoundException with the full ARN", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = "11111111-2222-4333-8444-555555555555";
+  CallResult r = Describe(h, id);
+  CHECK(r.status == 400);
+  CHECK(r.type == "NotFoundException");
+  CHECK(r.message == "Key '" + h.Arn(id) + "' does not exist");
+}
+
+TEST_CASE("DescribeKey works for disabled and pending-deletion keys", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  SECTION("Disabled") {
+    REQUIRE(h.Call("DisableKey", KeyIdBody(id)).status == 200);
+    CallResult r = Describe(h, id);
+    REQUIRE(r.status == 200);
+    const auto& m = r.json["KeyMetadata"];
+    CHECK(std::string(m["KeyState"].GetString()) == "Disabled");
+    CHECK_FALSE(m["Enabled"].GetBool());
+    CHECK_FALSE(Has(m, "DeletionDate"));
+  }
+  SECTION("PendingDeletion") {
+    Schedule(h, id, 7);
+    CallResult r = Describe(h, id);
+    REQUIRE(r.status == 200);
+    const auto& m = r.json["KeyMetadata"];
+    CHECK(std::string(m["KeyState"].GetString()) == "PendingDeletion");
+    CHECK_FALSE(m["Enabled"].GetBool());
+    CHECK(m["DeletionDate"].GetInt64() == kStart + 7 * kDay);
+    CHECK(m["PendingDeletionWindowInDays"].GetInt() == 7);
+    CHECK(Has(m, "CurrentKeyMaterialId"));
+  }
+}
+
+// --- ListKeys ---------------------------------------------------------------------------
+
+TEST_CASE("ListKeys with no keys returns an empty, complete list", "[ops][keys]") {
+  OpHarness h;
+  CallResult r = h.Call("ListKeys", "{}");
+  REQUIRE(r.status == 200);
+  CHECK(r.json["Keys"].IsArray());
+  CHECK(r.json["Keys"].Empty());
+  CHECK_FALSE(r.json["Truncated"].GetBool());
+  CHECK_FALSE(Has(r.json, "NextMarker"));
+}
+
+TEST_CASE("ListKeys lists every key in id order with its ARN", "[ops][keys]") {
+  OpHarness h;
+  std::set<std::string> created;
+  for (int i = 0; i < 5; ++i) created.insert(h.CreateSymmetricKey());
+
+  CallResult r = h.Call("ListKeys", "{}");
+  REQUIRE(r.status == 200);
+  std::vector<std::string> listed;
+  for (const auto& k : r.json["Keys"].GetArray()) {
+    listed.emplace_back(k["KeyId"].GetString());
+    CHECK(std::string(k["KeyArn"].GetString()) == h.Arn(listed.back()));
+  }
+  CHECK(listed == std::vector<std::string>(created.begin(), created.end()));
+  CHECK_FALSE(r.json["Truncated"].GetBool());
+  CHECK_FALSE(Has(r.json, "NextMarker"));
+}
+
+TEST_CASE("ListKeys pages with Limit and NextMarker", "[ops][keys]") {
+  OpHarness h;
+  std::set<std::string> created;
+  for (int i = 0; i < 5; ++i) created.insert(h.CreateSymmetricKey());
+  const std::vector<std::string> sorted(created.begin(), created.end());
+
+  CallResult p1 = h.Call("ListKeys", R"({"Limit":2})");
+  REQUIRE(p1.status == 200);
+  REQUIRE(p1.json["Keys"].Size() == 2);
+  CHECK(std::string(p1.json["Keys"][0]["KeyId"].GetString()) == sorted[0]);
+  CHECK(std::string(p1.json["Keys"][1]["KeyId"].GetString()) == sorted[1]);
+  CHECK(p1.json["Truncated"].GetBool());
+  REQUIRE_FALSE(p1.Str("NextMarker").empty());
+
+  CallResult p2 = h.Call("ListKeys", R"({"Limit":2,"Marker":")" + p1.Str("NextMarker") + R"("})");
+  REQUIRE(p2.status == 200);
+  REQUIRE(p2.json["Keys"].Size() == 2);
+  CHECK(std::string(p2.json["Keys"][0]["KeyId"].GetString()) == sorted[2]);
+  CHECK(std::string(p2.json["Keys"][1]["KeyId"].GetString()) == sorted[3]);
+  CHECK(p2.json["Truncated"].GetBool());
+
+  CallResult p3 = h.Call("ListKeys", R"({"Limit":2,"Marker":")" + p2.Str("NextMarker") + R"("})");
+  REQUIRE(p3.status == 200);
+  REQUIRE(p3.json["Keys"].Size() == 1);
+  CHECK(std::string(p3.json["Keys"][0]["KeyId"].GetString()) == sorted[4]);
+  CHECK_FALSE(p3.json["Truncated"].GetBool());
+  CHECK_FALSE(Has(p3.json, "NextMarker"));
+}
+
+TEST_CASE("ListKeys with exactly Limit keys is not truncated", "[ops][keys]") {
+  OpHarness h;
+  for (int i = 0; i < 3; ++i) h.CreateSymmetricKey();
+  CallResult r = h.Call("ListKeys", R"({"Limit":3})");
+  REQUIRE(r.status == 200);
+  CHECK(r.json["Keys"].Size() == 3);
+  CHECK_FALSE(r.json["Truncated"].GetBool());
+}
+
+TEST_CASE("ListKeys paging survives deleting the key named by the marker", "[ops][keys]") {
+  OpHarness h;
+  std::set<std::string> created;
+  for (int i = 0; i < 4; ++i) created.insert(h.CreateSymmetricKey());
+  const std::vector<std::string> sorted(created.begin(), created.end());
+
+  CallResult p1 = h.Call("ListKeys", R"({"Limit":2})");
+  REQUIRE(p1.status == 200);
+  REQUIRE(p1.Str("NextMarker") == sorted[1]);
+  {
+    auto writer = h.registry().BeginWrite();
+    REQUIRE(writer.DeleteKey(kUsEast, sorted[1]).has_value());
+  }
+  CallResult p2 = h.Call("ListKeys", R"({"Marker":")" + p1.Str("NextMarker") + R"("})");
+  REQUIRE(p2.status == 200);
+  REQUIRE(p2.json["Keys"].Size() == 2);
+  CHECK(std::string(p2.json["Keys"][0]["KeyId"].GetString()) == sorted[2]);
+  CHECK(std::string(p2.json["Keys"][1]["KeyId"].GetString()) == sorted[3]);
+}
+
+TEST_CASE("ListKeys rejects a marker it did not issue", "[ops][keys]") {
+  OpHarness h;
+  h.CreateSymmetricKey();
+  const std::string marker =
+      GENERATE(as<std::string>{}, "garbage", "not-a-key-id-at-all", "AAAAAAAAAAAAAAAA");
+  CallResult r = h.Call("ListKeys", R"({"Marker":")" + marker + R"("})");
+  CHECK(r.status == 400);
+  CHECK(r.type == "InvalidMarkerException");
+  CHECK(r.message == "Invalid marker '" + marker + "'");
+}
+
+// --- UpdateKeyDescription ---------------------------------------------------------------
+
+TEST_CASE("UpdateKeyDescription replaces the description", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
+  const std::string key_ref = ref == "id" ? id : h.Arn(id);
+
+  CallResult r =
+      h.Call("UpdateKeyDescription", R"({"KeyId":")" + key_ref + R"(","Description":"new words"})");
+  REQUIRE(r.status == 200);
+  CHECK(r.body == "{}");
+  CHECK(std::string(Describe(h, id).json["KeyMetadata"]["Description"].GetString()) == "new words");
+
+  REQUIRE(h.Call("UpdateKeyDescription", R"({"KeyId":")" + id + R"(","Description":""})").status ==
+          200);
+  CHECK(std::string(Describe(h, id).json["KeyMetadata"]["Description"].GetString()).empty());
+}
+
+// --- EnableKey / DisableKey -------------------------------------------------------------
+
+TEST_CASE("DisableKey and EnableKey switch the key state and are idempotent", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
+  const std::string key_ref = ref == "id" ? id : h.Arn(id);
+
+  for (int i = 0; i < 2; ++i) {
+    CallResult r = h.Call("DisableKey", KeyIdBody(key_ref));
+    REQUIRE(r.status == 200);
+    CHECK(r.body == "{}");
+    const auto d = Describe(h, id);
+    CHECK(std::string(d.json["KeyMetadata"]["KeyState"].GetString()) == "Disabled");
+    CHECK_FALSE(d.json["KeyMetadata"]["Enabled"].GetBool());
+  }
+  for (int i = 0; i < 2; ++i) {
+    CallResult r = h.Call("EnableKey", KeyIdBody(key_ref));
+    REQUIRE(r.status == 200);
+    CHECK(r.body == "{}");
+    const auto d = Describe(h, id);
+    CHECK(std::string(d.json["KeyMetadata"]["KeyState"].GetString()) == "Enabled");
+    CHECK(d.json["KeyMetadata"]["Enabled"].GetBool());
+  }
+}
+
+// --- ScheduleKeyDeletion / CancelKeyDeletion --------------------------------------------
+
+TEST_CASE("ScheduleKeyDeletion defaults to a 30-day window", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
+
+  CallResult r = h.Call("ScheduleKeyDeletion", KeyIdBody(ref == "id" ? id : h.Arn(id)));
+  REQUIRE(r.status == 200);
+  CHECK(r.Str("KeyId") == h.Arn(id));
+  CHECK(r.json["DeletionDate"].GetInt64() == kStart + 30 * kDay);
+  CHECK(r.Str("KeyState") == "PendingDeletion");
+  CHECK(r.json["PendingWindowInDays"].GetInt() == 30);
+}
+
+TEST_CASE("ScheduleKeyDeletion accepts windows of 7 to 30 days", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  const int days = GENERATE(7, 8, 29, 30);
+  CallResult r =
+      h.Call("ScheduleKeyDeletion",
+             R"({"KeyId":")" + id + R"(","PendingWindowInDays":)" + std::to_string(days) + "}");
+  REQUIRE(r.status == 200);
+  CHECK(r.json["DeletionDate"].GetInt64() == kStart + days * kDay);
+  CHECK(r.json["PendingWindowInDays"].GetInt() == days);
+
+  const auto& m = Describe(h, id).json["KeyMetadata"];
+  CHECK(std::string(m["KeyState"].GetString()) == "PendingDeletion");
+  CHECK_FALSE(m["Enabled"].GetBool());
+  CHECK(m["DeletionDate"].GetInt64() == kStart + days * kDay);
+  CHECK(m["PendingDeletionWindowInDays"].GetInt() == days);
+}
+
+TEST_CASE("ScheduleKeyDeletion rejects windows outside 7 to 30 days", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  const int days = GENERATE(1, 6, 31, 365);
+  CallResult r =
+      h.Call("ScheduleKeyDeletion",
+             R"({"KeyId":")" + id + R"(","PendingWindowInDays":)" + std::to_string(days) + "}");
+  CHECK(r.status == 400);
+  CHECK(r.type == "ValidationException");
+  CHECK(r.body.find("PendingWindowInDays should be between 7 and 30, but it is " +
+                    std::to_string(days)) != std::string::npos);
+  CHECK(std::string(Describe(h, id).json["KeyMetadata"]["KeyState"].GetString()) == "Enabled");
+}
+
+TEST_CASE("ScheduleKeyDeletion works on a disabled key", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  REQUIRE(h.Call("DisableKey", KeyIdBody(id)).status == 200);
+  CallResult r = h.Call("ScheduleKeyDeletion", KeyIdBody(id));
+  REQUIRE(r.status == 200);
+  CHECK(r.Str("KeyState") == "PendingDeletion");
+}
+
+TEST_CASE("CancelKeyDeletion leaves the key Disabled without a deletion date", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  Schedule(h, id, 10);
+  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
+
+  CallResult r = h.Call("CancelKeyDeletion", KeyIdBody(ref == "id" ? id : h.Arn(id)));
+  REQUIRE(r.status == 200);
+  CHECK(r.Str("KeyId") == h.Arn(id));
+
+  const auto d = Describe(h, id);
+  const auto& m = d.json["KeyMetadata"];
+  CHECK(std::string(m["KeyState"].GetString()) == "Disabled");
+  CHECK_FALSE(m["Enabled"].GetBool());
+  CHECK_FALSE(Has(m, "DeletionDate"));
+  CHECK_FALSE(Has(m, "PendingDeletionWindowInDays"));
+
+  // Past the old deletion date the key is still there.
+  h.clock().Advance(11 * kDay);
+  CHECK(Describe(h, id).status == 200);
+  REQUIRE(h.Call("EnableKey", KeyIdBody(id)).status == 200);
+}
+
+TEST_CASE("CancelKeyDeletion of a key that is not pending deletion is KMSInvalidState",
+          "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  const bool disabled = GENERATE(false, true);
+  if (disabled) REQUIRE(h.Call("DisableKey", KeyIdBody(id)).status == 200);
+
+  CallResult r = h.Call("CancelKeyDeletion", KeyIdBody(id));
+  CHECK(r.status == 400);
+  CHECK(r.type == "KMSInvalidStateException");
+  CHECK(r.message == h.Arn(id) + " is not pending deletion.");
+}
+
+TEST_CASE("Concurrent ScheduleKeyDeletion calls schedule a key exactly once", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  std::atomic<int> succeeded{0};
+  std::atomic<int> invalid_state{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      CallResult r =
+          h.Call("ScheduleKeyDeletion", R"({"KeyId":")" + id + R"(","PendingWindowInDays":)" +
+                                            std::to_string(7 + i) + "}");
+      if (r.status == 200) ++succeeded;
+      if (r.type == "KMSInvalidStateException") ++invalid_state;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(succeeded == 1);
+  CHECK(invalid_state == 7);
+}
+
+// --- Key-state matrix -------------------------------------------------------------------
+
+TEST_CASE("Key management operations answer pending-deletion keys with KMSInvalidState",
+          "[ops][keys][state]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  Schedule(h, id, 7);
+  const std::string op = GENERATE(as<std::string>{}, "EnableKey", "DisableKey",
+                                  "UpdateKeyDescription", "ScheduleKeyDeletion");
+  CallResult r =
+      h.Call(op, R"({"KeyId":")" + id + R"(","Description":"x","PendingWindowInDays":7})");
+  CHECK(r.status == 400);
+  CHECK(r.type == "KMSInvalidStateException");
+  CHECK(r.message == h.Arn(id) + " is pending deletion.");
+  const auto& m = Describe(h, id).json["KeyMetadata"];
+  CHECK(std::string(m["KeyState"].GetString()) == "PendingDeletion");
+  CHECK(std::string(m["Description"].GetString()).empty());
+  CHECK(m["DeletionDate"].GetInt64() == kStart + 7 * kDay);
+}
+
+TEST_CASE("Key management operations work on disabled keys", "[ops][keys][state]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  REQUIRE(h.Call("DisableKey", KeyIdBody(id)).status == 200);
+  const std::string op = GENERATE(as<std::string>{}, "DescribeKey", "DisableKey",
+                                  "UpdateKeyDescription", "ScheduleKeyDeletion", "EnableKey");
+  CallResult r = h.Call(op, R"({"KeyId":")" + id + R"(","Description":"x"})");
+  CHECK(r.status == 200);
+}
+
+TEST_CASE("Key-id-only operations reject alias names and alias ARNs", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  AddAlias(h, "mine", id);
+  const std::string op =
+      GENERATE(as<std::string>{}, "EnableKey", "DisableKey", "UpdateKeyDescription",
+               "ScheduleKeyDeletion", "CancelKeyDeletion");
+  SECTION("alias name") {
+    CallResult r = h.Call(op, R"({"KeyId":"alias/mine","Description":"x"})");
+    CHECK(r.type == "NotFoundException");
+    CHECK(r.message == "Invalid keyId 'alias/mine'");
+  }
+  SECTION("alias ARN") {
+    const std::string arn = "arn:aws:kms:us-east-1:111122223333:alias/mine";
+    CallResult r = h.Call(op, R"({"KeyId":")" + arn + R"(","Description":"x"})");
+    CHECK(r.type == "NotFoundException");
+    CHECK(r.message == "Invalid arn " + arn);
+  }
+}
+
+TEST_CASE("Key operations on an unknown key are NotFoundException", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = "mrk-0123456789abcdef0123456789abcdef";
+  const std::string op =
+      GENERATE(as<std::string>{}, "DescribeKey", "EnableKey", "DisableKey", "UpdateKeyDescription",
+               "ScheduleKeyDeletion", "CancelKeyDeletion");
+  CallResult r = h.Call(op, R"({"KeyId":")" + id + R"(","Description":"x"})");
+  CHECK(r.type == "NotFoundException");
+  CHECK(r.message == "Key '" + h.Arn(id) + "' does not exist");
+}
+
+// --- Deletion ---------------------------------------------------------------------------
+
+TEST_CASE("A key stays pending deletion until its deletion date", "[ops][keys][deletion]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  Schedule(h, id, 7);
+  h.clock().Advance(7 * kDay - 1);
+
+  CallResult r = Describe(h, id);
+  REQUIRE(r.status == 200);
+  CHECK(std::string(r.json["KeyMetadata"]["KeyState"].GetString()) == "PendingDeletion");
+  CHECK(ListAllKeyIds(h) == std::vector<std::string>{id});
+  CHECK(h.Call("CancelKeyDeletion", KeyIdBody(id)).status == 200);
+}
+
+TEST_CASE("A key is gone once its deletion date has passed", "[ops][keys][deletion]") {
+  OpHarness h;
+  const std::string doomed = h.CreateSymmetricKey();
+  const std::string kept = h.CreateSymmetricKey();
+  AddAlias(h, "doomed", doomed);
+  Schedule(h, doomed, 7);
+  h.clock().Advance(7 * kDay);
+
+  CallResult r = Describe(h, doomed);
+  CHECK(r.type == "NotFoundException");
+  CHECK(r.message == "Key '" + h.Arn(doomed) + "' does not exist");
+  CallResult cancel = h.Call("CancelKeyDeletion", KeyIdBody(doomed));
+  CHECK(cancel.type == "NotFoundException");
+
+  CHECK(ListAllKeyIds(h) == std::vector<std::string>{kept});
+  // ListKeys purged it from storage, with its alias.
+  CHECK(h.registry().FindKey(kUsEast, doomed) == nullptr);
+  CHECK_FALSE(h.registry().FindAlias(kUsEast, "alias/doomed").has_value());
+  CHECK(h.registry().FindKey(kUsEast, kept) != nullptr);
+}
+
+TEST_CASE("PurgeExpiredKeys deletes only expired keys of the caller's scope",
+          "[ops][keys][deletion]") {
+  OpHarness h;
+  const std::string expired = h.CreateSymmetricKey();
+  const std::string also_expired = h.CreateSymmetricKey();
+  const std::string other_region = h.CreateSymmetricKey("eu-west-2");
+  Schedule(h, expired, 7);
+  Schedule(h, also_expired, 30);
+  REQUIRE(h.Call("ScheduleKeyDeletion", KeyIdBody(other_region), "eu-west-2").status == 200);
+  h.clock().Advance(31 * kDay - 1);
+  Schedule(h, h.CreateSymmetricKey(), 7);  // a fresh key, pending and far from expiry
+
+  const kms::ops::OpContext ctx{h.registry(), h.clock(), h.config(), kUsEast, "purge"};
+  REQUIRE(kms::ops::PurgeExpiredKeys(ctx).has_value());
+  CHECK(h.registry().FindKey(kUsEast, expired) == nullptr);
+  CHECK(h.registry().FindKey(kUsEast, also_expired) == nullptr);
+  CHECK(h.registry().FindKey({"111122223333", "eu-west-2"}, other_region) != nullptr);
+  CHECK(h.registry().ListKeys(kUsEast).size() == 1);
+
+  REQUIRE(kms::ops::PurgeExpiredKeys(ctx).has_value());  // nothing left to do
+  CHECK(h.registry().ListKeys(kUsEast).size() == 1);
+}
+
+// --- Regions ----------------------------------------------------------------------------
+
+TEST_CASE("Keys are isolated by region", "[ops][keys][region]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey("eu-west-2");
+
+  SECTION("the owning region sees the key with ARNs in its region") {
+    CallResult r = Describe(h, id, "eu-west-2");
+    REQUIRE(r.status == 200);
+    CHECK(std::string(r.json["KeyMetadata"]["Arn"].GetString()) == h.Arn(id, "eu-west-2"));
+    CallResult by_arn = Describe(h, h.Arn(id, "eu-west-2"), "eu-west-2");
+    CHECK(by_arn.status == 200);
+    CHECK(ListAllKeyIds(h, "eu-west-2") == std::vector<std::string>{id});
+    CallResult list = h.Call("ListKeys", "{}", "eu-west-2");
+    CHECK(std::string(list.json["Keys"][0]["KeyArn"].GetString()) == h.Arn(id, "eu-west-2"));
+  }
+  SECTION("a bare id from another region does not exist there") {
+    CallResult r = Describe(h, id);
+    CHECK(r.type == "NotFoundException");
+    CHECK(r.message == "Key '" + h.Arn(id, "us-east-1") + "' does not exist");
+  }
+  SECTION("an ARN naming another region is invalid") {
+    CallResult r = Describe(h, h.Arn(id, "eu-west-2"));
+    CHECK(r.type == "NotFoundException");
+    CHECK(r.message == "Invalid arn eu-west-2");
+  }
+  SECTION("ListKeys of another region does not list it") { CHECK(ListAllKeyIds(h).empty()); }
+  SECTION("state changes from another region do not reach it") {
+    CallResult r = h.Call("DisableKey", KeyIdBody(id));
+    CHECK(r.type == "NotFoundException");
+    CHECK(std::string(Describe(h, id, "eu-west-2").json["KeyMetadata"]["KeyState"].GetString()) ==
+          "Enabled");
+  }
+}
+
+// --- Restart ----------------------------------------------------------------------------
+
+TEST_CASE("Keys keep their state, policy and rotation settings across a restart",
+          "[ops][keys][restart]") {
+  TempDbFile db;
+  OpHarness h(db.path());
+  const std::string plain = h.CreateSymmetricKey();
+  CallResult created = h.Call("CreateKey", R"({"Description":"kept","MultiRegion":true})");
+  REQUIRE(created.status == 200);
+  const std::string mrk = created.json["KeyMetadata"]["KeyId"].GetString();
+  const std::string disabled = h.CreateSymmetricKey();
+  const std::string pending = h.CreateSymmetricKey();
+  const std::string policy = R"({\"Statement\":[{\"Sid\":\"kept\"}]})";
+  REQUIRE(h.Call("PutKeyPolicy", R"({"KeyId":")" + plain + R"(","Policy":")" + policy + R"("})")
+              .status == 200);
+  REQUIRE(h.Call("EnableKeyRotation", R"({"KeyId":")" + plain + R"(","RotationPeriodInDays":90})")
+              .status == 200);
+  REQUIRE(h.Call("DisableKey", KeyIdBody(disabled)).status == 200);
+  Schedule(h, pending, 9);
+  const std::string mrk_before = Describe(h, mrk).body;
+
+  h.Reopen();
+
+  CHECK(Describe(h, mrk).body == mrk_before);
+  CHECK(std::string(Describe(h, disabled).json["KeyMetadata"]["KeyState"].GetString()) ==
+        "Disabled");
+  const auto p = Describe(h, pending);
+  CHECK(std::string(p.json["KeyMetadata"]["KeyState"].GetString()) == "PendingDeletion");
+  CHECK(p.json["KeyMetadata"]["DeletionDate"].GetInt64() == kStart + 9 * kDay);
+  CHECK(h.Call("GetKeyPolicy", KeyIdBody(plain)).Str("Policy") ==
+        R"({"Statement":[{"Sid":"kept"}]})");
+  CallResult rotation = h.Call("GetKeyRotationStatus", KeyIdBody(plain));
+  CHECK(rotation.json["KeyRotationEnabled"].GetBool());
+  CHECK(rotation.json["RotationPeriodInDays"].GetInt() == 90);
+  CHECK(rotation.json["NextRotationDate"].GetInt64() == kStart + 90 * kDay);
+  CHECK(ListAllKeyIds(h).size() == 4);
+
+  h.clock().Advance(9 * kDay);
+  h.Reopen();
+  CHECK(Describe(h, pending).type == "NotFoundException");
+  CHECK(ListAllKeyIds(h).size() == 3);
+  h.Reopen();  // the purge ListKeys did is durable
+  CHECK(h.registry().FindKey(kUsEast, pending) == nullptr);
+}
+
+// --- Storage failures -------------------------------------------------------------------
+
+namespace {
+
+// A harness whose store fails on command: the KMSInternalException paths.
+struct FaultyHarness {
+  FaultyHarness() {
+    auto sqlite = kms::storage::SqliteStore::Open(":memory:");
+    REQUIRE(sqlite.has_value());
+    auto faulty = std::make_unique<kms::storage::testing::FaultyStore>(std::move(*sqlite));
+    faults = faulty.get();
+    auto opened = kms::storage::Registry::Open(std::move(faulty));
+    REQUIRE(opened.has_value());
+    registry = std::move(*opened);
+    dispatcher = std::make_unique<kms::server::Dispatcher>(*registry, clock, config);
+  }
+
+  kms::server::Reply Call(std::string_view op, std::string_view body) {
+    return dispatcher->Handle("TrentService." + std::string(op), {}, body, "faulty");
+  }
+
+  kms::config::Config config;
+  kms::server::FakeClock clock;
+  kms::storage::testing::FaultyStore* faults = nullptr;
+  std::unique_ptr<kms::storage::Registry> registry;
+  std::unique_ptr<kms::server::Dispatcher> dispatcher;
+};
+
+}  // namespace
+
+TEST_CASE("A storage failure is KMSInternalException and changes nothing", "[ops][keys][storage]") {
+  FaultyHarness h;
+  kms::server::Reply created = h.Call("CreateKey", "{}");
+  REQUIRE(created.status == 200);
+  rapidjson::Document doc;
+  doc.Parse(created.body.c_str());
+  const std::string id = doc["KeyMetadata"]["KeyId"].GetString();
+
+  const std::string op =
+      GENERATE(as<std::string>{}, "CreateKey", "UpdateKeyDescription", "DisableKey",
+               "ScheduleKeyDeletion", "PutKeyPolicy", "EnableKeyRotation");
+  h.faults->FailNextWrites(1);
+  kms::server::Reply r =
+      h.Call(op, R"({"KeyId":")" + id + R"(","Description":"x","Policy":"{\"Statement\":{}}"})");
+  CHECK(r.status == 500);
+  CHECK(r.error_type == "KMSInternalException");
+  CHECK(r.body.find("kmsd could not store the change") != std::string::npos);
+  CHECK(h.registry->ListKeys(kUsEast).size() == 1);
+  const auto key = h.registry->FindKey(kUsEast, id);
+  REQUIRE(key != nullptr);
+  CHECK(key->key_state == "Enabled");
+  CHECK(key->description.empty());
+  CHECK_FALSE(key->rotation_enabled);
+}
+
+TEST_CASE("A storage failure while purging does not fail ListKeys", "[ops][keys][storage]") {
+  FaultyHarness h;
+  kms::server::Reply created = h.Call("CreateKey", "{}");
+  REQUIRE(created.status == 200);
+  rapidjson::Document doc;
+  doc.Parse(created.body.c_str());
+  const std::string id = doc["KeyMetadata"]["KeyId"].GetString();
+  REQUIRE(h.Call("ScheduleKeyDeletion", R"({"KeyId":")" + id + R"(","PendingWindowInDays":7})")
+              .status == 200);
+  h.clock.Advance(7 * kDay);
+
+  h.faults->FailNextWrites(1);
+  kms::server::Reply r = h.Call("ListKeys", "{}");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"Keys":[],"Truncated":false})");
+  CHECK(h.faults->failures() == 1);
+  CHECK(h.registry->FindKey(kUsEast, id) != nullptr);  // still stored, but invisible
+
+  const kms::ops::OpContext ctx{*h.registry, h.clock, h.config, kUsEast, "purge"};
+  h.faults->FailNextWrites(1);
+  auto purged = kms::ops::PurgeExpiredKeys(ctx);
+  REQUIRE_FALSE(purged.has_value());
+  CHECK(purged.error().code == kms::server::ErrorCode::kInternal);
+  REQUIRE(kms::ops::PurgeExpiredKeys(ctx).has_value());
+  CHECK(h.registry->FindKey(kUsEast, id) == nullptr);
+}

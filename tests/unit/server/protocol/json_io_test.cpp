@@ -1,0 +1,92 @@
+#include "server/protocol/json_io.hpp"
+
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+using kms::server::JsonIn;
+using kms::server::JsonOut;
+using kms::server::LowerCamel;
+
+namespace {
+rapidjson::Document Parse(const char* text) {
+  rapidjson::Document d;
+  d.Parse(text);
+  REQUIRE(!d.HasParseError());
+  return d;
+}
+}  // namespace
+
+TEST_CASE("JsonIn reads typed members and treats null as absent", "[server][json_io]") {
+  auto doc = Parse(R"({"KeyId":"abc","N":5,"B":true,"Z":null,"L":["x","y"]})");
+  JsonIn in(doc);
+  CHECK(in.RequiredString("KeyId").value() == "abc");
+  CHECK(in.OptionalInt("N") == 5);
+  CHECK(in.OptionalBool("B") == true);
+  CHECK_FALSE(in.Has("Z"));
+  CHECK_FALSE(in.OptionalString("N").has_value());  // wrong type is never read as a string
+  CHECK(in.OptionalStringList("L") == std::vector<std::string_view>{"x", "y"});
+}
+
+TEST_CASE("A missing required member is AWS's 'must not be null' validation error",
+          "[server][json_io]") {
+  auto doc = Parse(R"({})");
+  JsonIn in(doc);
+  auto r = in.RequiredString("KeyId");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().Type() == "ValidationException");
+  CHECK(r.error().message ==
+        "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member "
+        "must not be null");
+}
+
+TEST_CASE("Blobs are base64-decoded and bad base64 is a SerializationException",
+          "[server][json_io]") {
+  auto doc = Parse(R"({"Good":"aGVsbG8=","Bad":"!!!!"})");
+  JsonIn in(doc);
+  auto good = in.RequiredBlob("Good");
+  REQUIRE(good.has_value());
+  CHECK(std::string(good->begin(), good->end()) == "hello");
+  auto secret = in.RequiredSecretBlob("Good");
+  REQUIRE(secret.has_value());
+  CHECK(secret->size() == 5);
+  auto bad = in.RequiredBlob("Bad");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().Type() == "SerializationException");
+  auto absent = in.OptionalBlob("Nope");
+  REQUIRE(absent.has_value());
+  CHECK_FALSE(absent->has_value());
+}
+
+TEST_CASE("String maps read every pair", "[server][json_io]") {
+  auto doc = Parse(R"({"EncryptionContext":{"b":"2","a":"1"}})");
+  JsonIn in(doc);
+  auto ctx = in.OptionalStringMap("EncryptionContext");
+  REQUIRE(ctx.has_value());
+  CHECK(ctx->size() == 2);
+  CHECK(ctx->at("a") == "1");
+  auto none = in.OptionalStringMap("Missing");
+  REQUIRE(none.has_value());
+  CHECK(none->empty());
+}
+
+TEST_CASE("JsonOut writes members, blobs as base64 and escapes strings", "[server][json_io]") {
+  JsonOut out;
+  out.String("KeyId", "a\"b");
+  const std::uint8_t bytes[] = {'h', 'i'};
+  out.Blob("Blob", bytes);
+  out.Int("N", -3);
+  out.Bool("Ok", true);
+  out.StringList("L", {"x"});
+  out.Key("Obj");
+  out.StartObject();
+  out.String("In", "v");
+  out.EndObject();
+  CHECK(out.Finish() ==
+        R"({"KeyId":"a\"b","Blob":"aGk=","N":-3,"Ok":true,"L":["x"],"Obj":{"In":"v"}})");
+}
+
+TEST_CASE("LowerCamel lowers only the first letter", "[server][json_io]") {
+  CHECK(LowerCamel("NumberOfBytes") == "numberOfBytes");
+  CHECK(LowerCamel("KeyId") == "keyId");
+  CHECK(LowerCamel("") == "");
+}

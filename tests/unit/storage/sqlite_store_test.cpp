@@ -1,0 +1,385 @@
+#include "storage/sqlite_store.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/storage/test_util.hpp"
+
+namespace kms::storage {
+namespace {
+
+using testing::kEuWest;
+using testing::kOtherAccount;
+using testing::kUsEast;
+using testing::MinimalKey;
+using testing::OpenRaw;
+using testing::QueryInt;
+using testing::QueryText;
+using testing::SampleAlias;
+using testing::SampleKey;
+using testing::TempDir;
+
+// A store over ":memory:" or over a file in a fresh temp directory.
+struct Backend {
+  std::unique_ptr<TempDir> dir;
+  std::string path;
+  std::unique_ptr<SqliteStore> store;
+
+  explicit Backend(bool in_memory) {
+    if (in_memory) {
+      path = ":memory:";
+    } else {
+      dir = std::make_unique<TempDir>();
+      path = dir->File("kms.db");
+    }
+    auto opened = SqliteStore::Open(path);
+    REQUIRE(opened);
+    store = std::move(*opened);
+  }
+
+  Snapshot Load() {
+    auto snapshot = store->LoadAll();
+    REQUIRE(snapshot);
+    return std::move(*snapshot);
+  }
+};
+
+bool InMemory() {
+  const bool in_memory = GENERATE(true, false);
+  UNSCOPED_INFO("backend: " << (in_memory ? ":memory:" : "file"));
+  return in_memory;
+}
+
+TEST_CASE("Keys with tags, policies and materials round-trip exactly", "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  const KeyRecord full = SampleKey(kUsEast, "1234abcd-12ab-34cd-56ef-1234567890ab");
+  const KeyRecord minimal = MinimalKey(kUsEast, "0000abcd-12ab-34cd-56ef-1234567890ab");
+  REQUIRE(b.store->InsertKey(full));
+  REQUIRE(b.store->InsertKey(minimal));
+
+  Snapshot snapshot = b.Load();
+  REQUIRE(snapshot.keys.size() == 2);
+  CHECK(snapshot.keys[0] == minimal);  // ordered by key id
+  CHECK(snapshot.keys[1] == full);
+  CHECK(snapshot.aliases.empty());
+
+  SECTION("UpdateKey replaces metadata, tags, policy and materials") {
+    KeyRecord changed = full;
+    changed.description = "rotated";
+    changed.key_state = "Enabled";
+    changed.deletion_date.reset();
+    changed.pending_window_days.reset();
+    changed.tags = {{"env", "prod"}, {"a", "b"}};  // removed one, changed one, reordered
+    changed.policy = "{}";
+    changed.materials.push_back({4, std::string(64, 'e'), {0x09, 0x08}, 1730000000});
+    changed.materials.erase(changed.materials.begin());
+    changed.current_material_version = 4;
+    REQUIRE(b.store->UpdateKey(changed));
+
+    snapshot = b.Load();
+    REQUIRE(snapshot.keys.size() == 2);
+    CHECK(snapshot.keys[0] == minimal);
+    CHECK(snapshot.keys[1] == changed);
+  }
+  SECTION("UpdateKey of a missing key is kNotFound") {
+    auto r = b.store->UpdateKey(MinimalKey(kEuWest, full.key_id));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Error::Code::kNotFound);
+    CHECK(b.Load().keys.size() == 2);
+  }
+  SECTION("DeleteKey removes only that key") {
+    REQUIRE(b.store->DeleteKey(kUsEast, full.key_id));
+    snapshot = b.Load();
+    REQUIRE(snapshot.keys.size() == 1);
+    CHECK(snapshot.keys[0] == minimal);
+
+    auto again = b.store->DeleteKey(kUsEast, full.key_id);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == Error::Code::kNotFound);
+  }
+}
+
+TEST_CASE("Duplicates are kAlreadyExists and change nothing", "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  const KeyRecord key = SampleKey(kUsEast, "k1");
+  REQUIRE(b.store->InsertKey(key));
+  REQUIRE(b.store->InsertAlias(SampleAlias(kUsEast, "alias/one", "k1")));
+
+  SECTION("key") {
+    KeyRecord twin = MinimalKey(kUsEast, "k1");
+    auto r = b.store->InsertKey(twin);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Error::Code::kAlreadyExists);
+    CHECK(r.error().message.find("k1") != std::string::npos);
+  }
+  SECTION("alias") {
+    REQUIRE(b.store->InsertKey(MinimalKey(kUsEast, "k2")));
+    auto r = b.store->InsertAlias(SampleAlias(kUsEast, "alias/one", "k2"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Error::Code::kAlreadyExists);
+  }
+  const Snapshot snapshot = b.Load();
+  REQUIRE_FALSE(snapshot.keys.empty());
+  CHECK(snapshot.keys[0] == key);
+  REQUIRE(snapshot.aliases.size() == 1);
+  CHECK(snapshot.aliases[0].target_key_id == "k1");
+}
+
+TEST_CASE("A failure half way through a key write rolls the whole write back",
+          "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  KeyRecord key = SampleKey(kUsEast, "k1");
+  key.materials.push_back(key.materials.front());  // same version twice: fails on the last row
+  REQUIRE_FALSE(b.store->InsertKey(key));
+  CHECK(b.Load().keys.empty());
+
+  const KeyRecord good = SampleKey(kUsEast, "k1");
+  REQUIRE(b.store->InsertKey(good));
+  REQUIRE_FALSE(b.store->UpdateKey(key));
+  const Snapshot snapshot = b.Load();
+  REQUIRE(snapshot.keys.size() == 1);
+  CHECK(snapshot.keys[0] == good);
+}
+
+TEST_CASE("The same key id and alias name live separately in each scope",
+          "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  for (const Scope& scope : {kUsEast, kEuWest, kOtherAccount}) {
+    KeyRecord key = SampleKey(scope, "same-id");
+    key.description = scope.account + "/" + scope.region;
+    REQUIRE(b.store->InsertKey(key));
+    REQUIRE(b.store->InsertAlias(SampleAlias(scope, "alias/same", "same-id")));
+  }
+  REQUIRE(b.store->DeleteKey(kEuWest, "same-id"));
+  const Snapshot snapshot = b.Load();
+  REQUIRE(snapshot.keys.size() == 2);
+  CHECK(snapshot.keys[0].description == "111122223333/us-east-1");
+  CHECK(snapshot.keys[1].description == "444455556666/us-east-1");
+  CHECK(snapshot.aliases.size() == 2);
+}
+
+TEST_CASE("Aliases insert, update and delete", "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  REQUIRE(b.store->InsertKey(MinimalKey(kUsEast, "k1")));
+  REQUIRE(b.store->InsertKey(MinimalKey(kUsEast, "k2")));
+  REQUIRE(b.store->InsertAlias(SampleAlias(kUsEast, "alias/b", "k1")));
+  REQUIRE(b.store->InsertAlias(SampleAlias(kUsEast, "alias/a", "k1")));
+
+  SECTION("round trip, ordered by name") {
+    const Snapshot snapshot = b.Load();
+    REQUIRE(snapshot.aliases.size() == 2);
+    CHECK(snapshot.aliases[0] == SampleAlias(kUsEast, "alias/a", "k1"));
+    CHECK(snapshot.aliases[1] == SampleAlias(kUsEast, "alias/b", "k1"));
+  }
+  SECTION("UpdateAlias retargets") {
+    AliasRecord moved = SampleAlias(kUsEast, "alias/a", "k2");
+    moved.last_updated_date = 1800000000;
+    REQUIRE(b.store->UpdateAlias(moved));
+    CHECK(b.Load().aliases[0] == moved);
+  }
+  SECTION("a missing target key is kNotFound") {
+    auto inserted = b.store->InsertAlias(SampleAlias(kUsEast, "alias/c", "nope"));
+    REQUIRE_FALSE(inserted);
+    CHECK(inserted.error().code == Error::Code::kNotFound);
+    auto updated = b.store->UpdateAlias(SampleAlias(kUsEast, "alias/a", "nope"));
+    REQUIRE_FALSE(updated);
+    CHECK(updated.error().code == Error::Code::kNotFound);
+    // A key of the same id in another scope does not count.
+    REQUIRE(b.store->InsertKey(MinimalKey(kEuWest, "k3")));
+    CHECK_FALSE(b.store->InsertAlias(SampleAlias(kUsEast, "alias/c", "k3")));
+    CHECK(b.Load().aliases.size() == 2);
+  }
+  SECTION("a missing alias is kNotFound") {
+    auto updated = b.store->UpdateAlias(SampleAlias(kUsEast, "alias/zzz", "k1"));
+    REQUIRE_FALSE(updated);
+    CHECK(updated.error().code == Error::Code::kNotFound);
+    auto deleted = b.store->DeleteAlias(kUsEast, "alias/zzz");
+    REQUIRE_FALSE(deleted);
+    CHECK(deleted.error().code == Error::Code::kNotFound);
+  }
+  SECTION("DeleteAlias") {
+    REQUIRE(b.store->DeleteAlias(kUsEast, "alias/a"));
+    const Snapshot snapshot = b.Load();
+    REQUIRE(snapshot.aliases.size() == 1);
+    CHECK(snapshot.aliases[0].name == "alias/b");
+  }
+}
+
+TEST_CASE("DeleteKey cascades to aliases, tags, policy and materials", "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "doomed")));
+  REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "kept")));
+  REQUIRE((*store)->InsertAlias(SampleAlias(kUsEast, "alias/doomed-1", "doomed")));
+  REQUIRE((*store)->InsertAlias(SampleAlias(kUsEast, "alias/doomed-2", "doomed")));
+  REQUIRE((*store)->InsertAlias(SampleAlias(kUsEast, "alias/kept", "kept")));
+  REQUIRE((*store)->DeleteKey(kUsEast, "doomed"));
+
+  const DbHandle raw = OpenRaw(path);
+  for (const char* sql : {"SELECT count(*) FROM key_tags WHERE key_id = 'doomed'",
+                          "SELECT count(*) FROM key_materials WHERE key_id = 'doomed'",
+                          "SELECT count(*) FROM key_policies WHERE key_id = 'doomed'",
+                          "SELECT count(*) FROM aliases WHERE target_key_id = 'doomed'"}) {
+    CAPTURE(sql);
+    CHECK(QueryInt(raw.get(), sql) == 0);
+  }
+  CHECK(QueryInt(raw.get(), "SELECT count(*) FROM key_tags") == 3);
+  CHECK(QueryInt(raw.get(), "SELECT count(*) FROM key_materials") == 3);
+  CHECK(QueryInt(raw.get(), "SELECT count(*) FROM aliases") == 1);
+}
+
+TEST_CASE("Reset deletes everything in every scope", "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  for (const Scope& scope : {kUsEast, kEuWest}) {
+    REQUIRE(b.store->InsertKey(SampleKey(scope, "k1")));
+    REQUIRE(b.store->InsertAlias(SampleAlias(scope, "alias/a", "k1")));
+  }
+  REQUIRE(b.store->Reset());
+  Snapshot snapshot = b.Load();
+  CHECK(snapshot.keys.empty());
+  CHECK(snapshot.aliases.empty());
+
+  // Usable afterwards; the old ids are free again.
+  REQUIRE(b.store->InsertKey(SampleKey(kUsEast, "k1")));
+  CHECK(b.Load().keys.size() == 1);
+}
+
+TEST_CASE("A database file survives close and reopen", "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  const KeyRecord key = SampleKey(kUsEast, "k1");
+  const AliasRecord alias = SampleAlias(kUsEast, "alias/a", "k1");
+  {
+    auto store = SqliteStore::Open(path);
+    REQUIRE(store);
+    REQUIRE((*store)->InsertKey(key));
+    REQUIRE((*store)->InsertAlias(alias));
+    CHECK((*store)->path() == path);
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  auto snapshot = (*store)->LoadAll();
+  REQUIRE(snapshot);
+  REQUIRE(snapshot->keys.size() == 1);
+  CHECK(snapshot->keys[0] == key);
+  REQUIRE(snapshot->aliases.size() == 1);
+  CHECK(snapshot->aliases[0] == alias);
+}
+
+TEST_CASE("A file database runs in WAL mode and passes integrity_check",
+          "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "k1")));
+  REQUIRE((*store)->InsertAlias(SampleAlias(kUsEast, "alias/a", "k1")));
+  REQUIRE((*store)->DeleteKey(kUsEast, "k1"));
+  REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "k2")));
+
+  const DbHandle raw = OpenRaw(path);
+  CHECK(QueryText(raw.get(), "PRAGMA journal_mode") == "wal");  // persistent in the file
+  CHECK(std::filesystem::exists(path + "-wal"));
+  CHECK(QueryText(raw.get(), "PRAGMA integrity_check") == "ok");
+  CHECK(QueryInt(raw.get(), "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+}
+
+TEST_CASE("An unusable path is kIo and the message names it", "[storage][sqlite_store]") {
+  TempDir dir;
+  std::string path;
+
+  SECTION("the parent directory does not exist") { path = dir.File("missing/kms.db"); }
+  SECTION("the parent is a regular file") {
+    std::ofstream(dir.File("plain")) << "x";
+    path = dir.File("plain/kms.db");
+  }
+  SECTION("the directory is not writable") {
+    if (::geteuid() == 0) {
+      path = "/proc/kms_storage_test.db";  // not even root may create files in /proc
+    } else {
+      std::filesystem::create_directory(dir.File("ro"));
+      std::filesystem::permissions(
+          dir.File("ro"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+      path = dir.File("ro/kms.db");
+    }
+  }
+  SECTION("the path is a directory") { path = dir.path().string(); }
+
+  CAPTURE(path);
+  auto store = SqliteStore::Open(path);
+  REQUIRE_FALSE(store);
+  CHECK(store.error().code == Error::Code::kIo);
+  CHECK(store.error().message.find(path) != std::string::npos);
+}
+
+TEST_CASE("A read-only database file is kIo and the message names it", "[storage][sqlite_store]") {
+  if (::geteuid() == 0) {
+    WARN("skipped: root can write to any file");  // covered when the tests run unprivileged
+    return;
+  }
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  {
+    auto store = SqliteStore::Open(path);
+    REQUIRE(store);
+  }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read);
+  auto store = SqliteStore::Open(path);
+  REQUIRE_FALSE(store);
+  CHECK(store.error().code == Error::Code::kIo);
+  CHECK(store.error().message.find(path) != std::string::npos);
+  CHECK(store.error().message.find("read-only") != std::string::npos);
+}
+
+TEST_CASE("A file that is not a database is kCorrupt", "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  std::ofstream(path) << std::string(4096, 'x');
+  auto store = SqliteStore::Open(path);
+  REQUIRE_FALSE(store);
+  CHECK(store.error().code == Error::Code::kCorrupt);
+  CHECK(store.error().message.find(path) != std::string::npos);
+}
+
+TEST_CASE("An empty path is refused", "[storage][sqlite_store]") {
+  auto store = SqliteStore::Open("");
+  REQUIRE_FALSE(store);
+  CHECK(store.error().code == Error::Code::kIo);
+}
+
+TEST_CASE("Concurrent writers on one store all succeed", "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  constexpr std::size_t kThreads = 4;
+  constexpr std::size_t kKeysPerThread = 10;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::size_t i = 0; i < kKeysPerThread; ++i) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (!b.store->InsertKey(SampleKey(kUsEast, id))) ++failures;
+        if (!b.store->InsertAlias(SampleAlias(kUsEast, "alias/" + id, id))) ++failures;
+        if (i % 5 == 0 && !b.store->LoadAll()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(failures.load() == 0);
+  const Snapshot snapshot = b.Load();
+  CHECK(snapshot.keys.size() == kThreads * kKeysPerThread);
+  CHECK(snapshot.aliases.size() == kThreads * kKeysPerThread);
+}
+
+}  // namespace
+}  // namespace kms::storage

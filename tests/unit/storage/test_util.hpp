@@ -1,0 +1,155 @@
+// File: test_util.hpp
+//
+// Shared helpers for the storage unit tests: a temporary directory, a raw SQLite connection
+// for looking under the Store, and sample records.
+//
+// Thread-safety: TempDir and RawDb are single-threaded; the record factories are pure.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include "storage/records.hpp"
+#include "storage/sqlite_handles.hpp"
+#include "storage/store.hpp"
+
+namespace kms::storage::testing {
+
+// A fresh directory under the system temp directory, removed with its contents on scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "kms_storage_test.XXXXXX");
+    if (::mkdtemp(pattern.data()) == nullptr) FAIL("mkdtemp failed for " << pattern);
+    path_ = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add, ec);
+    std::filesystem::remove_all(path_, ec);
+  }
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A plain connection to a database file, for inspecting what the Store wrote.
+inline DbHandle OpenRaw(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  DbHandle db(raw);
+  REQUIRE(rc == SQLITE_OK);
+  return db;
+}
+
+// The first column of the first row of `sql` as text ("" for NULL or no row).
+inline std::string QueryText(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) == SQLITE_OK);
+  const StmtHandle stmt(raw);
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return {};
+  const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
+  return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
+}
+
+inline std::int64_t QueryInt(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) == SQLITE_OK);
+  const StmtHandle stmt(raw);
+  REQUIRE(sqlite3_step(stmt.get()) == SQLITE_ROW);
+  return sqlite3_column_int64(stmt.get(), 0);
+}
+
+inline const Scope kUsEast{"111122223333", "us-east-1"};
+inline const Scope kEuWest{"111122223333", "eu-west-2"};
+inline const Scope kOtherAccount{"444455556666", "us-east-1"};
+
+// A key with every optional field set, two tags, a policy and three materials (one of them
+// with bytes that include NUL and high bytes).
+inline KeyRecord SampleKey(const Scope& scope, std::string key_id) {
+  KeyRecord key;
+  key.scope = scope;
+  key.key_id = std::move(key_id);
+  key.description = "sample key \xE2\x9C\x93 with 'quotes'";
+  key.key_state = "PendingDeletion";
+  key.creation_date = 1700000000;
+  key.deletion_date = 1702592000;
+  key.pending_window_days = 30;
+  key.multi_region = true;
+  key.rotation_enabled = true;
+  key.rotation_period_days = 365;
+  key.next_rotation_date = 1731536000;
+  key.policy = R"({"Version":"2012-10-17","Statement":[]})";
+  key.tags = {{"team", "kms"}, {"env", "test"}, {"empty", ""}};
+  key.materials = {
+      {1, std::string(64, 'a'), {0x00, 0x01, 0xfe, 0xff, 0x00}, 1700000000},
+      {2, std::string(64, 'b'), std::vector<std::uint8_t>(32, 0x42), 1710000000},
+      {3, std::string(64, 'c'), {}, 1720000000},
+  };
+  key.current_material_version = 3;
+  return key;
+}
+
+// A key with every optional field unset, no tags and one material.
+inline KeyRecord MinimalKey(const Scope& scope, std::string key_id) {
+  KeyRecord key;
+  key.scope = scope;
+  key.key_id = std::move(key_id);
+  key.creation_date = 1700000000;
+  key.materials = {{1, std::string(64, 'd'), std::vector<std::uint8_t>(32, 0x07), 1700000000}};
+  key.current_material_version = 1;
+  return key;
+}
+
+inline AliasRecord SampleAlias(const Scope& scope, std::string name, std::string target) {
+  return AliasRecord{scope, std::move(name), std::move(target), 1700000000, 1700000100};
+}
+
+}  // namespace kms::storage::testing
+
+namespace Catch {
+template <>
+struct StringMaker<kms::storage::Error::Code> {
+  static std::string convert(kms::storage::Error::Code code) {
+    switch (code) {
+      case kms::storage::Error::Code::kNotFound:
+        return "kNotFound";
+      case kms::storage::Error::Code::kAlreadyExists:
+        return "kAlreadyExists";
+      case kms::storage::Error::Code::kBusy:
+        return "kBusy";
+      case kms::storage::Error::Code::kCorrupt:
+        return "kCorrupt";
+      case kms::storage::Error::Code::kIo:
+        return "kIo";
+    }
+    return "Code(?)";
+  }
+};
+
+// boost::system::result's operator<< needs one for the error type; print code and message.
+template <class T>
+struct StringMaker<kms::storage::Result<T>> {
+  static std::string convert(const kms::storage::Result<T>& r) {
+    if (r) return "ok";
+    return "error: " + StringMaker<kms::storage::Error::Code>::convert(r.error().code) + " \"" +
+           r.error().message + "\"";
+  }
+};
+}  // namespace Catch
