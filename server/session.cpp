@@ -1,6 +1,7 @@
 #include "server/session.hpp"
 
 #include <array>
+#include <span>
 #include <string>
 
 #include <boost/asio/dispatch.hpp>
@@ -20,10 +21,30 @@ namespace {
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr std::string_view kJsonType = "application/x-amz-json-1.1";
 
-// A random UUID v4 in text form, as AWS request ids look.
+// A request id in the form of AWS's (a UUID v4). Ids must be unique, not secret: they come
+// from a per-thread splitmix64 sequence seeded once from RAND_bytes, keeping the CSPRNG for
+// key material.
 std::string NewRequestId() {
+  thread_local std::uint64_t state = [] {
+    std::uint64_t seed = 0;
+    std::span<std::uint8_t> bytes(reinterpret_cast<std::uint8_t*>(&seed), sizeof seed);
+    if (!crypto::RandomFill(bytes)) {
+      seed =
+          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+    return seed;
+  }();
+  auto next = [] {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
   std::array<std::uint8_t, 16> b{};
-  if (!crypto::RandomFill(b)) b.fill(0);
+  for (std::size_t half = 0; half < 2; ++half) {
+    const std::uint64_t v = next();
+    for (std::size_t i = 0; i < 8; ++i) b[half * 8 + i] = static_cast<std::uint8_t>(v >> (8 * i));
+  }
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
   static constexpr char kHex[] = "0123456789abcdef";

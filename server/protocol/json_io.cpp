@@ -125,7 +125,7 @@ std::vector<JsonIn> JsonIn::OptionalObjectList(std::string_view name) const {
   return out;
 }
 
-JsonOut::JsonOut() : writer_(buffer_) { writer_.StartObject(); }
+JsonOut::JsonOut() : buffer_(nullptr, 1024), writer_(buffer_) { writer_.StartObject(); }
 
 void JsonOut::Key(std::string_view key) {
   writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
