@@ -37,6 +37,13 @@ Result<void> CheckAliasName(std::string_view name) {
         "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html");
   }
   if (name.starts_with(kReservedPrefix)) return KmsError{server::ErrorCode::kNotAuthorized, {}};
+  // The model's pattern admits ':' (it is shared with alias ARNs); an alias name may hold only
+  // letters, digits, '/', '_' and '-'.
+  if (name.find(':') != std::string_view::npos) {
+    return KmsError::Validation("1 validation error detected: Value '" + std::string(name) +
+                                "' at 'aliasName' failed to satisfy constraint: Member must "
+                                "satisfy regular expression pattern: ^[a-zA-Z0-9/_-]+$");
+  }
   return {};
 }
 

@@ -23,13 +23,12 @@
 #include "server/ops/key_metadata.hpp"
 #include "server/ops/ops.hpp"
 #include "server/ops/policies.hpp"
+#include "server/ops/symmetric.hpp"
 #include "server/ops/tags.hpp"
 
 namespace kms::ops {
 namespace {
 
-constexpr std::string_view kSymmetricDefault = "SYMMETRIC_DEFAULT";
-constexpr std::string_view kEncryptDecrypt = "ENCRYPT_DECRYPT";
 constexpr std::size_t kSymmetricKeyBytes = 32;  // AES-256
 constexpr std::int64_t kSecondsPerDay = 86'400;
 constexpr std::int64_t kMinPendingWindowDays = 7;
@@ -58,9 +57,12 @@ Result<std::string> NewKeyId(bool multi_region) {
 Result<storage::KeyMaterial> NewSymmetricMaterial(std::int64_t now) {
   auto secret = crypto::RandomSecureBytes(kSymmetricKeyBytes);
   if (!secret) return RandomFailure(secret.error());
+  // KeyMaterialId is public: a random id, never derived from the secret.
+  auto material_id = crypto::RandomBytes(32);
+  if (!material_id) return RandomFailure(material_id.error());
   storage::KeyMaterial material;
   material.version = 1;
-  material.material_id = crypto::HexEncode(crypto::Sha256(*secret));
+  material.material_id = crypto::HexEncode(*material_id);
   material.bytes.assign(secret->begin(), secret->end());
   material.created_at = now;
   return material;

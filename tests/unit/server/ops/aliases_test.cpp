@@ -9,63 +9,29 @@
 
 #include <catch2/catch.hpp>
 
-#include "server/protocol/json_io.hpp"
-#include "storage/records.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
 
 namespace {
 
-using kms::server::JsonOut;
-using kms::testing::CallResult;
-using kms::testing::OpHarness;
+using namespace kms::testing;
 
-constexpr std::int64_t kDay = 86'400;
-constexpr std::string_view kAliasArnPrefix = "arn:aws:kms:us-east-1:111122223333:";
 constexpr std::string_view kPrefixText =
     "Alias must start with the prefix \"alias/\". Please see "
     "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html";
 
-std::string AliasArn(std::string_view name) {
-  return std::string(kAliasArnPrefix) + std::string(name);
-}
-
 CallResult Alias(OpHarness& h, std::string_view op, std::string_view name,
                  std::string_view target = {}, std::string_view region = {}) {
-  JsonOut out;
-  out.String("AliasName", name);
-  if (!target.empty()) out.String("TargetKeyId", target);
-  return h.Call(op, out.Finish(), region);
+  return h.Call(op, AliasBody(name, target), region);
 }
 
 CallResult List(OpHarness& h, std::string_view extra = {}, std::string_view region = {}) {
-  return h.Call("ListAliases", "{" + std::string(extra) + "}", region);
+  return h.Call("ListAliases", WithMembers("{}", extra), region);
 }
 
 std::vector<std::string> Names(const CallResult& r) {
   std::vector<std::string> names;
   for (const auto& a : r.json["Aliases"].GetArray()) names.emplace_back(a["AliasName"].GetString());
   return names;
-}
-
-std::string KeyIdBody(std::string_view key_id) {
-  JsonOut out;
-  out.String("KeyId", key_id);
-  return out.Finish();
-}
-
-void ScheduleDeletion(OpHarness& h, const std::string& key) {
-  REQUIRE(h.Call("ScheduleKeyDeletion", R"({"KeyId":")" + key + R"(","PendingWindowInDays":7})")
-              .status == 200);
-}
-
-// The four spellings of a key reference. GENERATE yields the form, not the string: Catch2
-// builds a generator once per test case, and each run makes new key ids.
-std::string RefOf(const kms::testing::OpHarness& h, std::string_view form,
-                  const std::string& key_id, std::string_view alias = {}) {
-  if (form == "key id") return key_id;
-  if (form == "key ARN") return h.Arn(key_id);
-  if (form == "alias name") return std::string(alias);
-  return "arn:aws:kms:us-east-1:111122223333:" + std::string(alias);  // alias ARN
 }
 
 }  // namespace
@@ -76,13 +42,13 @@ TEST_CASE("An alias can be created, listed, updated and deleted", "[ops][aliases
   const std::string second = h.CreateSymmetricKey();
   const std::int64_t created = h.clock().NowSeconds();
 
-  REQUIRE(Alias(h, "CreateAlias", "alias/app", first).status == 200);
+  h.CreateAlias("alias/app", first);
   CallResult listed = List(h);
   REQUIRE(listed.status == 200);
   REQUIRE(listed.json["Aliases"].Size() == 1);
   const auto& entry = listed.json["Aliases"][0];
   CHECK(std::string(entry["AliasName"].GetString()) == "alias/app");
-  CHECK(std::string(entry["AliasArn"].GetString()) == AliasArn("alias/app"));
+  CHECK(std::string(entry["AliasArn"].GetString()) == h.AliasArn("alias/app"));
   CHECK(std::string(entry["TargetKeyId"].GetString()) == first);
   CHECK(entry["CreationDate"].GetInt64() == created);
   CHECK(entry["LastUpdatedDate"].GetInt64() == created);
@@ -102,14 +68,14 @@ TEST_CASE("An alias can be created, listed, updated and deleted", "[ops][aliases
   CHECK(List(h).json["Aliases"].Size() == 0);
   CallResult described = h.Call("DescribeKey", KeyIdBody("alias/app"));
   CHECK(described.type == "NotFoundException");
-  CHECK(described.message == "Alias " + AliasArn("alias/app") + " is not found.");
+  CHECK(described.message == "Alias " + h.AliasArn("alias/app") + " is not found.");
 }
 
 TEST_CASE("Encrypt through an alias uses the key the alias names now", "[ops][aliases]") {
   OpHarness h;
   const std::string first = h.CreateSymmetricKey();
   const std::string second = h.CreateSymmetricKey();
-  REQUIRE(Alias(h, "CreateAlias", "alias/current", first).status == 200);
+  h.CreateAlias("alias/current", first);
 
   CallResult before = h.Call("Encrypt", R"({"KeyId":"alias/current","Plaintext":"aGk="})");
   REQUIRE(before.status == 200);
@@ -148,6 +114,18 @@ TEST_CASE("Alias names must start with alias/", "[ops][aliases]") {
   }
 }
 
+TEST_CASE("Alias names may not contain a colon", "[ops][aliases]") {
+  OpHarness h;
+  const std::string key = h.CreateSymmetricKey();
+  auto r = h.Call("CreateAlias", AliasBody("alias/a:b", key));
+  CHECK(r.status == 400);
+  CHECK(r.type == "ValidationException");
+  CHECK(r.message ==
+        "1 validation error detected: Value 'alias/a:b' at 'aliasName' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9/_-]+$");
+  CHECK(h.Call("CreateAlias", AliasBody("alias/a_b-c/d", key)).status == 200);
+}
+
 TEST_CASE("The alias/aws/ prefix is reserved for AWS managed keys", "[ops][aliases]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
@@ -167,11 +145,11 @@ TEST_CASE("CreateAlias rejects a name that exists with its ARN in the message", 
   OpHarness h;
   const std::string first = h.CreateSymmetricKey();
   const std::string second = h.CreateSymmetricKey();
-  REQUIRE(Alias(h, "CreateAlias", "alias/taken", first).status == 200);
+  h.CreateAlias("alias/taken", first);
 
   CallResult r = Alias(h, "CreateAlias", "alias/taken", second);
   CHECK(r.type == "AlreadyExistsException");
-  CHECK(r.message == "An alias with the name " + AliasArn("alias/taken") + " already exists");
+  CHECK(r.message == "An alias with the name " + h.AliasArn("alias/taken") + " already exists");
 
   CallResult listed = List(h);
   REQUIRE(listed.json["Aliases"].Size() == 1);
@@ -181,7 +159,7 @@ TEST_CASE("CreateAlias rejects a name that exists with its ARN in the message", 
 TEST_CASE("CreateAlias takes a key id or key ARN as target, not an alias", "[ops][aliases]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
-  REQUIRE(Alias(h, "CreateAlias", "alias/one", key).status == 200);
+  h.CreateAlias("alias/one", key);
 
   SECTION("key ARN") { CHECK(Alias(h, "CreateAlias", "alias/two", h.Arn(key)).status == 200); }
   SECTION("alias name") {
@@ -190,7 +168,7 @@ TEST_CASE("CreateAlias takes a key id or key ARN as target, not an alias", "[ops
     CHECK(r.message == "Invalid keyId 'alias/one'");
   }
   SECTION("alias ARN") {
-    CallResult r = Alias(h, "CreateAlias", "alias/two", AliasArn("alias/one"));
+    CallResult r = Alias(h, "CreateAlias", "alias/two", h.AliasArn("alias/one"));
     CHECK(r.type == "NotFoundException");
   }
   SECTION("a key that does not exist") {
@@ -208,7 +186,7 @@ TEST_CASE("Aliases may name a disabled key but not one pending deletion", "[ops]
   REQUIRE(h.Call("DisableKey", KeyIdBody(key)).status == 200);
   CHECK(Alias(h, "CreateAlias", "alias/disabled", key).status == 200);
 
-  ScheduleDeletion(h, other);
+  h.ScheduleDeletion(other);
   CallResult create = Alias(h, "CreateAlias", "alias/doomed", other);
   CHECK(create.type == "KMSInvalidStateException");
   CHECK(create.message == h.Arn(other) + " is pending deletion.");
@@ -217,7 +195,7 @@ TEST_CASE("Aliases may name a disabled key but not one pending deletion", "[ops]
   CHECK(update.message == h.Arn(other) + " is pending deletion.");
 
   SECTION("an alias whose key is pending deletion can still move away and be deleted") {
-    ScheduleDeletion(h, key);
+    h.ScheduleDeletion(key);
     CHECK(List(h).json["Aliases"].Size() == 1);
     const std::string fresh = h.CreateSymmetricKey();
     CHECK(Alias(h, "UpdateAlias", "alias/disabled", fresh).status == 200);
@@ -230,12 +208,12 @@ TEST_CASE("UpdateAlias and DeleteAlias need an existing alias", "[ops][aliases]"
   const std::string key = h.CreateSymmetricKey();
   CallResult update = Alias(h, "UpdateAlias", "alias/ghost", key);
   CHECK(update.type == "NotFoundException");
-  CHECK(update.message == "Alias " + AliasArn("alias/ghost") + " is not found.");
+  CHECK(update.message == "Alias " + h.AliasArn("alias/ghost") + " is not found.");
   CallResult del = Alias(h, "DeleteAlias", "alias/ghost");
   CHECK(del.type == "NotFoundException");
-  CHECK(del.message == "Alias " + AliasArn("alias/ghost") + " is not found.");
+  CHECK(del.message == "Alias " + h.AliasArn("alias/ghost") + " is not found.");
 
-  REQUIRE(Alias(h, "CreateAlias", "alias/once", key).status == 200);
+  h.CreateAlias("alias/once", key);
   REQUIRE(Alias(h, "DeleteAlias", "alias/once").status == 200);
   CHECK(Alias(h, "DeleteAlias", "alias/once").type == "NotFoundException");
 }
@@ -243,7 +221,7 @@ TEST_CASE("UpdateAlias and DeleteAlias need an existing alias", "[ops][aliases]"
 TEST_CASE("UpdateAlias keeps an alias on the same type and usage of key", "[ops][aliases]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
-  REQUIRE(Alias(h, "CreateAlias", "alias/typed", key).status == 200);
+  h.CreateAlias("alias/typed", key);
 
   auto [spec, usage] = GENERATE(table<std::string, std::string>({
       {"HMAC_256", "GENERATE_VERIFY_MAC"},
@@ -251,16 +229,7 @@ TEST_CASE("UpdateAlias keeps an alias on the same type and usage of key", "[ops]
       {"RSA_2048", "ENCRYPT_DECRYPT"},
   }));
   const std::string other = "11111111-2222-4333-8444-555555555555";
-  {
-    auto writer = h.registry().BeginWrite();
-    auto original = h.registry().FindKey({h.config().account_id, h.config().region}, key);
-    REQUIRE(original != nullptr);
-    kms::storage::KeyRecord copy = *original;
-    copy.key_id = other;
-    copy.key_spec = spec;
-    copy.key_usage = usage;
-    REQUIRE(writer.InsertKey(copy).has_value());
-  }
+  h.InsertKeyLike(key, other, spec, usage);
   CallResult r = Alias(h, "UpdateAlias", "alias/typed", other);
   CHECK(r.type == "ValidationException");
   CHECK_THAT(r.message, Catch::Contains("same key type and key usage"));
@@ -274,7 +243,7 @@ TEST_CASE("ListAliases pages with Limit, Marker and Truncated", "[ops][aliases]"
   std::vector<std::string> all;
   for (int i = 0; i < 7; ++i) {
     const std::string name = "alias/page-" + std::to_string(i);
-    REQUIRE(Alias(h, "CreateAlias", name, key).status == 200);
+    h.CreateAlias(name, key);
     all.push_back(name);
   }
 
@@ -303,7 +272,7 @@ TEST_CASE("ListAliases pages with Limit, Marker and Truncated", "[ops][aliases]"
 
   SECTION("the default page is 50 and Limit is capped at 100") {
     for (int i = 7; i < 120; ++i) {
-      REQUIRE(Alias(h, "CreateAlias", "alias/page-" + std::to_string(i), key).status == 200);
+      h.CreateAlias("alias/page-" + std::to_string(i), key);
     }
     CallResult first = List(h);
     CHECK(first.json["Aliases"].Size() == 50);
@@ -322,9 +291,9 @@ TEST_CASE("ListAliases filters by KeyId given as key id or key ARN", "[ops][alia
   OpHarness h;
   const std::string first = h.CreateSymmetricKey();
   const std::string second = h.CreateSymmetricKey();
-  REQUIRE(Alias(h, "CreateAlias", "alias/a1", first).status == 200);
-  REQUIRE(Alias(h, "CreateAlias", "alias/b2", second).status == 200);
-  REQUIRE(Alias(h, "CreateAlias", "alias/c1", first).status == 200);
+  h.CreateAlias("alias/a1", first);
+  h.CreateAlias("alias/b2", second);
+  h.CreateAlias("alias/c1", first);
 
   const std::string ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), first);
   CallResult r = List(h, R"("KeyId":")" + ref + "\"");
@@ -347,23 +316,23 @@ TEST_CASE("Aliases of a key past its deletion date are gone and their names free
   OpHarness h;
   const std::string doomed = h.CreateSymmetricKey();
   const std::string survivor = h.CreateSymmetricKey();
-  REQUIRE(Alias(h, "CreateAlias", "alias/doomed", doomed).status == 200);
-  REQUIRE(Alias(h, "CreateAlias", "alias/kept", survivor).status == 200);
-  ScheduleDeletion(h, doomed);
+  h.CreateAlias("alias/doomed", doomed);
+  h.CreateAlias("alias/kept", survivor);
+  h.ScheduleDeletion(doomed);
   CHECK(Names(List(h)) == std::vector<std::string>{"alias/doomed", "alias/kept"});
 
   h.clock().Advance(7 * kDay + 1);
   CHECK(Names(List(h)) == std::vector<std::string>{"alias/kept"});
   CHECK(Alias(h, "DeleteAlias", "alias/doomed").type == "NotFoundException");
   CHECK(Alias(h, "UpdateAlias", "alias/doomed", survivor).type == "NotFoundException");
-  REQUIRE(Alias(h, "CreateAlias", "alias/doomed", survivor).status == 200);
+  h.CreateAlias("alias/doomed", survivor);
   CHECK(Names(List(h)) == std::vector<std::string>{"alias/doomed", "alias/kept"});
 }
 
 TEST_CASE("Aliases live in one region", "[ops][aliases]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey("eu-west-2");
-  REQUIRE(Alias(h, "CreateAlias", "alias/regional", key, "eu-west-2").status == 200);
+  h.CreateAlias("alias/regional", key, "eu-west-2");
   CHECK(Names(List(h, {}, "eu-west-2")) == std::vector<std::string>{"alias/regional"});
   CHECK(List(h).json["Aliases"].Size() == 0);
   CHECK(Alias(h, "CreateAlias", "alias/regional", key).type == "NotFoundException");
@@ -379,7 +348,7 @@ TEST_CASE("Aliases survive a restart", "[ops][aliases]") {
   {
     OpHarness h(path);
     const std::string key = h.CreateSymmetricKey();
-    REQUIRE(Alias(h, "CreateAlias", "alias/durable", key).status == 200);
+    h.CreateAlias("alias/durable", key);
     h.Reopen();
     CHECK(Names(List(h)) == std::vector<std::string>{"alias/durable"});
     CHECK(h.Call("Encrypt", R"({"KeyId":"alias/durable","Plaintext":"aGk="})").status == 200);

@@ -8,11 +8,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "crypto/base64.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/encryption_context.hpp"
 #include "server/protocol/json_io.hpp"
-#include "storage/records.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
 
 namespace {
@@ -20,21 +18,7 @@ namespace {
 using kms::crypto::Bytes;
 using kms::crypto::EncryptionContext;
 using kms::server::JsonOut;
-using kms::testing::CallResult;
-using kms::testing::OpHarness;
-
-Bytes Decoded(const CallResult& r, const char* member) {
-  auto bytes = kms::crypto::Base64Decode(r.Str(member));
-  REQUIRE(bytes.has_value());
-  return *bytes;
-}
-
-void WriteContext(JsonOut& out, std::string_view member, const EncryptionContext& context) {
-  out.Key(member);
-  out.StartObject();
-  for (const auto& [k, v] : context) out.String(k, v);
-  out.EndObject();
-}
+using namespace kms::testing;
 
 // A GenerateDataKey* request body; KeySpec AES_256 unless told otherwise.
 std::string Body(std::string_view key_ref, std::optional<std::string> key_spec = "AES_256",
@@ -50,37 +34,7 @@ std::string Body(std::string_view key_ref, std::optional<std::string> key_spec =
   return out.Finish();
 }
 
-std::string DecryptBody(const std::string& blob_b64,
-                        const std::optional<EncryptionContext>& context = std::nullopt) {
-  JsonOut out;
-  out.String("CiphertextBlob", blob_b64);
-  if (context) WriteContext(out, "EncryptionContext", *context);
-  return out.Finish();
-}
-
-std::string KeyIdBody(std::string_view key_id) {
-  JsonOut out;
-  out.String("KeyId", key_id);
-  return out.Finish();
-}
-
-std::string CurrentKeyMaterialId(OpHarness& h, const std::string& key_id) {
-  CallResult r = h.Call("DescribeKey", KeyIdBody(key_id));
-  REQUIRE(r.status == 200);
-  return r.json["KeyMetadata"]["CurrentKeyMaterialId"].GetString();
-}
-
 std::string RandomBody(std::int64_t n) { return R"({"NumberOfBytes":)" + std::to_string(n) + "}"; }
-
-// The four spellings of a key reference. GENERATE yields the form, not the string: Catch2
-// builds a generator once per test case, and each run makes new key ids.
-std::string RefOf(const kms::testing::OpHarness& h, std::string_view form,
-                  const std::string& key_id, std::string_view alias = {}) {
-  if (form == "key id") return key_id;
-  if (form == "key ARN") return h.Arn(key_id);
-  if (form == "alias name") return std::string(alias);
-  return "arn:aws:kms:us-east-1:111122223333:" + std::string(alias);  // alias ARN
-}
 
 }  // namespace
 
@@ -88,9 +42,7 @@ TEST_CASE("GenerateDataKey returns a plaintext that Decrypt recovers from its Ci
           "[ops][data_keys]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
-  REQUIRE(
-      h.Call("CreateAlias", R"({"AliasName":"alias/dk","TargetKeyId":")" + key + R"("})").status ==
-      200);
+  h.CreateAlias("alias/dk", key);
   const std::string ref =
       RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN", "alias name", "alias ARN"), key,
             "alias/dk");
@@ -99,7 +51,7 @@ TEST_CASE("GenerateDataKey returns a plaintext that Decrypt recovers from its Ci
   CallResult r = h.Call("GenerateDataKey", Body(ref, "AES_256", std::nullopt, context));
   REQUIRE(r.status == 200);
   CHECK(r.Str("KeyId") == h.Arn(key));
-  CHECK(r.Str("KeyMaterialId") == CurrentKeyMaterialId(h, key));
+  CHECK(r.Str("KeyMaterialId") == h.CurrentKeyMaterialId(key));
   const Bytes plaintext = Decoded(r, "Plaintext");
   CHECK(plaintext.size() == 32);
 
@@ -153,7 +105,7 @@ TEST_CASE("GenerateDataKeyWithoutPlaintext gives a blob that decrypts only with 
   REQUIRE(r.status == 200);
   CHECK_FALSE(r.json.HasMember("Plaintext"));
   CHECK(r.Str("KeyId") == h.Arn(key));
-  CHECK(r.Str("KeyMaterialId") == CurrentKeyMaterialId(h, key));
+  CHECK(r.Str("KeyMaterialId") == h.CurrentKeyMaterialId(key));
 
   CallResult dec = h.Call("Decrypt", DecryptBody(r.Str("CiphertextBlob"), context));
   REQUIRE(dec.status == 200);
@@ -222,8 +174,7 @@ TEST_CASE("GenerateDataKey checks the key's state and usage", "[ops][data_keys]"
     CHECK(r.message == h.Arn(key) + " is disabled.");
   }
   SECTION("a key pending deletion") {
-    REQUIRE(h.Call("ScheduleKeyDeletion", R"({"KeyId":")" + key + R"(","PendingWindowInDays":7})")
-                .status == 200);
+    h.ScheduleDeletion(key);
     CallResult r = h.Call(op, Body(key));
     CHECK(r.type == "KMSInvalidStateException");
     CHECK(r.message == h.Arn(key) + " is pending deletion.");
@@ -236,16 +187,7 @@ TEST_CASE("GenerateDataKey checks the key's state and usage", "[ops][data_keys]"
   }
   SECTION("an HMAC key") {
     const std::string hmac = "11111111-2222-4333-8444-555555555555";
-    {
-      auto writer = h.registry().BeginWrite();
-      auto original = h.registry().FindKey({h.config().account_id, h.config().region}, key);
-      REQUIRE(original != nullptr);
-      kms::storage::KeyRecord copy = *original;
-      copy.key_id = hmac;
-      copy.key_spec = "HMAC_256";
-      copy.key_usage = "GENERATE_VERIFY_MAC";
-      REQUIRE(writer.InsertKey(copy).has_value());
-    }
+    h.InsertKeyLike(key, hmac, "HMAC_256", "GENERATE_VERIFY_MAC");
     CallResult r = h.Call(op, Body(hmac));
     CHECK(r.type == "InvalidKeyUsageException");
     CHECK(r.message ==

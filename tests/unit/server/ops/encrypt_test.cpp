@@ -22,30 +22,14 @@ namespace {
 using kms::crypto::Bytes;
 using kms::crypto::EncryptionContext;
 using kms::server::JsonOut;
-using kms::testing::CallResult;
-using kms::testing::OpHarness;
-
-constexpr std::int64_t kDay = 86'400;
+using namespace kms::testing;
 
 std::string B64(std::string_view text) {
   return kms::crypto::Base64Encode(kms::crypto::AsBytes(text));
 }
 std::string B64(const Bytes& bytes) { return kms::crypto::Base64Encode(bytes); }
 
-Bytes Decoded(const CallResult& r, const char* member) {
-  auto bytes = kms::crypto::Base64Decode(r.Str(member));
-  REQUIRE(bytes.has_value());
-  return *bytes;
-}
-
 std::string Text(const Bytes& bytes) { return std::string(bytes.begin(), bytes.end()); }
-
-void WriteContext(JsonOut& out, std::string_view member, const EncryptionContext& context) {
-  out.Key(member);
-  out.StartObject();
-  for (const auto& [k, v] : context) out.String(k, v);
-  out.EndObject();
-}
 
 std::string EncryptBody(std::string_view key_ref, std::string_view plaintext,
                         const std::optional<EncryptionContext>& context = std::nullopt) {
@@ -53,22 +37,6 @@ std::string EncryptBody(std::string_view key_ref, std::string_view plaintext,
   out.String("KeyId", key_ref);
   out.String("Plaintext", B64(plaintext));
   if (context) WriteContext(out, "EncryptionContext", *context);
-  return out.Finish();
-}
-
-std::string DecryptBody(const std::string& blob_b64,
-                        const std::optional<EncryptionContext>& context = std::nullopt,
-                        std::optional<std::string_view> key_ref = std::nullopt) {
-  JsonOut out;
-  out.String("CiphertextBlob", blob_b64);
-  if (context) WriteContext(out, "EncryptionContext", *context);
-  if (key_ref) out.String("KeyId", *key_ref);
-  return out.Finish();
-}
-
-std::string KeyIdBody(std::string_view key_id) {
-  JsonOut out;
-  out.String("KeyId", key_id);
   return out.Finish();
 }
 
@@ -81,43 +49,10 @@ std::string EncryptOk(OpHarness& h, std::string_view key_ref, std::string_view p
   return r.Str("CiphertextBlob");
 }
 
-void CreateAlias(OpHarness& h, std::string_view name, std::string_view key_id) {
-  JsonOut out;
-  out.String("AliasName", name);
-  out.String("TargetKeyId", key_id);
-  CallResult r = h.Call("CreateAlias", out.Finish());
-  REQUIRE(r.status == 200);
-}
-
-std::string CurrentKeyMaterialId(OpHarness& h, const std::string& key_id) {
-  CallResult r = h.Call("DescribeKey", KeyIdBody(key_id));
-  REQUIRE(r.status == 200);
-  REQUIRE(r.json["KeyMetadata"].HasMember("CurrentKeyMaterialId"));
-  return r.json["KeyMetadata"]["CurrentKeyMaterialId"].GetString();
-}
-
-kms::storage::Scope DefaultScope(OpHarness& h) {
-  return {h.config().account_id, h.config().region};
-}
-
-// Inserts a copy of `key_id` under `new_id` with another key spec and usage (kmsd's CreateKey
-// makes symmetric keys only).
-void InsertKeyLike(OpHarness& h, const std::string& key_id, const std::string& new_id,
-                   const std::string& spec, const std::string& usage) {
-  auto writer = h.registry().BeginWrite();
-  auto key = h.registry().FindKey(DefaultScope(h), key_id);
-  REQUIRE(key != nullptr);
-  kms::storage::KeyRecord copy = *key;
-  copy.key_id = new_id;
-  copy.key_spec = spec;
-  copy.key_usage = usage;
-  REQUIRE(writer.InsertKey(copy).has_value());
-}
-
 // Adds material version 2 and makes it current: what a rotation does.
 std::string AddMaterialVersion(OpHarness& h, const std::string& key_id) {
   auto writer = h.registry().BeginWrite();
-  auto key = h.registry().FindKey(DefaultScope(h), key_id);
+  auto key = h.registry().FindKey(kUsEast, key_id);
   REQUIRE(key != nullptr);
   kms::storage::KeyRecord rotated = *key;
   auto secret = kms::crypto::RandomBytes(32);
@@ -141,22 +76,12 @@ void RequireEmptyInvalidCiphertext(const CallResult& r) {
   CHECK_FALSE(r.json.HasMember("Message"));
 }
 
-// The four spellings of a key reference. GENERATE yields the form, not the string: Catch2
-// builds a generator once per test case, and each run makes new key ids.
-std::string RefOf(const kms::testing::OpHarness& h, std::string_view form,
-                  const std::string& key_id, std::string_view alias = {}) {
-  if (form == "key id") return key_id;
-  if (form == "key ARN") return h.Arn(key_id);
-  if (form == "alias name") return std::string(alias);
-  return "arn:aws:kms:us-east-1:111122223333:" + std::string(alias);  // alias ARN
-}
-
 }  // namespace
 
 TEST_CASE("Encrypt and Decrypt round-trip with every form of key reference", "[ops][encrypt]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
-  CreateAlias(h, "alias/app", key);
+  h.CreateAlias("alias/app", key);
   const std::string ref =
       RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN", "alias name", "alias ARN"), key,
             "alias/app");
@@ -174,7 +99,7 @@ TEST_CASE("Encrypt and Decrypt round-trip with every form of key reference", "[o
     CHECK(Text(Decoded(dec, "Plaintext")) == "attack at dawn");
     CHECK(dec.Str("KeyId") == h.Arn(key));
     CHECK(dec.Str("EncryptionAlgorithm") == "SYMMETRIC_DEFAULT");
-    CHECK(dec.Str("KeyMaterialId") == CurrentKeyMaterialId(h, key));
+    CHECK(dec.Str("KeyMaterialId") == h.CurrentKeyMaterialId(key));
   }
   SECTION("Decrypt accepts a KeyId that names the same key") {
     CallResult dec = h.Call(
@@ -362,8 +287,7 @@ TEST_CASE("A key pending deletion neither encrypts nor decrypts; once gone it is
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
   const std::string blob = EncryptOk(h, key, "secret");
-  REQUIRE(h.Call("ScheduleKeyDeletion", R"({"KeyId":")" + key + R"(","PendingWindowInDays":7})")
-              .status == 200);
+  h.ScheduleDeletion(key);
 
   const std::string expected = h.Arn(key) + " is pending deletion.";
   CallResult enc = h.Call("Encrypt", EncryptBody(key, "secret"));
@@ -385,7 +309,7 @@ TEST_CASE("Encrypt with a key that is not for encryption is InvalidKeyUsageExcep
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
   const std::string hmac = "11111111-2222-4333-8444-555555555555";
-  InsertKeyLike(h, key, hmac, "HMAC_256", "GENERATE_VERIFY_MAC");
+  h.InsertKeyLike(key, hmac, "HMAC_256", "GENERATE_VERIFY_MAC");
 
   CallResult r = h.Call("Encrypt", EncryptBody(hmac, "secret"));
   CHECK(r.type == "InvalidKeyUsageException");
@@ -466,7 +390,7 @@ TEST_CASE("ReEncrypt moves a ciphertext to another key and context", "[ops][encr
   OpHarness h;
   const std::string source = h.CreateSymmetricKey();
   const std::string destination = h.CreateSymmetricKey();
-  CreateAlias(h, "alias/dest", destination);
+  h.CreateAlias("alias/dest", destination);
   const std::string blob = EncryptOk(h, source, "payload", EncryptionContext{{"stage", "one"}});
   const std::string dest_ref =
       RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN", "alias name", "alias ARN"),
@@ -483,8 +407,8 @@ TEST_CASE("ReEncrypt moves a ciphertext to another key and context", "[ops][encr
   CHECK(re.Str("SourceKeyId") == h.Arn(source));
   CHECK(re.Str("SourceEncryptionAlgorithm") == "SYMMETRIC_DEFAULT");
   CHECK(re.Str("DestinationEncryptionAlgorithm") == "SYMMETRIC_DEFAULT");
-  CHECK(re.Str("SourceKeyMaterialId") == CurrentKeyMaterialId(h, source));
-  CHECK(re.Str("DestinationKeyMaterialId") == CurrentKeyMaterialId(h, destination));
+  CHECK(re.Str("SourceKeyMaterialId") == h.CurrentKeyMaterialId(source));
+  CHECK(re.Str("DestinationKeyMaterialId") == h.CurrentKeyMaterialId(destination));
 
   const std::string moved = re.Str("CiphertextBlob");
   CallResult dec = h.Call("Decrypt", DecryptBody(moved, EncryptionContext{{"stage", "two"}}));
@@ -538,7 +462,7 @@ TEST_CASE("ReEncrypt checks the source like Decrypt does", "[ops][encrypt]") {
 TEST_CASE("Old ciphertexts still decrypt after the key material changes", "[ops][encrypt]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
-  const std::string first_id = CurrentKeyMaterialId(h, key);
+  const std::string first_id = h.CurrentKeyMaterialId(key);
   const std::string old_blob = EncryptOk(h, key, "before");
   const std::string second_id = AddMaterialVersion(h, key);
   const std::string new_blob = EncryptOk(h, key, "after");

@@ -3,7 +3,6 @@
 // and the shared state, usage and DryRun checks.
 #include "server/ops/key_lookup.hpp"
 
-#include <cstdint>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -13,18 +12,7 @@
 
 namespace {
 
-using kms::testing::CallResult;
-using kms::testing::OpHarness;
-
-const kms::storage::Scope kUsEast{"111122223333", "us-east-1"};
-constexpr std::int64_t kStart = 1'700'000'000;
-
-std::string KeyIdBody(const std::string& ref) { return R"({"KeyId":")" + ref + R"("})"; }
-
-void AddAlias(OpHarness& h, const std::string& name, const std::string& key_id) {
-  auto writer = h.registry().BeginWrite();
-  REQUIRE(writer.InsertAlias({kUsEast, name, key_id, kStart, kStart}).has_value());
-}
+using namespace kms::testing;
 
 kms::ops::OpContext ContextOf(OpHarness& h) {
   return {h.registry(), h.clock(), h.config(), kUsEast, "lookup-test"};
@@ -105,7 +93,7 @@ TEST_CASE("An ARN that is not a KMS key or alias ARN is invalid", "[ops][key_loo
 TEST_CASE("Alias names and alias ARNs resolve where every form is accepted", "[ops][key_lookup]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  AddAlias(h, "alias/lookup", id);
+  h.InsertAlias("alias/lookup", id);
   const std::string ref = GENERATE(as<std::string>{}, "alias/lookup",
                                    "arn:aws:kms:us-east-1:111122223333:alias/lookup");
   CallResult r = h.Call("DescribeKey", KeyIdBody(ref));
@@ -125,7 +113,7 @@ TEST_CASE("An unknown alias is not found, named by its alias ARN", "[ops][key_lo
 TEST_CASE("Key-id-only operations reject both alias forms", "[ops][key_lookup]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  AddAlias(h, "alias/lookup", id);
+  h.InsertAlias("alias/lookup", id);
   SECTION("alias name") {
     CallResult r = h.Call("EnableKey", KeyIdBody("alias/lookup"));
     CHECK(r.type == "NotFoundException");

@@ -25,30 +25,7 @@
 
 namespace {
 
-using kms::testing::CallResult;
-using kms::testing::OpHarness;
-
-constexpr std::int64_t kStart = 1'700'000'000;  // FakeClock's default time
-constexpr std::int64_t kDay = 86'400;
-const kms::storage::Scope kUsEast{"111122223333", "us-east-1"};
-
-std::string KeyIdBody(const std::string& ref) { return R"({"KeyId":")" + ref + R"("})"; }
-
-// Adds alias/<name> -> key_id straight to the registry, so these tests do not depend on
-// CreateAlias.
-void AddAlias(OpHarness& h, const std::string& name, const std::string& key_id) {
-  auto writer = h.registry().BeginWrite();
-  REQUIRE(writer.InsertAlias({kUsEast, "alias/" + name, key_id, kStart, kStart}).has_value());
-}
-
-// The four spellings of a key that DescribeKey accepts; `alias_name` must target `key_id`.
-std::string KeyRef(const OpHarness& h, const std::string& form, const std::string& key_id,
-                   const std::string& alias_name) {
-  if (form == "key id") return key_id;
-  if (form == "key ARN") return h.Arn(key_id);
-  if (form == "alias name") return "alias/" + alias_name;
-  return "arn:aws:kms:us-east-1:111122223333:alias/" + alias_name;
-}
+using namespace kms::testing;
 
 bool Has(const rapidjson::Value& v, const char* member) { return v.HasMember(member); }
 
@@ -58,16 +35,15 @@ std::vector<std::string> StringsOf(const rapidjson::Value& array) {
   return out;
 }
 
-std::string Schedule(OpHarness& h, const std::string& key_id, int days) {
-  CallResult r =
-      h.Call("ScheduleKeyDeletion",
-             R"({"KeyId":")" + key_id + R"(","PendingWindowInDays":)" + std::to_string(days) + "}");
-  REQUIRE(r.status == 200);
-  return r.body;
-}
-
 CallResult Describe(OpHarness& h, const std::string& ref, std::string_view region = {}) {
   return h.Call("DescribeKey", KeyIdBody(ref), region);
+}
+
+// Creates `n` symmetric keys and returns their ids in ascending order: ListKeys order.
+std::vector<std::string> CreateSortedKeys(OpHarness& h, int n) {
+  std::set<std::string> created;
+  for (int i = 0; i < n; ++i) created.insert(h.CreateSymmetricKey());
+  return {created.begin(), created.end()};
 }
 
 // Every key id ListKeys reports, following NextMarker to the end.
@@ -146,7 +122,8 @@ TEST_CASE("CreateKey with no members makes an enabled symmetric key and reports 
   CHECK_FALSE(Has(m, "ExpirationModel"));
 }
 
-TEST_CASE("CreateKey stores 32 bytes of version-1 material named by their SHA-256", "[ops][keys]") {
+TEST_CASE("CreateKey stores 32 bytes of version-1 material under a random public id",
+          "[ops][keys]") {
   OpHarness h;
   CallResult r = h.Call("CreateKey", "{}");
   REQUIRE(r.status == 200);
@@ -160,7 +137,13 @@ TEST_CASE("CreateKey stores 32 bytes of version-1 material named by their SHA-25
   CHECK(key->current_material_version == 1);
   CHECK(material.bytes.size() == 32);
   CHECK(material.created_at == kStart);
-  CHECK(material.material_id == kms::crypto::HexEncode(kms::crypto::Sha256(material.bytes)));
+  // The id is public, so it must not be derived from the secret (not even a hash of it).
+  CHECK(material.material_id.size() == 64);
+  CHECK(material.material_id.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(material.material_id != kms::crypto::HexEncode(kms::crypto::Sha256(material.bytes)));
+  auto other = h.registry().FindKey(kUsEast, h.CreateSymmetricKey());
+  REQUIRE(other != nullptr);
+  CHECK(other->materials[0].material_id != material.material_id);
   CHECK(std::string(r.json["KeyMetadata"]["CurrentKeyMaterialId"].GetString()) ==
         material.material_id);
 }
@@ -331,11 +314,11 @@ TEST_CASE("CreateKey passes tag errors through as TagException", "[ops][keys][ta
 TEST_CASE("DescribeKey accepts key id, key ARN, alias name and alias ARN", "[ops][keys]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  AddAlias(h, "describe-me", id);
+  h.InsertAlias("alias/describe-me", id);
   const std::string form =
       GENERATE(as<std::string>{}, "key id", "key ARN", "alias name", "alias ARN");
 
-  CallResult r = Describe(h, KeyRef(h, form, id, "describe-me"));
+  CallResult r = Describe(h, RefOf(h, form, id, "alias/describe-me"));
   REQUIRE(r.status == 200);
   CHECK(std::string(r.json["KeyMetadata"]["KeyId"].GetString()) == id);
   CHECK(std::string(r.json["KeyMetadata"]["Arn"].GetString()) == h.Arn(id));
@@ -374,7 +357,7 @@ TEST_CASE("DescribeKey works for disabled and pending-deletion keys", "[ops][key
     CHECK_FALSE(Has(m, "DeletionDate"));
   }
   SECTION("PendingDeletion") {
-    Schedule(h, id, 7);
+    h.ScheduleDeletion(id, 7);
     CallResult r = Describe(h, id);
     REQUIRE(r.status == 200);
     const auto& m = r.json["KeyMetadata"];
@@ -400,8 +383,7 @@ TEST_CASE("ListKeys with no keys returns an empty, complete list", "[ops][keys]"
 
 TEST_CASE("ListKeys lists every key in id order with its ARN", "[ops][keys]") {
   OpHarness h;
-  std::set<std::string> created;
-  for (int i = 0; i < 5; ++i) created.insert(h.CreateSymmetricKey());
+  const std::vector<std::string> sorted = CreateSortedKeys(h, 5);
 
   CallResult r = h.Call("ListKeys", "{}");
   REQUIRE(r.status == 200);
@@ -410,16 +392,14 @@ TEST_CASE("ListKeys lists every key in id order with its ARN", "[ops][keys]") {
     listed.emplace_back(k["KeyId"].GetString());
     CHECK(std::string(k["KeyArn"].GetString()) == h.Arn(listed.back()));
   }
-  CHECK(listed == std::vector<std::string>(created.begin(), created.end()));
+  CHECK(listed == sorted);
   CHECK_FALSE(r.json["Truncated"].GetBool());
   CHECK_FALSE(Has(r.json, "NextMarker"));
 }
 
 TEST_CASE("ListKeys pages with Limit and NextMarker", "[ops][keys]") {
   OpHarness h;
-  std::set<std::string> created;
-  for (int i = 0; i < 5; ++i) created.insert(h.CreateSymmetricKey());
-  const std::vector<std::string> sorted(created.begin(), created.end());
+  const std::vector<std::string> sorted = CreateSortedKeys(h, 5);
 
   CallResult p1 = h.Call("ListKeys", R"({"Limit":2})");
   REQUIRE(p1.status == 200);
@@ -455,9 +435,7 @@ TEST_CASE("ListKeys with exactly Limit keys is not truncated", "[ops][keys]") {
 
 TEST_CASE("ListKeys paging survives deleting the key named by the marker", "[ops][keys]") {
   OpHarness h;
-  std::set<std::string> created;
-  for (int i = 0; i < 4; ++i) created.insert(h.CreateSymmetricKey());
-  const std::vector<std::string> sorted(created.begin(), created.end());
+  const std::vector<std::string> sorted = CreateSortedKeys(h, 4);
 
   CallResult p1 = h.Call("ListKeys", R"({"Limit":2})");
   REQUIRE(p1.status == 200);
@@ -489,8 +467,7 @@ TEST_CASE("ListKeys rejects a marker it did not issue", "[ops][keys]") {
 TEST_CASE("UpdateKeyDescription replaces the description", "[ops][keys]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
-  const std::string key_ref = ref == "id" ? id : h.Arn(id);
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
 
   CallResult r =
       h.Call("UpdateKeyDescription", R"({"KeyId":")" + key_ref + R"(","Description":"new words"})");
@@ -508,8 +485,7 @@ TEST_CASE("UpdateKeyDescription replaces the description", "[ops][keys]") {
 TEST_CASE("DisableKey and EnableKey switch the key state and are idempotent", "[ops][keys]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
-  const std::string key_ref = ref == "id" ? id : h.Arn(id);
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
 
   for (int i = 0; i < 2; ++i) {
     CallResult r = h.Call("DisableKey", KeyIdBody(key_ref));
@@ -534,9 +510,9 @@ TEST_CASE("DisableKey and EnableKey switch the key state and are idempotent", "[
 TEST_CASE("ScheduleKeyDeletion defaults to a 30-day window", "[ops][keys]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
 
-  CallResult r = h.Call("ScheduleKeyDeletion", KeyIdBody(ref == "id" ? id : h.Arn(id)));
+  CallResult r = h.Call("ScheduleKeyDeletion", KeyIdBody(key_ref));
   REQUIRE(r.status == 200);
   CHECK(r.Str("KeyId") == h.Arn(id));
   CHECK(r.json["DeletionDate"].GetInt64() == kStart + 30 * kDay);
@@ -548,9 +524,7 @@ TEST_CASE("ScheduleKeyDeletion accepts windows of 7 to 30 days", "[ops][keys]") 
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
   const int days = GENERATE(7, 8, 29, 30);
-  CallResult r =
-      h.Call("ScheduleKeyDeletion",
-             R"({"KeyId":")" + id + R"(","PendingWindowInDays":)" + std::to_string(days) + "}");
+  CallResult r = h.Call("ScheduleKeyDeletion", ScheduleDeletionBody(id, days));
   REQUIRE(r.status == 200);
   CHECK(r.json["DeletionDate"].GetInt64() == kStart + days * kDay);
   CHECK(r.json["PendingWindowInDays"].GetInt() == days);
@@ -566,9 +540,7 @@ TEST_CASE("ScheduleKeyDeletion rejects windows outside 7 to 30 days", "[ops][key
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
   const int days = GENERATE(1, 6, 31, 365);
-  CallResult r =
-      h.Call("ScheduleKeyDeletion",
-             R"({"KeyId":")" + id + R"(","PendingWindowInDays":)" + std::to_string(days) + "}");
+  CallResult r = h.Call("ScheduleKeyDeletion", ScheduleDeletionBody(id, days));
   CHECK(r.status == 400);
   CHECK(r.type == "ValidationException");
   CHECK(r.body.find("PendingWindowInDays should be between 7 and 30, but it is " +
@@ -588,10 +560,10 @@ TEST_CASE("ScheduleKeyDeletion works on a disabled key", "[ops][keys]") {
 TEST_CASE("CancelKeyDeletion leaves the key Disabled without a deletion date", "[ops][keys]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  Schedule(h, id, 10);
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
+  h.ScheduleDeletion(id, 10);
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
 
-  CallResult r = h.Call("CancelKeyDeletion", KeyIdBody(ref == "id" ? id : h.Arn(id)));
+  CallResult r = h.Call("CancelKeyDeletion", KeyIdBody(key_ref));
   REQUIRE(r.status == 200);
   CHECK(r.Str("KeyId") == h.Arn(id));
 
@@ -629,9 +601,7 @@ TEST_CASE("Concurrent ScheduleKeyDeletion calls schedule a key exactly once", "[
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      CallResult r =
-          h.Call("ScheduleKeyDeletion", R"({"KeyId":")" + id + R"(","PendingWindowInDays":)" +
-                                            std::to_string(7 + i) + "}");
+      CallResult r = h.Call("ScheduleKeyDeletion", ScheduleDeletionBody(id, 7 + i));
       if (r.status == 200) ++succeeded;
       if (r.type == "KMSInvalidStateException") ++invalid_state;
     });
@@ -647,7 +617,7 @@ TEST_CASE("Key management operations answer pending-deletion keys with KMSInvali
           "[ops][keys][state]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  Schedule(h, id, 7);
+  h.ScheduleDeletion(id, 7);
   const std::string op = GENERATE(as<std::string>{}, "EnableKey", "DisableKey",
                                   "UpdateKeyDescription", "ScheduleKeyDeletion");
   CallResult r =
@@ -674,7 +644,7 @@ TEST_CASE("Key management operations work on disabled keys", "[ops][keys][state]
 TEST_CASE("Key-id-only operations reject alias names and alias ARNs", "[ops][keys]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  AddAlias(h, "mine", id);
+  h.InsertAlias("alias/mine", id);
   const std::string op =
       GENERATE(as<std::string>{}, "EnableKey", "DisableKey", "UpdateKeyDescription",
                "ScheduleKeyDeletion", "CancelKeyDeletion");
@@ -707,7 +677,7 @@ TEST_CASE("Key operations on an unknown key are NotFoundException", "[ops][keys]
 TEST_CASE("A key stays pending deletion until its deletion date", "[ops][keys][deletion]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  Schedule(h, id, 7);
+  h.ScheduleDeletion(id, 7);
   h.clock().Advance(7 * kDay - 1);
 
   CallResult r = Describe(h, id);
@@ -721,8 +691,8 @@ TEST_CASE("A key is gone once its deletion date has passed", "[ops][keys][deleti
   OpHarness h;
   const std::string doomed = h.CreateSymmetricKey();
   const std::string kept = h.CreateSymmetricKey();
-  AddAlias(h, "doomed", doomed);
-  Schedule(h, doomed, 7);
+  h.InsertAlias("alias/doomed", doomed);
+  h.ScheduleDeletion(doomed, 7);
   h.clock().Advance(7 * kDay);
 
   CallResult r = Describe(h, doomed);
@@ -744,11 +714,11 @@ TEST_CASE("PurgeExpiredKeys deletes only expired keys of the caller's scope",
   const std::string expired = h.CreateSymmetricKey();
   const std::string also_expired = h.CreateSymmetricKey();
   const std::string other_region = h.CreateSymmetricKey("eu-west-2");
-  Schedule(h, expired, 7);
-  Schedule(h, also_expired, 30);
+  h.ScheduleDeletion(expired, 7);
+  h.ScheduleDeletion(also_expired, 30);
   REQUIRE(h.Call("ScheduleKeyDeletion", KeyIdBody(other_region), "eu-west-2").status == 200);
   h.clock().Advance(31 * kDay - 1);
-  Schedule(h, h.CreateSymmetricKey(), 7);  // a fresh key, pending and far from expiry
+  h.ScheduleDeletion(h.CreateSymmetricKey(), 7);  // a fresh key, pending and far from expiry
 
   const kms::ops::OpContext ctx{h.registry(), h.clock(), h.config(), kUsEast, "purge"};
   REQUIRE(kms::ops::PurgeExpiredKeys(ctx).has_value());
@@ -814,7 +784,7 @@ TEST_CASE("Keys keep their state, policy and rotation settings across a restart"
   REQUIRE(h.Call("EnableKeyRotation", R"({"KeyId":")" + plain + R"(","RotationPeriodInDays":90})")
               .status == 200);
   REQUIRE(h.Call("DisableKey", KeyIdBody(disabled)).status == 200);
-  Schedule(h, pending, 9);
+  h.ScheduleDeletion(pending, 9);
   const std::string mrk_before = Describe(h, mrk).body;
 
   h.Reopen();
@@ -862,6 +832,15 @@ struct FaultyHarness {
     return dispatcher->Handle("TrentService." + std::string(op), {}, body, "faulty");
   }
 
+  // Creates a symmetric key and returns its key id.
+  std::string CreateSymmetricKey() {
+    kms::server::Reply created = Call("CreateKey", "{}");
+    REQUIRE(created.status == 200);
+    rapidjson::Document doc;
+    doc.Parse(created.body.c_str());
+    return doc["KeyMetadata"]["KeyId"].GetString();
+  }
+
   kms::config::Config config;
   kms::server::FakeClock clock;
   kms::storage::testing::FaultyStore* faults = nullptr;
@@ -873,11 +852,7 @@ struct FaultyHarness {
 
 TEST_CASE("A storage failure is KMSInternalException and changes nothing", "[ops][keys][storage]") {
   FaultyHarness h;
-  kms::server::Reply created = h.Call("CreateKey", "{}");
-  REQUIRE(created.status == 200);
-  rapidjson::Document doc;
-  doc.Parse(created.body.c_str());
-  const std::string id = doc["KeyMetadata"]["KeyId"].GetString();
+  const std::string id = h.CreateSymmetricKey();
 
   const std::string op =
       GENERATE(as<std::string>{}, "CreateKey", "UpdateKeyDescription", "DisableKey",
@@ -898,13 +873,8 @@ TEST_CASE("A storage failure is KMSInternalException and changes nothing", "[ops
 
 TEST_CASE("A storage failure while purging does not fail ListKeys", "[ops][keys][storage]") {
   FaultyHarness h;
-  kms::server::Reply created = h.Call("CreateKey", "{}");
-  REQUIRE(created.status == 200);
-  rapidjson::Document doc;
-  doc.Parse(created.body.c_str());
-  const std::string id = doc["KeyMetadata"]["KeyId"].GetString();
-  REQUIRE(h.Call("ScheduleKeyDeletion", R"({"KeyId":")" + id + R"(","PendingWindowInDays":7})")
-              .status == 200);
+  const std::string id = h.CreateSymmetricKey();
+  REQUIRE(h.Call("ScheduleKeyDeletion", ScheduleDeletionBody(id, 7)).status == 200);
   h.clock.Advance(7 * kDay);
 
   h.faults->FailNextWrites(1);

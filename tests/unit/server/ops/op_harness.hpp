@@ -8,22 +8,92 @@
 //   auto res = h.Call("Encrypt", R"({"KeyId":")" + key + R"(","Plaintext":"aGk="})");
 //   CHECK(res.status == 200);
 //   CHECK(res.json["KeyId"].GetString() == h.Arn(key));
+//
+// Besides the harness, the helpers the operation tests share: request bodies (KeyIdBody,
+// AliasBody, DecryptBody, ...), the four spellings of a key reference (RefOf), and set-up
+// steps that REQUIRE success (h.CreateAlias, h.ScheduleDeletion, h.InsertKeyLike, ...).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
 #include "config/config.hpp"
+#include "crypto/base64.hpp"
+#include "crypto/bytes.hpp"
+#include "crypto/encryption_context.hpp"
 #include "server/clock.hpp"
 #include "server/protocol/dispatch.hpp"
+#include "server/protocol/json_io.hpp"
+#include "storage/records.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace kms::testing {
+
+inline constexpr std::int64_t kStart = 1'700'000'000;  // FakeClock's default time
+inline constexpr std::int64_t kDay = 86'400;
+// The default Config's account and region: where calls without a region run.
+inline const storage::Scope kUsEast{"111122223333", "us-east-1"};
+
+// {"KeyId":<key_ref>}
+inline std::string KeyIdBody(std::string_view key_ref) {
+  server::JsonOut out;
+  out.String("KeyId", key_ref);
+  return out.Finish();
+}
+
+// {"KeyId":<key_ref>,"PendingWindowInDays":<days>}: a ScheduleKeyDeletion body.
+inline std::string ScheduleDeletionBody(std::string_view key_ref, int days) {
+  server::JsonOut out;
+  out.String("KeyId", key_ref);
+  out.Int("PendingWindowInDays", days);
+  return out.Finish();
+}
+
+// {"AliasName":<name>,"TargetKeyId":<target>}, without TargetKeyId when `target` is empty:
+// the body of CreateAlias, UpdateAlias and DeleteAlias.
+inline std::string AliasBody(std::string_view name, std::string_view target = {}) {
+  server::JsonOut out;
+  out.String("AliasName", name);
+  if (!target.empty()) out.String("TargetKeyId", target);
+  return out.Finish();
+}
+
+// `object`, a JSON object, with the raw members `members` (e.g. "\"Limit\":3") added at
+// its end.
+inline std::string WithMembers(std::string object, std::string_view members) {
+  if (members.empty()) return object;
+  object.insert(object.size() - 1, (object == "{}" ? "" : ",") + std::string(members));
+  return object;
+}
+
+// An EncryptionContext-shaped member: "<member>":{"k":"v",...}.
+inline void WriteContext(server::JsonOut& out, std::string_view member,
+                         const crypto::EncryptionContext& context) {
+  out.Key(member);
+  out.StartObject();
+  for (const auto& [k, v] : context) out.String(k, v);
+  out.EndObject();
+}
+
+// A Decrypt request body.
+inline std::string DecryptBody(
+    const std::string& blob_b64,
+    const std::optional<crypto::EncryptionContext>& context = std::nullopt,
+    std::optional<std::string_view> key_ref = std::nullopt) {
+  server::JsonOut out;
+  out.String("CiphertextBlob", blob_b64);
+  if (context) WriteContext(out, "EncryptionContext", *context);
+  if (key_ref) out.String("KeyId", *key_ref);
+  return out.Finish();
+}
 
 struct CallResult {
   unsigned status = 0;
@@ -37,6 +107,13 @@ struct CallResult {
     return json[member].GetString();
   }
 };
+
+// The base64-decoded string member `member` of a result.
+inline crypto::Bytes Decoded(const CallResult& r, const char* member) {
+  auto bytes = crypto::Base64Decode(r.Str(member));
+  REQUIRE(bytes.has_value());
+  return *bytes;
+}
 
 class OpHarness {
  public:
@@ -86,6 +163,52 @@ class OpHarness {
     return "arn:aws:kms:" + std::string(region) + ":111122223333:key/" + std::string(key_id);
   }
 
+  // `alias_name` ("alias/...") as an alias ARN.
+  std::string AliasArn(std::string_view alias_name, std::string_view region = "us-east-1") const {
+    return "arn:aws:kms:" + std::string(region) + ":111122223333:" + std::string(alias_name);
+  }
+
+  // Creates alias `name` ("alias/...") for `key_ref` through CreateAlias.
+  void CreateAlias(std::string_view name, std::string_view key_ref, std::string_view region = {}) {
+    REQUIRE(Call("CreateAlias", AliasBody(name, key_ref), region).status == 200);
+  }
+
+  // Stores alias `name` ("alias/...") for `key_id` straight into the registry, in the default
+  // scope, for tests that should not depend on CreateAlias.
+  void InsertAlias(std::string_view name, std::string_view key_id) {
+    const std::int64_t now = clock_.NowSeconds();
+    auto writer = registry_->BeginWrite();
+    REQUIRE(writer.InsertAlias({kUsEast, std::string(name), std::string(key_id), now, now})
+                .has_value());
+  }
+
+  // Schedules `key_id` for deletion in `days` days through ScheduleKeyDeletion.
+  void ScheduleDeletion(std::string_view key_id, int days = 7) {
+    REQUIRE(Call("ScheduleKeyDeletion", ScheduleDeletionBody(key_id, days)).status == 200);
+  }
+
+  // Stores a copy of `key_id` under `new_id` with another key spec and usage (CreateKey makes
+  // symmetric keys only).
+  void InsertKeyLike(const std::string& key_id, const std::string& new_id, const std::string& spec,
+                     const std::string& usage) {
+    auto writer = registry_->BeginWrite();
+    auto key = registry_->FindKey(kUsEast, key_id);
+    REQUIRE(key != nullptr);
+    storage::KeyRecord copy = *key;
+    copy.key_id = new_id;
+    copy.key_spec = spec;
+    copy.key_usage = usage;
+    REQUIRE(writer.InsertKey(copy).has_value());
+  }
+
+  // The key's CurrentKeyMaterialId, as DescribeKey reports it.
+  std::string CurrentKeyMaterialId(std::string_view key_id) {
+    CallResult r = Call("DescribeKey", KeyIdBody(key_id));
+    REQUIRE(r.status == 200);
+    REQUIRE(r.json["KeyMetadata"].HasMember("CurrentKeyMaterialId"));
+    return r.json["KeyMetadata"]["CurrentKeyMaterialId"].GetString();
+  }
+
   server::FakeClock& clock() { return clock_; }
   storage::Registry& registry() { return *registry_; }
   const config::Config& config() const { return config_; }
@@ -107,5 +230,16 @@ class OpHarness {
   std::unique_ptr<storage::Registry> registry_;
   std::unique_ptr<server::Dispatcher> dispatcher_;
 };
+
+// The four spellings of a key reference: "key id", "key ARN", "alias name" (`alias`) and
+// "alias ARN". Tests GENERATE the form, not the string: Catch2 builds a generator once per
+// test case, and each run makes new key ids.
+inline std::string RefOf(const OpHarness& h, std::string_view form, const std::string& key_id,
+                         std::string_view alias = {}) {
+  if (form == "key id") return key_id;
+  if (form == "key ARN") return h.Arn(key_id);
+  if (form == "alias name") return std::string(alias);
+  return h.AliasArn(alias);  // alias ARN
+}
 
 }  // namespace kms::testing

@@ -7,16 +7,13 @@
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
+#include "server/protocol/json_io.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
 
 namespace {
 
-using kms::testing::CallResult;
-using kms::testing::OpHarness;
-
-const kms::storage::Scope kUsEast{"111122223333", "us-east-1"};
-
-std::string KeyIdBody(const std::string& ref) { return R"({"KeyId":")" + ref + R"("})"; }
+using kms::server::JsonOut;
+using namespace kms::testing;
 
 // The default policy exactly as AWS pretty-prints it, for account 111122223333.
 const std::string kDefaultPolicy = R"({
@@ -33,24 +30,13 @@ const std::string kDefaultPolicy = R"({
   } ]
 })";
 
-// `policy` as a JSON string member value (quotes and newlines escaped).
-std::string Quoted(const std::string& policy) {
-  std::string out = "\"";
-  for (char c : policy) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
-
+// Calls PutKeyPolicy with `policy` as the Policy string and the raw members `extra`.
 CallResult Put(OpHarness& h, const std::string& key_ref, const std::string& policy,
                const std::string& extra = {}) {
-  return h.Call("PutKeyPolicy",
-                R"({"KeyId":")" + key_ref + R"(","Policy":)" + Quoted(policy) + extra + "}");
+  JsonOut out;
+  out.String("KeyId", key_ref);
+  out.String("Policy", policy);
+  return h.Call("PutKeyPolicy", WithMembers(out.Finish(), extra));
 }
 
 }  // namespace
@@ -58,11 +44,10 @@ CallResult Put(OpHarness& h, const std::string& key_ref, const std::string& poli
 TEST_CASE("A new key has AWS's default policy, pretty-printed as AWS does", "[ops][policies]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  const std::string body = GENERATE(as<std::string>{}, "", R"(,"PolicyName":"default")");
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
+  const std::string body = GENERATE(as<std::string>{}, "", R"("PolicyName":"default")");
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
 
-  CallResult r =
-      h.Call("GetKeyPolicy", R"({"KeyId":")" + (ref == "id" ? id : h.Arn(id)) + "\"" + body + "}");
+  CallResult r = h.Call("GetKeyPolicy", WithMembers(KeyIdBody(key_ref), body));
   REQUIRE(r.status == 200);
   CHECK(r.Str("Policy") == kDefaultPolicy);
   CHECK(r.Str("PolicyName") == "default");
@@ -91,12 +76,12 @@ TEST_CASE("DefaultKeyPolicy is valid JSON naming the caller's account root", "[o
 TEST_CASE("PutKeyPolicy replaces the policy text exactly", "[ops][policies]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
   const std::string policy =
       "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": {\"Effect\": \"Deny\"}\n}";
 
-  CallResult r = Put(h, ref == "id" ? id : h.Arn(id), policy,
-                     R"(,"PolicyName":"default","BypassPolicyLockoutSafetyCheck":true)");
+  CallResult r =
+      Put(h, key_ref, policy, R"("PolicyName":"default","BypassPolicyLockoutSafetyCheck":true)");
   REQUIRE(r.status == 200);
   CHECK(r.body == "{}");
   CHECK(h.Call("GetKeyPolicy", KeyIdBody(id)).Str("Policy") == policy);
@@ -111,7 +96,7 @@ TEST_CASE("Policy operations know only the policy named default", "[ops][policie
     CHECK(r.message == "No such policy exists");
   }
   SECTION("PutKeyPolicy") {
-    CallResult r = Put(h, id, R"({"Statement":[{}]})", R"(,"PolicyName":"other")");
+    CallResult r = Put(h, id, R"({"Statement":[{}]})", R"("PolicyName":"other")");
     CHECK(r.type == "NotFoundException");
     CHECK(r.message == "No such policy exists");
     CHECK(h.Call("GetKeyPolicy", KeyIdBody(id)).Str("Policy") == kDefaultPolicy);
@@ -145,9 +130,8 @@ TEST_CASE("PutKeyPolicy rejects a document that is not a policy", "[ops][policie
 TEST_CASE("ListKeyPolicies lists the one default policy", "[ops][policies]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
-  CallResult r = h.Call("ListKeyPolicies",
-                        R"({"KeyId":")" + (ref == "id" ? id : h.Arn(id)) + R"(","Limit":1})");
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
+  CallResult r = h.Call("ListKeyPolicies", WithMembers(KeyIdBody(key_ref), R"("Limit":1)"));
   REQUIRE(r.status == 200);
   CHECK(r.body == R"({"PolicyNames":["default"],"Truncated":false})");
 }
@@ -176,10 +160,7 @@ TEST_CASE("Policy reads work in every key state and writes stop at pending delet
 TEST_CASE("Policy operations take a key id or key ARN, not an alias", "[ops][policies]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  {
-    auto writer = h.registry().BeginWrite();
-    REQUIRE(writer.InsertAlias({kUsEast, "alias/pol", id, 0, 0}).has_value());
-  }
+  h.InsertAlias("alias/pol", id);
   const std::string op =
       GENERATE(as<std::string>{}, "GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies");
   CallResult r = h.Call(op, R"({"KeyId":"alias/pol","Policy":"{\"Statement\":{}}"})");

@@ -1,6 +1,5 @@
 // Tests for server/ops/rotation.cpp: EnableKeyRotation, DisableKeyRotation and
 // GetKeyRotationStatus.
-#include <cstdint>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -9,14 +8,7 @@
 
 namespace {
 
-using kms::testing::CallResult;
-using kms::testing::OpHarness;
-
-constexpr std::int64_t kStart = 1'700'000'000;  // FakeClock's default time
-constexpr std::int64_t kDay = 86'400;
-const kms::storage::Scope kUsEast{"111122223333", "us-east-1"};
-
-std::string KeyIdBody(const std::string& ref) { return R"({"KeyId":")" + ref + R"("})"; }
+using namespace kms::testing;
 
 CallResult Status(OpHarness& h, const std::string& ref) {
   return h.Call("GetKeyRotationStatus", KeyIdBody(ref));
@@ -49,8 +41,7 @@ TEST_CASE("A new key does not rotate", "[ops][rotation]") {
 TEST_CASE("EnableKeyRotation defaults to a 365-day period", "[ops][rotation]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
-  const std::string key_ref = ref == "id" ? id : h.Arn(id);
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
 
   CallResult r = h.Call("EnableKeyRotation", KeyIdBody(key_ref));
   REQUIRE(r.status == 200);
@@ -104,8 +95,7 @@ TEST_CASE("EnableKeyRotation again changes the period and restarts the schedule"
 TEST_CASE("DisableKeyRotation turns rotation off and forgets the period", "[ops][rotation]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  const std::string ref = GENERATE(as<std::string>{}, "id", "arn");
-  const std::string key_ref = ref == "id" ? id : h.Arn(id);
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
   REQUIRE(h.Call("EnableKeyRotation", R"({"KeyId":")" + id + R"(","RotationPeriodInDays":90})")
               .status == 200);
 
@@ -173,10 +163,7 @@ TEST_CASE("Rotation operations answer UnsupportedOperation for keys that cannot 
 TEST_CASE("Rotation operations take a key id or key ARN, not an alias", "[ops][rotation]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  {
-    auto writer = h.registry().BeginWrite();
-    REQUIRE(writer.InsertAlias({kUsEast, "alias/rot", id, kStart, kStart}).has_value());
-  }
+  h.InsertAlias("alias/rot", id);
   const std::string op = GENERATE(as<std::string>{}, "EnableKeyRotation", "DisableKeyRotation",
                                   "GetKeyRotationStatus");
   CallResult r = h.Call(op, KeyIdBody("alias/rot"));

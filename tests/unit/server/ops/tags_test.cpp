@@ -19,8 +19,7 @@ namespace {
 
 using kms::server::JsonOut;
 using kms::storage::Tag;
-using kms::testing::CallResult;
-using kms::testing::OpHarness;
+using namespace kms::testing;
 using Tags = std::vector<std::pair<std::string, std::string>>;
 
 void WriteTags(JsonOut& out, const Tags& tags) {
@@ -50,11 +49,7 @@ CallResult UntagKey(OpHarness& h, std::string_view key_ref, const std::vector<st
 }
 
 CallResult ListTags(OpHarness& h, std::string_view key_ref, std::string_view extra = {}) {
-  JsonOut out;
-  out.String("KeyId", key_ref);
-  std::string body = out.Finish();
-  if (!extra.empty()) body.insert(body.size() - 1, "," + std::string(extra));
-  return h.Call("ListResourceTags", body);
+  return h.Call("ListResourceTags", WithMembers(KeyIdBody(key_ref), extra));
 }
 
 Tags TagsOf(const CallResult& r) {
@@ -77,27 +72,6 @@ Tags Numbered(int from, int to) {
   for (int i = from; i < to; ++i)
     tags.emplace_back("k" + std::to_string(i), "v" + std::to_string(i));
   return tags;
-}
-
-std::string KeyIdBody(std::string_view key_id) {
-  JsonOut out;
-  out.String("KeyId", key_id);
-  return out.Finish();
-}
-
-void ScheduleDeletion(OpHarness& h, const std::string& key) {
-  REQUIRE(h.Call("ScheduleKeyDeletion", R"({"KeyId":")" + key + R"(","PendingWindowInDays":7})")
-              .status == 200);
-}
-
-// The four spellings of a key reference. GENERATE yields the form, not the string: Catch2
-// builds a generator once per test case, and each run makes new key ids.
-std::string RefOf(const kms::testing::OpHarness& h, std::string_view form,
-                  const std::string& key_id, std::string_view alias = {}) {
-  if (form == "key id") return key_id;
-  if (form == "key ARN") return h.Arn(key_id);
-  if (form == "alias name") return std::string(alias);
-  return "arn:aws:kms:us-east-1:111122223333:" + std::string(alias);  // alias ARN
 }
 
 }  // namespace
@@ -226,7 +200,7 @@ TEST_CASE("Tags change only on keys not pending deletion but list in every state
     CHECK(AllTags(h, key) == Tags{{"b", "2"}});
   }
   SECTION("pending deletion") {
-    ScheduleDeletion(h, key);
+    h.ScheduleDeletion(key);
     CallResult tag = TagKey(h, key, {{"b", "2"}});
     CHECK(tag.type == "KMSInvalidStateException");
     CHECK(tag.message == h.Arn(key) + " is pending deletion.");
@@ -239,9 +213,7 @@ TEST_CASE("Tags change only on keys not pending deletion but list in every state
 TEST_CASE("Tag operations take a key id or key ARN, not an alias", "[ops][tags]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
-  REQUIRE(
-      h.Call("CreateAlias", R"({"AliasName":"alias/t","TargetKeyId":")" + key + R"("})").status ==
-      200);
+  h.CreateAlias("alias/t", key);
   CallResult tag = TagKey(h, "alias/t", {{"a", "1"}});
   CHECK(tag.type == "NotFoundException");
   CHECK(tag.message == "Invalid keyId 'alias/t'");
@@ -301,8 +273,7 @@ TEST_CASE("ListResourceTags pages with Limit, Marker and Truncated", "[ops][tags
 
 TEST_CASE("ReadTags and MergeTags as CreateKey uses them", "[ops][tags]") {
   OpHarness h;
-  kms::ops::OpContext ctx{
-      h.registry(), h.clock(), h.config(), {h.config().account_id, h.config().region}, "test"};
+  kms::ops::OpContext ctx{h.registry(), h.clock(), h.config(), kUsEast, "test"};
   rapidjson::Document doc;
   doc.Parse(R"({"Tags":[{"TagKey":"a","TagValue":"1"},{"TagKey":"b","TagValue":"2"}]})");
   REQUIRE(doc.IsObject());
