@@ -92,10 +92,19 @@ void Server::Stop() {
       signals_->cancel(ec);
     });
   }
+  // Take references under the lock, post outside it: dropping the last reference to a
+  // session runs ~Session, which takes sessions_mu itself.
+  std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard lock(env_.sessions_mu);
-    for (Session* session : env_.sessions) session->PostCloseIfIdle();
+    live.reserve(env_.sessions.size());
+    for (Session* session : env_.sessions) {
+      // A session in its destructor (waiting for sessions_mu) has no owner left: skip it.
+      if (auto owned = session->weak_from_this().lock()) live.push_back(std::move(owned));
+    }
   }
+  for (auto& session : live) session->PostCloseIfIdle();
+  live.clear();
   std::lock_guard lock(run_mu_);
   stop_requested_ = true;
   run_cv_.notify_all();

@@ -92,10 +92,7 @@ void Session::CloseIfIdle() {
 }
 
 void Session::PostCloseIfIdle() {
-  // The session may be in its destructor, waiting for sessions_mu: then lock() is empty.
-  if (auto self = weak_from_this().lock()) {
-    net::post(stream_.get_executor(), [self] { self->CloseIfIdle(); });
-  }
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseIfIdle(); });
 }
 
 void Session::DoRead() {

@@ -60,7 +60,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes the connection if no request is in progress; otherwise the session closes
   // itself after answering the current request (env.stopping is set).
   void CloseIfIdle();
-  // Posts CloseIfIdle() to the session's own io_context. REQUIRES: env.sessions_mu held.
+  // Posts CloseIfIdle() to the session's own io_context. REQUIRES: the caller owns a
+  // reference to this session and does not hold env.sessions_mu.
   void PostCloseIfIdle();
 
  private:
