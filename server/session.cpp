@@ -67,10 +67,7 @@ std::string_view Header(const http::request<http::string_body>& req, std::string
 }  // namespace
 
 Session::Session(net::ip::tcp::socket&& socket, SessionEnv& env)
-    : stream_(std::move(socket)), env_(env) {
-  std::lock_guard lock(env_.sessions_mu);
-  env_.sessions.insert(this);
-}
+    : stream_(std::move(socket)), env_(env) {}
 
 Session::~Session() {
   std::lock_guard lock(env_.sessions_mu);
@@ -78,6 +75,13 @@ Session::~Session() {
 }
 
 void Session::Run() {
+  // Register here, not in the constructor: make_shared sets the weak pointer behind
+  // weak_from_this() only after the constructor returns, and Server::Stop() reads it from
+  // another thread as soon as the session is in env_.sessions.
+  {
+    std::lock_guard lock(env_.sessions_mu);
+    env_.sessions.insert(this);
+  }
   // Start on the stream's executor (its io_context), as Beast's examples do.
   net::dispatch(stream_.get_executor(),
                 beast::bind_front_handler(&Session::DoRead, shared_from_this()));

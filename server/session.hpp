@@ -56,6 +56,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // Registers the session in env.sessions (so Server::Stop() can reach it) and starts reading.
+  // REQUIRES: the session is owned by a shared_ptr (shared_from_this() works).
   void Run();
   // Closes the connection if no request is in progress; otherwise the session closes
   // itself after answering the current request (env.stopping is set).
