@@ -529,7 +529,8 @@ TEST_CASE("ScheduleKeyDeletion accepts windows of 7 to 30 days", "[ops][keys]") 
   CHECK(r.json["DeletionDate"].GetInt64() == kStart + days * kDay);
   CHECK(r.json["PendingWindowInDays"].GetInt() == days);
 
-  const auto& m = Describe(h, id).json["KeyMetadata"];
+  const CallResult described = Describe(h, id);
+  const auto& m = described.json["KeyMetadata"];
   CHECK(std::string(m["KeyState"].GetString()) == "PendingDeletion");
   CHECK_FALSE(m["Enabled"].GetBool());
   CHECK(m["DeletionDate"].GetInt64() == kStart + days * kDay);
@@ -625,7 +626,8 @@ TEST_CASE("Key management operations answer pending-deletion keys with KMSInvali
   CHECK(r.status == 400);
   CHECK(r.type == "KMSInvalidStateException");
   CHECK(r.message == h.Arn(id) + " is pending deletion.");
-  const auto& m = Describe(h, id).json["KeyMetadata"];
+  const CallResult described = Describe(h, id);
+  const auto& m = described.json["KeyMetadata"];
   CHECK(std::string(m["KeyState"].GetString()) == "PendingDeletion");
   CHECK(std::string(m["Description"].GetString()).empty());
   CHECK(m["DeletionDate"].GetInt64() == kStart + 7 * kDay);
