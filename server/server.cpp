@@ -40,7 +40,11 @@ std::unique_ptr<Server> Server::Create(const config::Config& config, storage::Re
   return server;
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  // Commits still in flight answer through callbacks that post to our io_contexts: let
+  // them finish before the contexts go away.
+  env_.registry.Quiesce();
+}
 
 void Server::Run(bool handle_signals) {
   if (handle_signals) {

@@ -5,6 +5,8 @@
 #include <string>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
 
 #include "crypto/random.hpp"
@@ -141,13 +143,38 @@ void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
   }
   Request request = parser_->release();
   const bool close_after = !request.keep_alive() || env_.stopping;
-  DoWrite(Answer(request), close_after);
+  Answer(request, close_after);
 }
 
-Session::Response Session::Answer(Request& request) {
-  const std::string request_id = NewRequestId();
-  const auto begin = std::chrono::steady_clock::now();
-  Reply reply;
+void Session::Answer(const Request& request, bool close_after) {
+  Exchange exchange{NewRequestId(), std::chrono::steady_clock::now(), request.version(),
+                    request.keep_alive(), close_after, {}};
+  exchange.reply = Handle(request, exchange.request_id);
+  if (env_.registry.IsDurable(exchange.reply.ticket)) {
+    return DoWrite(Respond(std::move(exchange)), close_after);  // the common case
+  }
+  // The reply depends on changes not yet committed: answer once the committer has made them
+  // durable (group commit, storage/registry.hpp). The callback runs on the committer thread,
+  // so it only posts back to this session's executor; tracking work keeps the io_context
+  // running meanwhile, even during a graceful stop.
+  auto executor = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
+  auto waiting = std::make_shared<Exchange>(std::move(exchange));
+  env_.registry.WhenDurable(
+      waiting->reply.ticket,
+      [self = shared_from_this(), executor, waiting](
+          const std::optional<storage::Error>& failure) mutable {
+        // Move, don't copy: the session and the tracked work must not outlive this call on
+        // the committer thread (the registry may drop the callback only later).
+        net::post(std::move(executor), [self = std::move(self), waiting = std::move(waiting),
+                                        failure] {
+          if (failure) waiting->reply = Dispatcher::CommitFailedReply(waiting->reply, *failure);
+          const bool close = waiting->close_after;
+          self->DoWrite(self->Respond(std::move(*waiting)), close);
+        });
+      });
+}
+
+Reply Session::Handle(const Request& request, std::string_view request_id) {
   const std::string_view target(request.target().data(), request.target().size());
   if (target == "/_kmsd/health" && request.method() == http::verb::get) {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
@@ -158,40 +185,41 @@ Session::Response Session::Answer(Request& request) {
     out.String("version", KMSD_VERSION);
     out.Int("uptimeSeconds", uptime);
     out.Int("keys", static_cast<std::int64_t>(env_.registry.KeyCount()));
-    reply = Reply{200, out.Finish(), {}, "health"};
-  } else if (target == "/_kmsd/reset" && request.method() == http::verb::post) {
-    auto result = env_.registry.BeginWrite().Reset();
-    if (result) {
-      JsonOut out;
-      out.String("status", "reset");
-      reply = Reply{200, out.Finish(), {}, "reset"};
-    } else {
-      reply = Dispatcher::ErrorReply(KmsError::Internal("reset failed: " + result.error().message));
-    }
-  } else if (request.method() == http::verb::post) {
-    reply = env_.dispatcher.Handle(Header(request, "X-Amz-Target"),
-                                   Header(request, "Authorization"), request.body(), request_id);
-  } else {
-    reply = Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}});
+    return Reply{200, out.Finish(), {}, "health", {}};
   }
+  if (target == "/_kmsd/reset" && request.method() == http::verb::post) {
+    const storage::Registry::Seq begin = env_.registry.LastChange();
+    env_.registry.BeginWrite().Reset();  // never fails in memory; the commit may
+    JsonOut out;
+    out.String("status", "reset");
+    return Reply{200, out.Finish(), {}, "reset", {begin, env_.registry.LastChange()}};
+  }
+  if (request.method() == http::verb::post) {
+    return env_.dispatcher.Handle(Header(request, "X-Amz-Target"),
+                                  Header(request, "Authorization"), request.body(), request_id);
+  }
+  return Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}});
+}
 
-  Response res{static_cast<http::status>(reply.status), request.version()};
+Session::Response Session::Respond(Exchange&& exchange) {
+  Reply& reply = exchange.reply;
+  Response res{static_cast<http::status>(reply.status), exchange.version};
   res.set(http::field::content_type, kJsonType);
-  res.set("x-amzn-RequestId", request_id);
+  res.set("x-amzn-RequestId", exchange.request_id);
   if (!reply.error_type.empty()) res.set("X-Amzn-Errortype", reply.error_type);
-  res.keep_alive(request.keep_alive());
+  res.keep_alive(exchange.keep_alive);
   res.body() = std::move(reply.body);
   res.prepare_payload();
 
   if (LogEnabled(LogLevel::kDebug)) {
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - begin)
+                            std::chrono::steady_clock::now() - exchange.begin)
                             .count();
     Log(LogLevel::kDebug,
         "access op=" + std::string(reply.operation.empty() ? "-" : reply.operation) +
             " status=" + std::to_string(reply.status) +
             " type=" + std::string(reply.error_type.empty() ? "-" : reply.error_type) +
-            " us=" + std::to_string(micros) + " request_id=" + request_id);
+            " us=" + std::to_string(micros) + " request_id=" + exchange.request_id);
   }
   return res;
 }

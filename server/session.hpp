@@ -18,6 +18,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -78,7 +80,20 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoLinger();
   void OnLinger(boost::beast::error_code ec, std::size_t bytes);
 
-  Response Answer(Request& request);
+  // One request and what is known about its answer, kept while the answer waits for a commit.
+  struct Exchange {
+    std::string request_id;
+    std::chrono::steady_clock::time_point begin;
+    unsigned version;  // the request's HTTP version
+    bool keep_alive;
+    bool close_after;
+    Reply reply;
+  };
+
+  // Handles the request and writes the answer, at once or once its ticket is durable.
+  void Answer(const Request& request, bool close_after);
+  Reply Handle(const Request& request, std::string_view request_id);
+  Response Respond(Exchange&& exchange);
   Response RejectTransport(const KmsError& error);
 
   boost::beast::tcp_stream stream_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <utility>
 
 namespace kms::storage {
@@ -21,7 +22,14 @@ std::size_t Registry::ScopedIdHash::operator()(const ScopedIdView& v) const noex
 
 Registry::Registry(std::unique_ptr<Store> store) : store_(std::move(store)) {}
 
-Registry::~Registry() = default;
+Registry::~Registry() {
+  {
+    const std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_one();
+  if (committer_.joinable()) committer_.join();  // commits what is still queued first
+}
 
 Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<Store> store) {
   if (store == nullptr) return Error{Error::Code::kIo, "Registry::Open: no store"};
@@ -43,6 +51,7 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<Store> store) {
     }
     registry->PublishAlias(std::move(alias));
   }
+  registry->committer_ = std::thread([r = registry.get()] { r->CommitLoop(); });
   return registry;
 }
 
@@ -154,56 +163,321 @@ void Registry::UnpublishEverything() {
   aliases_.clear();
 }
 
+// ---- durability ----
+
+bool Registry::IsDurable(Ticket ticket) const {
+  if (ticket.end > durable_.load(std::memory_order_acquire)) return false;
+  // A failed batch is rare: then a settled ticket may still be a failed one.
+  if (!ever_failed_.load(std::memory_order_acquire)) return true;
+  const std::lock_guard lock(queue_mu_);
+  return !FailureOf(ticket).has_value();
+}
+
+void Registry::WhenDurable(Ticket ticket, DurableCallback done) {
+  std::optional<Error> failure;
+  {
+    const std::lock_guard lock(queue_mu_);
+    if (ticket.end > durable_.load(std::memory_order_relaxed)) {
+      waiters_.push_back(Waiter{ticket, std::move(done)});
+      return;
+    }
+    failure = FailureOf(ticket);
+  }
+  done(failure);
+}
+
+Result<void> Registry::WaitDurable(Ticket ticket) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool settled = false;
+  std::optional<Error> failure;
+  WhenDurable(ticket, [&](const std::optional<Error>& f) {
+    const std::lock_guard lock(mu);
+    failure = f;
+    settled = true;
+    cv.notify_one();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return settled; });
+  if (failure) return *failure;
+  return {};
+}
+
+std::optional<Error> Registry::FailureOf(Ticket ticket) const {
+  for (const FailedRange& range : failed_) {
+    if (ticket.end > range.after && ticket.begin <= range.last) return range.error;
+  }
+  return std::nullopt;
+}
+
+std::vector<Registry::Waiter> Registry::TakeSettledWaiters() {
+  const Seq durable = durable_.load(std::memory_order_relaxed);
+  std::vector<Waiter> settled;
+  auto unsettled = std::partition(waiters_.begin(), waiters_.end(),
+                                  [durable](const Waiter& w) { return w.ticket.end > durable; });
+  std::move(unsettled, waiters_.end(), std::back_inserter(settled));
+  waiters_.erase(unsettled, waiters_.end());
+  return settled;
+}
+
+void Registry::Settle(std::vector<Waiter> waiters) {
+  for (Waiter& waiter : waiters) {
+    std::optional<Error> failure;
+    if (ever_failed_.load(std::memory_order_acquire)) {
+      const std::lock_guard lock(queue_mu_);
+      failure = FailureOf(waiter.ticket);
+    }
+    waiter.done(failure);
+    waiter.done = nullptr;  // release what the callback holds, now, on this thread
+  }
+}
+
+void Registry::Quiesce() {
+  std::unique_lock lock(queue_mu_);
+  const Seq last = last_change_.load(std::memory_order_acquire);
+  idle_cv_.wait(lock, [&] {
+    return durable_.load(std::memory_order_relaxed) >= last && !settling_;
+  });
+}
+
+Registry::Seq Registry::NextSeq() {
+  const Seq seq = last_change_.load(std::memory_order_relaxed) + 1;
+  last_change_.store(seq, std::memory_order_release);
+  return seq;
+}
+
+void Registry::Enqueue(Seq seq, Change change, Undo undo) {
+  {
+    const std::lock_guard lock(queue_mu_);
+    pending_.push_back(Pending{seq, std::move(change), std::move(undo)});
+  }
+  queue_cv_.notify_one();
+}
+
+void Registry::CommitLoop() {
+  std::vector<Change> batch;
+  std::size_t previous_batch = 0;  // changes in the last batch
+  std::size_t queued_after = 0;    // changes queued when the last batch was settled
+  auto previous_duration = std::chrono::steady_clock::duration::zero();
+  auto previous_end = std::chrono::steady_clock::now();
+  for (;;) {
+    Seq last = 0;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopping, and everything is committed
+      // Gathering. The writers answered by the last batch usually send their next change
+      // within a few hundred microseconds; with many writers, waiting a little for them
+      // merges what would be two half-full commits into one full one (as PostgreSQL's
+      // commit_delay). Only when the last batch had several writers, and never for longer
+      // than half the last commit took.
+      if (previous_batch > 1) {
+        const std::size_t target = std::min(previous_batch + queued_after, kMaxBatch);
+        const auto window = std::min<std::chrono::steady_clock::duration>(
+            previous_duration / 2, kMaxGatherWindow);
+        queue_cv_.wait_until(lock, previous_end + window,
+                             [&] { return stopping_ || pending_.size() >= target; });
+      }
+      // Whatever queued up while the previous batch was being committed goes together.
+      const std::size_t n = std::min(pending_.size(), kMaxBatch);
+      batch.clear();
+      for (std::size_t i = 0; i < n; ++i) batch.push_back(pending_[i].change);
+      last = pending_[n - 1].seq;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto applied = store_->Apply(batch);
+    previous_end = std::chrono::steady_clock::now();
+    previous_duration = previous_end - start;
+    if (!applied) {
+      previous_batch = 0;
+      CommitFailed(std::move(applied.error()));
+      continue;
+    }
+    std::vector<Waiter> settled;
+    {
+      const std::lock_guard lock(queue_mu_);
+      pending_.erase(pending_.begin(),
+                     pending_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
+      durable_.store(last, std::memory_order_release);
+      settled = TakeSettledWaiters();
+      settling_ = true;
+      previous_batch = batch.size();
+      queued_after = pending_.size();
+    }
+    Settle(std::move(settled));
+    {
+      const std::lock_guard lock(queue_mu_);
+      settling_ = false;
+    }
+    idle_cv_.notify_all();
+  }
+}
+
+void Registry::CommitFailed(Error error) {
+  std::vector<Waiter> settled;
+  {
+    // No Writer may look at memory while it is rolled back.
+    const std::lock_guard writer(writer_mu_);
+    const std::lock_guard lock(queue_mu_);
+    // Later changes were made on top of the failed ones: undo them all, newest first.
+    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+      for (auto& [id, before] : it->undo.aliases) {
+        if (before) {
+          PublishAlias(std::move(*before));
+        } else {
+          UnpublishAlias(Scope{id.account, id.region}, id.id);
+        }
+      }
+      for (auto& [id, before] : it->undo.keys) {
+        if (before) {
+          PublishKey(std::move(before));
+        } else {
+          UnpublishKey(Scope{id.account, id.region}, id.id);
+        }
+      }
+    }
+    pending_.clear();
+    // A request that saw any of the undone changes, or memory half undone, has a ticket that
+    // overlaps the failed range. The undo itself is a change of its own (failed_last + 1), so
+    // a request that begins after it starts past the range.
+    const Seq failed_last = last_change_.load(std::memory_order_relaxed);
+    failed_.push_back(FailedRange{durable_.load(std::memory_order_relaxed), failed_last, error});
+    ever_failed_.store(true, std::memory_order_release);
+    last_change_.store(failed_last + 1, std::memory_order_release);
+    durable_.store(failed_last + 1, std::memory_order_release);
+    settled = TakeSettledWaiters();
+    settling_ = true;
+  }
+  Settle(std::move(settled));
+  {
+    const std::lock_guard lock(queue_mu_);
+    settling_ = false;
+  }
+  idle_cv_.notify_all();
+}
+
 // ---- Writer ----
 
 Registry::Writer Registry::BeginWrite() { return Writer(*this); }
 
 Registry::Writer::Writer(Registry& registry) : registry_(&registry), lock_(registry.writer_mu_) {}
 
+std::pair<Registry::ScopedId, Registry::KeyPtr> Registry::KeyBefore(const Scope& scope,
+                                                                    std::string_view key_id) const {
+  return {ScopedId{scope.account, scope.region, std::string(key_id)}, FindKey(scope, key_id)};
+}
+
+std::pair<Registry::ScopedId, std::optional<AliasRecord>> Registry::AliasBefore(
+    const Scope& scope, std::string_view name) const {
+  return {ScopedId{scope.account, scope.region, std::string(name)}, FindAlias(scope, name)};
+}
+
+namespace {
+Error NotFound(std::string_view what, const Scope& scope, std::string_view id) {
+  return Error{Error::Code::kNotFound, std::string(what) + " " + scope.account + "/" +
+                                           scope.region + "/" + std::string(id) + " not found"};
+}
+Error AlreadyExists(std::string_view what, const Scope& scope, std::string_view id) {
+  return Error{Error::Code::kAlreadyExists, std::string(what) + " " + scope.account + "/" +
+                                                scope.region + "/" + std::string(id) +
+                                                " already exists"};
+}
+}  // namespace
+
 Result<void> Registry::Writer::InsertKey(KeyRecord key) {
-  // Build the published record before the Store call, so nothing after a successful write
-  // has to copy the record.
+  Registry& r = *registry_;
+  Undo undo;
+  undo.keys.push_back(r.KeyBefore(key.scope, key.key_id));
+  if (undo.keys.back().second != nullptr) return AlreadyExists("key", key.scope, key.key_id);
   auto published = std::make_shared<const KeyRecord>(std::move(key));
-  if (auto r = registry_->store_->InsertKey(*published); !r) return r;
-  registry_->PublishKey(std::move(published));
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.PublishKey(published);
+  r.Enqueue(seq, change::InsertKey{std::move(published)}, std::move(undo));
   return {};
 }
 
 Result<void> Registry::Writer::UpdateKey(KeyRecord key) {
+  Registry& r = *registry_;
+  Undo undo;
+  undo.keys.push_back(r.KeyBefore(key.scope, key.key_id));
+  if (undo.keys.back().second == nullptr) return NotFound("key", key.scope, key.key_id);
   auto published = std::make_shared<const KeyRecord>(std::move(key));
-  if (auto r = registry_->store_->UpdateKey(*published); !r) return r;
-  registry_->PublishKey(std::move(published));
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.PublishKey(published);
+  r.Enqueue(seq, change::UpdateKey{std::move(published)}, std::move(undo));
   return {};
 }
 
 Result<void> Registry::Writer::DeleteKey(const Scope& scope, std::string_view key_id) {
-  if (auto r = registry_->store_->DeleteKey(scope, key_id); !r) return r;
-  registry_->UnpublishAliasesTargeting(scope, key_id);
-  registry_->UnpublishKey(scope, key_id);
+  Registry& r = *registry_;
+  Undo undo;
+  undo.keys.push_back(r.KeyBefore(scope, key_id));
+  if (undo.keys.back().second == nullptr) return NotFound("key", scope, key_id);
+  for (AliasRecord& alias : r.ListAliases(scope)) {
+    if (alias.target_key_id != key_id) continue;
+    ScopedId id{scope.account, scope.region, alias.name};
+    undo.aliases.emplace_back(std::move(id), std::move(alias));
+  }
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.UnpublishAliasesTargeting(scope, key_id);
+  r.UnpublishKey(scope, key_id);
+  r.Enqueue(seq, change::DeleteKey{scope, std::string(key_id)}, std::move(undo));
   return {};
 }
 
 Result<void> Registry::Writer::InsertAlias(AliasRecord alias) {
-  if (auto r = registry_->store_->InsertAlias(alias); !r) return r;
-  registry_->PublishAlias(std::move(alias));
+  Registry& r = *registry_;
+  Undo undo;
+  undo.aliases.push_back(r.AliasBefore(alias.scope, alias.name));
+  if (undo.aliases.back().second) return AlreadyExists("alias", alias.scope, alias.name);
+  if (r.FindKey(alias.scope, alias.target_key_id) == nullptr) {
+    return NotFound("target key", alias.scope, alias.target_key_id);
+  }
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.PublishAlias(alias);
+  r.Enqueue(seq, change::InsertAlias{std::move(alias)}, std::move(undo));
   return {};
 }
 
 Result<void> Registry::Writer::UpdateAlias(AliasRecord alias) {
-  if (auto r = registry_->store_->UpdateAlias(alias); !r) return r;
-  registry_->PublishAlias(std::move(alias));
+  Registry& r = *registry_;
+  Undo undo;
+  undo.aliases.push_back(r.AliasBefore(alias.scope, alias.name));
+  if (!undo.aliases.back().second) return NotFound("alias", alias.scope, alias.name);
+  if (r.FindKey(alias.scope, alias.target_key_id) == nullptr) {
+    return NotFound("target key", alias.scope, alias.target_key_id);
+  }
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.PublishAlias(alias);
+  r.Enqueue(seq, change::UpdateAlias{std::move(alias)}, std::move(undo));
   return {};
 }
 
 Result<void> Registry::Writer::DeleteAlias(const Scope& scope, std::string_view name) {
-  if (auto r = registry_->store_->DeleteAlias(scope, name); !r) return r;
-  registry_->UnpublishAlias(scope, name);
+  Registry& r = *registry_;
+  Undo undo;
+  undo.aliases.push_back(r.AliasBefore(scope, name));
+  if (!undo.aliases.back().second) return NotFound("alias", scope, name);
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.UnpublishAlias(scope, name);
+  r.Enqueue(seq, change::DeleteAlias{scope, std::string(name)}, std::move(undo));
   return {};
 }
 
 Result<void> Registry::Writer::Reset() {
-  if (auto r = registry_->store_->Reset(); !r) return r;
-  registry_->UnpublishEverything();
+  Registry& r = *registry_;
+  Undo undo;
+  for (const Shard& shard : r.shards_) {
+    const std::shared_lock lock(shard.mu);
+    for (const auto& [id, key] : shard.keys) undo.keys.emplace_back(id, key);
+  }
+  {
+    const std::shared_lock lock(r.aliases_mu_);
+    for (const auto& [id, alias] : r.aliases_) undo.aliases.emplace_back(id, alias);
+  }
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.UnpublishEverything();
+  r.Enqueue(seq, change::Reset{}, std::move(undo));
   return {};
 }
 

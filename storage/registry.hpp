@@ -1,16 +1,30 @@
 // File: registry.hpp
 //
 // Registry: the in-memory view of every key and alias, which the server reads on its hot
-// path, with write-through to a Store.
+// path, with write-behind to a Store by group commit.
 //
 //   auto registry = Registry::Open(std::move(store));         // loads everything once
 //   Registry::KeyPtr key = registry->FindKey(scope, key_id);  // no disk, no lock held after
 //   ...
-//   auto writer = registry->BeginWrite();                     // one writer at a time
-//   Registry::KeyPtr current = registry->FindKey(scope, key_id);
-//   KeyRecord changed = *current;                             // copy, modify, replace
-//   changed.key_state = "Disabled";
-//   if (auto r = writer.UpdateKey(std::move(changed)); !r) return Translate(r.error());
+//   {
+//     auto writer = registry->BeginWrite();                   // one writer at a time
+//     Registry::KeyPtr current = registry->FindKey(scope, key_id);
+//     KeyRecord changed = *current;                           // copy, modify, replace
+//     changed.key_state = "Disabled";
+//     if (auto r = writer.UpdateKey(std::move(changed)); !r) return Translate(r.error());
+//   }
+//   registry->WhenDurable({begin, registry->LastChange()},    // begin: LastChange() at start
+//                         [](const std::optional<Error>& failed) { /* now answer */ });
+//
+// Durability (group commit). A Writer changes memory at once and queues the change; one
+// committer thread hands everything queued to Store::Apply as one transaction (one fsync for
+// many changes) and then reports the batch durable. Nothing may be acknowledged to a client
+// before the state it saw is durable: a request takes LastChange() before and after its
+// reads and writes (a Ticket) and answers only once WhenDurable reports the ticket durable.
+// When no change is in flight that is immediate (IsDurable), so reads pay nothing.
+// If a batch fails, every change not yet committed is undone in memory (newest first), and
+// every ticket that could have seen one of them, or a half-undone state, fails: memory
+// equals the store again, and no client is told of a change that is not on disk.
 //
 // Records are immutable once published (copy-on-write): an update publishes a new
 // shared_ptr, and a KeyPtr a reader already holds keeps pointing at the old record.
@@ -19,11 +33,17 @@
 // just long enough to copy a pointer or record; they never wait for the Store. Writes are
 // serialised by a writer mutex held by the Writer for its whole lifetime, so a
 // read-check-modify-write sequence is atomic against other writers (but not against readers,
-// which see each published change as soon as it is made).
+// which see each change as soon as it is made, before it is durable).
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <compare>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -32,6 +52,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -43,6 +64,20 @@ namespace kms::storage {
 class Registry {
  public:
   using KeyPtr = std::shared_ptr<const KeyRecord>;  // immutable once published
+  // Changes are numbered 1, 2, ... in the order they are made in memory; 0 is "none yet".
+  using Seq = std::uint64_t;
+  // The changes a request may have seen: LastChange() when it began and when it ended.
+  struct Ticket {
+    Seq begin = 0;
+    Seq end = 0;
+  };
+  // Called once a ticket is settled: std::nullopt if durable, else the Store's error.
+  using DurableCallback = std::function<void(const std::optional<Error>& failure)>;
+
+  // Most changes handed to Store::Apply in one transaction.
+  static constexpr std::size_t kMaxBatch = 1024;
+  // Longest the committer waits for the writers of the last batch to send more (CommitLoop).
+  static constexpr std::chrono::microseconds kMaxGatherWindow{1000};
 
   // Loads every key and alias from `store` (LoadAll) and keeps the store for write-through.
   // Errors: whatever LoadAll returns; kCorrupt if it returns the same key or alias twice.
@@ -66,11 +101,31 @@ class Registry {
   // The number of keys in all scopes.
   std::size_t KeyCount() const;
 
+  // --- Durability. ---
+
+  // The newest change made in memory so far (covering one being made right now). Take it
+  // before and after the reads and writes a reply depends on: once Ticket{before, after} is
+  // durable, so is everything the reply saw.
+  Seq LastChange() const { return last_change_.load(std::memory_order_acquire); }
+  // True if `ticket` is durable. Cheap (two atomic loads) when no commit has ever failed.
+  bool IsDurable(Ticket ticket) const;
+  // Calls `done` once `ticket` is settled: at once, on the calling thread, if it already is;
+  // otherwise later, on the committer thread (so `done` must be quick and must not take a
+  // Writer: hand the work to another thread or executor).
+  void WhenDurable(Ticket ticket, DurableCallback done);
+  // Blocks until `ticket` is settled; the Store's error if it failed.
+  // REQUIRES: the calling thread holds no Writer.
+  Result<void> WaitDurable(Ticket ticket);
+  // Blocks until every change made so far is settled and every WhenDurable callback for
+  // them has returned (and released what it held). A server calls it before it destroys
+  // what its callbacks post to. REQUIRES: the calling thread holds no Writer.
+  void Quiesce();
+
   // --- Writes. ---
 
-  // Holds the registry's writer mutex from BeginWrite() until destruction. Each call writes
-  // through to the Store first and publishes to memory only if the Store call succeeded; on
-  // failure memory is unchanged and the Store's error is returned (codes as in store.hpp).
+  // Holds the registry's writer mutex from BeginWrite() until destruction. Each call checks
+  // the change against memory, makes it in memory and queues it for the committer; it
+  // returns at once. Errors (memory unchanged): kAlreadyExists, kNotFound, as listed.
   // A Writer must not outlive its Registry. Move-only; a moved-from Writer must not be used.
   class Writer {
    public:
@@ -80,19 +135,19 @@ class Registry {
     Writer& operator=(const Writer&) = delete;
     ~Writer() = default;  // releases the writer mutex
 
-    // Errors: kAlreadyExists, kIo, kBusy.
+    // Errors: kAlreadyExists.
     Result<void> InsertKey(KeyRecord key);
-    // Replaces the record with the same scope and key_id. Errors: kNotFound, kIo, kBusy.
+    // Replaces the record with the same scope and key_id. Errors: kNotFound.
     Result<void> UpdateKey(KeyRecord key);
-    // Also removes every alias that targets the key. Errors: kNotFound, kIo, kBusy.
+    // Also removes every alias that targets the key. Errors: kNotFound.
     Result<void> DeleteKey(const Scope& scope, std::string_view key_id);
-    // Errors: kAlreadyExists; kNotFound if the target key is absent (SqliteStore); kIo; kBusy.
+    // Errors: kAlreadyExists; kNotFound if the target key is absent from the alias's scope.
     Result<void> InsertAlias(AliasRecord alias);
-    // Errors: kNotFound (alias, or target key with SqliteStore), kIo, kBusy.
+    // Errors: kNotFound (the alias, or its new target key).
     Result<void> UpdateAlias(AliasRecord alias);
-    // Errors: kNotFound, kIo, kBusy.
+    // Errors: kNotFound.
     Result<void> DeleteAlias(const Scope& scope, std::string_view name);
-    // Deletes everything, in every scope. Errors: kIo, kBusy.
+    // Deletes everything, in every scope. Never fails in memory.
     Result<void> Reset();
 
    private:
@@ -103,7 +158,8 @@ class Registry {
     std::unique_lock<std::mutex> lock_;  // on registry_->writer_mu_
   };
 
-  // Blocks until no other Writer is alive. Never blocks readers.
+  // Blocks until no other Writer is alive (and while a failed batch is being undone).
+  // Never blocks readers.
   // REQUIRES: the calling thread holds no Writer of this registry (that would deadlock).
   Writer BeginWrite();
 
@@ -154,7 +210,53 @@ class Registry {
     KeyMap keys;  // GUARDED_BY(mu)
   };
 
+  // What restores memory if a queued change never becomes durable: for each key and alias
+  // the change touched, the record it replaced (nullptr / nullopt: there was none).
+  struct Undo {
+    std::vector<std::pair<ScopedId, KeyPtr>> keys;
+    std::vector<std::pair<ScopedId, std::optional<AliasRecord>>> aliases;
+  };
+  // A change made in memory and not yet durable.
+  struct Pending {
+    Seq seq;
+    Change change;
+    Undo undo;
+  };
+  struct Waiter {
+    Ticket ticket;
+    DurableCallback done;
+  };
+  // The changes (after, last] that a failed batch undid; the undo itself is change last + 1.
+  // A ticket fails if it may have seen one of them: end > after and begin <= last.
+  struct FailedRange {
+    Seq after;
+    Seq last;
+    Error error;
+  };
+
   explicit Registry(std::unique_ptr<Store> store);
+
+  // Publishes the number of the next change. Called before the change is made in memory, so
+  // a reader that sees the change also sees a LastChange() that covers it.
+  // REQUIRES: writer_mu_ held.
+  Seq NextSeq();
+  // Queues `change` (made in memory as number `seq`) with its undo record.
+  // REQUIRES: writer_mu_ held.
+  void Enqueue(Seq seq, Change change, Undo undo);
+  // The committer thread: takes up to kMaxBatch queued changes, applies them with one
+  // Store::Apply, settles the waiters; on failure undoes every pending change.
+  void CommitLoop();
+  void CommitFailed(Error error);
+  // The failure of `ticket`, if a failed batch covered it. REQUIRES: queue_mu_ held.
+  std::optional<Error> FailureOf(Ticket ticket) const;
+  // Moves out the waiters whose tickets are settled. REQUIRES: queue_mu_ held.
+  std::vector<Waiter> TakeSettledWaiters();
+  void Settle(std::vector<Waiter> waiters);
+
+  // Copies of the records a change will replace. REQUIRES: writer_mu_ held.
+  std::pair<ScopedId, KeyPtr> KeyBefore(const Scope& scope, std::string_view key_id) const;
+  std::pair<ScopedId, std::optional<AliasRecord>> AliasBefore(const Scope& scope,
+                                                              std::string_view name) const;
 
   const Shard& ShardFor(const ScopedIdView& id) const;
   Shard& ShardFor(const ScopedIdView& id);
@@ -169,12 +271,26 @@ class Registry {
   void UnpublishEverything();
 
   std::mutex writer_mu_;          // held by the live Writer; never taken by readers
-  std::unique_ptr<Store> store_;  // GUARDED_BY(writer_mu_) once Open() has returned
+  std::unique_ptr<Store> store_;  // used by the committer thread only, once Open() returned
 
   std::array<Shard, kShardCount> shards_;  // each shard guarded by its own mu
 
   mutable std::shared_mutex aliases_mu_;
   AliasMap aliases_;  // GUARDED_BY(aliases_mu_)
+
+  // Group commit. Lock order: writer_mu_, then queue_mu_.
+  std::atomic<Seq> last_change_{0};  // written under writer_mu_
+  std::atomic<Seq> durable_{0};      // changes <= this are settled; written under queue_mu_
+  std::atomic<bool> ever_failed_{false};
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;  // the committer waits for work or stop
+  std::deque<Pending> pending_;       // GUARDED_BY(queue_mu_); ascending tickets
+  std::vector<Waiter> waiters_;       // GUARDED_BY(queue_mu_)
+  std::vector<FailedRange> failed_;   // GUARDED_BY(queue_mu_)
+  bool stopping_ = false;             // GUARDED_BY(queue_mu_)
+  bool settling_ = false;             // callbacks are running; GUARDED_BY(queue_mu_)
+  std::condition_variable idle_cv_;   // Quiesce waits for settling_ to end
+  std::thread committer_;             // started by Open(), joined by ~Registry
 };
 
 }  // namespace kms::storage

@@ -8,6 +8,7 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <variant>
 
 #include "storage/schema.hpp"
 
@@ -389,23 +390,20 @@ Result<Snapshot> SqliteStore::LoadAll() {
   return snapshot;
 }
 
-Result<void> SqliteStore::InsertKey(const KeyRecord& key) {
-  const std::lock_guard lock(mu_);
+// ---- writes. Each Write* REQUIRES mu_ held and an open transaction. ----
+
+Result<void> SqliteStore::Write(const change::InsertKey& c) {
+  const KeyRecord& key = *c.key;
   const std::string context = "InsertKey " + Describe(key.scope, key.key_id);
-  auto txn = Transaction::Begin(db_.get());
-  if (!txn) return WithContext(txn.error(), context);
   auto inserted = RunStatement(stmts_, kInsertKey, [&](Statement& s) { BindKeyColumns(s, key); });
   if (!inserted) return WithContext(inserted.error(), context);
   if (auto r = InsertChildRows(stmts_, key); !r) return WithContext(r.error(), context);
-  if (auto r = txn->Commit(); !r) return WithContext(r.error(), context);
   return {};
 }
 
-Result<void> SqliteStore::UpdateKey(const KeyRecord& key) {
-  const std::lock_guard lock(mu_);
+Result<void> SqliteStore::Write(const change::UpdateKey& c) {
+  const KeyRecord& key = *c.key;
   const std::string context = "UpdateKey " + Describe(key.scope, key.key_id);
-  auto txn = Transaction::Begin(db_.get());
-  if (!txn) return WithContext(txn.error(), context);
   auto changed = RunStatement(stmts_, kUpdateKey, [&](Statement& s) { BindKeyColumns(s, key); });
   if (!changed) return WithContext(changed.error(), context);
   if (*changed == 0) return NotFound("key", key.scope, key.key_id);
@@ -413,24 +411,20 @@ Result<void> SqliteStore::UpdateKey(const KeyRecord& key) {
     return WithContext(r.error(), context);
   }
   if (auto r = InsertChildRows(stmts_, key); !r) return WithContext(r.error(), context);
-  if (auto r = txn->Commit(); !r) return WithContext(r.error(), context);
   return {};
 }
 
-Result<void> SqliteStore::DeleteKey(const Scope& scope, std::string_view key_id) {
-  const std::lock_guard lock(mu_);
-  const std::string context = "DeleteKey " + Describe(scope, key_id);
-  // One statement: the foreign-key cascade removes tags, policies, materials and aliases in
-  // the same implicit transaction.
+Result<void> SqliteStore::Write(const change::DeleteKey& c) {
+  // One statement: the foreign-key cascade removes tags, policies, materials and aliases.
   auto changed =
-      RunStatement(stmts_, kDeleteKey, [&](Statement& s) { BindScoped(s, scope, key_id); });
-  if (!changed) return WithContext(changed.error(), context);
-  if (*changed == 0) return NotFound("key", scope, key_id);
+      RunStatement(stmts_, kDeleteKey, [&](Statement& s) { BindScoped(s, c.scope, c.key_id); });
+  if (!changed) return WithContext(changed.error(), "DeleteKey " + Describe(c.scope, c.key_id));
+  if (*changed == 0) return NotFound("key", c.scope, c.key_id);
   return {};
 }
 
-Result<void> SqliteStore::InsertAlias(const AliasRecord& alias) {
-  const std::lock_guard lock(mu_);
+Result<void> SqliteStore::Write(const change::InsertAlias& c) {
+  const AliasRecord& alias = c.alias;
   auto inserted = RunStatement(stmts_, kInsertAlias, [&](Statement& s) {
     BindScoped(s, alias.scope, alias.name)
         .BindText(4, alias.target_key_id)
@@ -446,8 +440,8 @@ Result<void> SqliteStore::InsertAlias(const AliasRecord& alias) {
   return {};
 }
 
-Result<void> SqliteStore::UpdateAlias(const AliasRecord& alias) {
-  const std::lock_guard lock(mu_);
+Result<void> SqliteStore::Write(const change::UpdateAlias& c) {
+  const AliasRecord& alias = c.alias;
   auto changed = RunStatement(stmts_, kUpdateAlias, [&](Statement& s) {
     BindScoped(s, alias.scope, alias.name)
         .BindText(4, alias.target_key_id)
@@ -464,24 +458,33 @@ Result<void> SqliteStore::UpdateAlias(const AliasRecord& alias) {
   return {};
 }
 
-Result<void> SqliteStore::DeleteAlias(const Scope& scope, std::string_view name) {
-  const std::lock_guard lock(mu_);
+Result<void> SqliteStore::Write(const change::DeleteAlias& c) {
   auto changed =
-      RunStatement(stmts_, kDeleteAlias, [&](Statement& s) { BindScoped(s, scope, name); });
-  if (!changed) return WithContext(changed.error(), "DeleteAlias " + Describe(scope, name));
-  if (*changed == 0) return NotFound("alias", scope, name);
+      RunStatement(stmts_, kDeleteAlias, [&](Statement& s) { BindScoped(s, c.scope, c.name); });
+  if (!changed) return WithContext(changed.error(), "DeleteAlias " + Describe(c.scope, c.name));
+  if (*changed == 0) return NotFound("alias", c.scope, c.name);
   return {};
 }
 
-Result<void> SqliteStore::Reset() {
-  const std::lock_guard lock(mu_);
-  auto txn = Transaction::Begin(db_.get());
-  if (!txn) return WithContext(txn.error(), "Reset");
+Result<void> SqliteStore::Write(const change::Reset& /*c*/) {
   for (std::string_view sql : kDeleteEverything) {
     auto deleted = RunStatement(stmts_, sql, [](Statement&) {});
     if (!deleted) return WithContext(deleted.error(), "Reset");
   }
-  if (auto r = txn->Commit(); !r) return WithContext(r.error(), "Reset");
+  return {};
+}
+
+Result<void> SqliteStore::Apply(std::span<const Change> changes) {
+  if (changes.empty()) return {};
+  const std::lock_guard lock(mu_);
+  // One transaction, one commit (and so one fsync) for the whole batch: group commit.
+  auto txn = Transaction::Begin(db_.get());
+  if (!txn) return WithContext(txn.error(), "Apply");
+  for (const Change& change : changes) {
+    auto written = std::visit([this](const auto& c) { return Write(c); }, change);
+    if (!written) return written;  // the transaction rolls back
+  }
+  if (auto r = txn->Commit(); !r) return WithContext(r.error(), "Apply");
   return {};
 }
 

@@ -6,8 +6,9 @@
 //   if (!store) return Fail(store.error().message);        // the message names the path
 //   auto registry = Registry::Open(std::move(*store));
 //
-// Durability: WAL journal, synchronous=FULL; every multi-row change (a key with its tags,
-// policy and materials) is one transaction, so a crash leaves either the old or the new state.
+// Durability: WAL journal, synchronous=FULL; each Apply (a batch of changes, each possibly
+// many rows: a key with its tags, policy and materials) is one transaction, so a crash leaves
+// either the state before the batch or the state after it.
 // Layout: see schema.hpp.
 //
 // Thread-safety: thread-safe. One connection serves every caller, one call at a time, under
@@ -17,6 +18,7 @@
 
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -41,21 +43,23 @@ class SqliteStore final : public Store {
 
   ~SqliteStore() override = default;
 
-  // Store (see store.hpp for the contracts). In addition, InsertAlias and UpdateAlias return
-  // kNotFound when the target key does not exist in the alias's scope.
+  // Store (see store.hpp for the contracts).
   Result<Snapshot> LoadAll() override;
-  Result<void> InsertKey(const KeyRecord& key) override;
-  Result<void> UpdateKey(const KeyRecord& key) override;
-  Result<void> DeleteKey(const Scope& scope, std::string_view key_id) override;
-  Result<void> InsertAlias(const AliasRecord& alias) override;
-  Result<void> UpdateAlias(const AliasRecord& alias) override;
-  Result<void> DeleteAlias(const Scope& scope, std::string_view name) override;
-  Result<void> Reset() override;
+  Result<void> Apply(std::span<const Change> changes) override;
 
   const std::string& path() const { return path_; }
 
  private:
   SqliteStore(std::string path, DbHandle db);
+
+  // One change inside Apply's transaction. REQUIRES: mu_ held, a transaction open.
+  Result<void> Write(const change::InsertKey& c);
+  Result<void> Write(const change::UpdateKey& c);
+  Result<void> Write(const change::DeleteKey& c);
+  Result<void> Write(const change::InsertAlias& c);
+  Result<void> Write(const change::UpdateAlias& c);
+  Result<void> Write(const change::DeleteAlias& c);
+  Result<void> Write(const change::Reset& c);
 
   const std::string path_;  // immutable
   std::mutex mu_;           // serialises every use of the connection

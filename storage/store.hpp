@@ -4,14 +4,16 @@
 // storage/registry.hpp) and writes each change through to a Store before it
 // acknowledges it; the Store is read in full only at start-up.
 //
-// Contract for every method: on success the change is durable (committed) when the
+// Contract for every method: on success the changes are durable (committed) when the
 // call returns. On failure nothing changed. Error codes are listed per method.
 // Thread-safety: implementations are thread-safe.
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <boost/system/result.hpp>
@@ -38,6 +40,36 @@ struct Snapshot {
   std::vector<AliasRecord> aliases;
 };
 
+// One change to durable state. The Registry queues changes and hands them to Store::Apply
+// in batches (group commit); see registry.hpp.
+namespace change {
+struct InsertKey {  // a new key with its tags, policy and materials
+  std::shared_ptr<const KeyRecord> key;
+};
+struct UpdateKey {  // replaces the key's metadata, tags, policy and materials
+  std::shared_ptr<const KeyRecord> key;
+};
+struct DeleteKey {  // the key, its tags, policy, materials and every alias targeting it
+  Scope scope;
+  std::string key_id;
+};
+struct InsertAlias {
+  AliasRecord alias;
+};
+struct UpdateAlias {  // replaces the alias with the same scope and name
+  AliasRecord alias;
+};
+struct DeleteAlias {
+  Scope scope;
+  std::string name;
+};
+struct Reset {};  // deletes everything, in every scope
+}  // namespace change
+
+using Change = std::variant<change::InsertKey, change::UpdateKey, change::DeleteKey,
+                            change::InsertAlias, change::UpdateAlias, change::DeleteAlias,
+                            change::Reset>;
+
 class Store {
  public:
   Store() = default;
@@ -49,29 +81,27 @@ class Store {
   // Errors: kIo, kCorrupt.
   virtual Result<Snapshot> LoadAll() = 0;
 
-  // Inserts a new key with its tags, policy and materials.
-  // Errors: kAlreadyExists (same scope and key id), kIo, kBusy.
-  virtual Result<void> InsertKey(const KeyRecord& key) = 0;
+  // Applies `changes` in order as one transaction: all of them are durable when it returns
+  // success, none of them on failure. An empty span succeeds without writing.
+  // Errors (the message names the failing change):
+  //   kAlreadyExists  InsertKey or InsertAlias of an existing scope and id/name;
+  //   kNotFound       UpdateKey, DeleteKey, UpdateAlias or DeleteAlias of a missing one,
+  //                   or an alias whose target key is absent from its scope;
+  //   kIo, kBusy      the medium failed or another process held the lock too long.
+  virtual Result<void> Apply(std::span<const Change> changes) = 0;
 
-  // Replaces the stored key (metadata, tags, policy, materials) with `key`.
-  // Errors: kNotFound, kIo, kBusy.
-  virtual Result<void> UpdateKey(const KeyRecord& key) = 0;
+  // One change in its own transaction (Apply of a single change), for callers that do not
+  // batch: tests and tools.
+  Result<void> InsertKey(const KeyRecord& key);
+  Result<void> UpdateKey(const KeyRecord& key);
+  Result<void> DeleteKey(const Scope& scope, std::string_view key_id);
+  Result<void> InsertAlias(const AliasRecord& alias);
+  Result<void> UpdateAlias(const AliasRecord& alias);
+  Result<void> DeleteAlias(const Scope& scope, std::string_view name);
+  Result<void> Reset();
 
-  // Deletes the key, its tags, policy, materials and every alias that targets it.
-  // Errors: kNotFound, kIo, kBusy.
-  virtual Result<void> DeleteKey(const Scope& scope, std::string_view key_id) = 0;
-
-  // Inserts an alias. Errors: kAlreadyExists (same scope and name), kIo, kBusy.
-  virtual Result<void> InsertAlias(const AliasRecord& alias) = 0;
-
-  // Replaces the alias with the same scope and name. Errors: kNotFound, kIo, kBusy.
-  virtual Result<void> UpdateAlias(const AliasRecord& alias) = 0;
-
-  // Errors: kNotFound, kIo, kBusy.
-  virtual Result<void> DeleteAlias(const Scope& scope, std::string_view name) = 0;
-
-  // Deletes everything, in every scope. Errors: kIo, kBusy.
-  virtual Result<void> Reset() = 0;
+ private:
+  Result<void> ApplyOne(Change change) { return Apply(std::span<const Change>(&change, 1)); }
 };
 
 }  // namespace kms::storage

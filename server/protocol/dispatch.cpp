@@ -145,11 +145,28 @@ Reply Dispatcher::ErrorReply(const KmsError& error) {
   JsonOut out;
   out.String("__type", error.Type());
   if (!error.message.empty()) out.String("message", error.message);
-  return Reply{error.HttpStatus(), out.Finish(), error.Type(), {}};
+  return Reply{error.HttpStatus(), out.Finish(), error.Type(), {}, {}};
+}
+
+Reply Dispatcher::CommitFailedReply(const Reply& reply, const storage::Error& failure) {
+  Reply failed = ErrorReply(KmsError::Internal(
+      "kmsd could not store a change this request made or depended on (" + failure.message +
+      "); the change was not made. Check the data directory and retry."));
+  failed.operation = reply.operation;
+  return failed;
 }
 
 Reply Dispatcher::Handle(std::string_view target, std::string_view authorization,
                          std::string_view body, std::string_view request_id) const {
+  // The registry changes the handler can see lie between these two points.
+  const storage::Registry::Seq begin = registry_.LastChange();
+  Reply reply = Run(target, authorization, body, request_id);
+  reply.ticket = {begin, registry_.LastChange()};
+  return reply;
+}
+
+Reply Dispatcher::Run(std::string_view target, std::string_view authorization,
+                      std::string_view body, std::string_view request_id) const {
   if (!target.starts_with(kTargetPrefix)) {
     return Error({ErrorCode::kUnknownOperation, {}}, {});
   }
@@ -207,7 +224,7 @@ Reply Dispatcher::Handle(std::string_view target, std::string_view authorization
     JsonOut out;
     Result<void> result = op->fn(ctx, in, out);
     if (!result) return Error(result.error(), op->name);
-    return Reply{200, out.Finish(), {}, op->name};
+    return Reply{200, out.Finish(), {}, op->name, {}};
   } catch (const std::exception& e) {
     return Error(KmsError::Internal(std::string("internal error: ") + e.what()), op->name);
   } catch (...) {

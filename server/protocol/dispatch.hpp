@@ -30,6 +30,9 @@ struct Reply {
   std::string body;
   std::string_view error_type;  // empty on success; else the __type (also X-Amzn-Errortype)
   std::string_view operation;   // for the access log; empty if unknown
+  // The registry changes this reply may depend on. The reply must not be sent before the
+  // ticket is durable; if it fails, CommitFailedReply() is sent instead (registry.hpp).
+  storage::Registry::Ticket ticket;
 };
 
 // The region named by a SigV4 Authorization header's credential scope
@@ -47,8 +50,14 @@ class Dispatcher {
   // An error reply in the protocol's shape; used by the session for transport-level
   // rejections (body too large) too.
   static Reply ErrorReply(const KmsError& error);
+  // What replaces `reply` when a change it depends on could not be stored (its ticket failed).
+  static Reply CommitFailedReply(const Reply& reply, const storage::Error& failure);
 
  private:
+  // Handle() without the ticket.
+  Reply Run(std::string_view target, std::string_view authorization, std::string_view body,
+            std::string_view request_id) const;
+
   storage::Registry& registry_;
   const Clock& clock_;
   const config::Config& config_;

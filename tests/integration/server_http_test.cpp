@@ -19,6 +19,7 @@
 #include "server/server.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
+#include "tests/unit/storage/faulty_store.hpp"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -28,16 +29,21 @@ using tcp = net::ip::tcp;
 namespace {
 
 // A Server on a free loopback port, running on a background thread.
+std::unique_ptr<kms::storage::Store> MemoryStore() {
+  auto store = kms::storage::SqliteStore::Open(":memory:");
+  REQUIRE(store.has_value());
+  return std::move(*store);
+}
+
 class RunningServer {
  public:
-  explicit RunningServer(std::size_t body_limit = 1 << 20) {
+  explicit RunningServer(std::size_t body_limit = 1 << 20,
+                         std::unique_ptr<kms::storage::Store> store = MemoryStore()) {
     config_.port = 0;
     config_.threads = 2;
     config_.body_limit_bytes = body_limit;
     config_.read_timeout = std::chrono::seconds(5);
-    auto store = kms::storage::SqliteStore::Open(":memory:");
-    REQUIRE(store.has_value());
-    auto registry = kms::storage::Registry::Open(std::move(*store));
+    auto registry = kms::storage::Registry::Open(std::move(store));
     REQUIRE(registry.has_value());
     registry_ = std::move(*registry);
     std::string error;
@@ -51,6 +57,7 @@ class RunningServer {
   }
   std::uint16_t Port() const { return server_->Port(); }
   kms::server::Server& server() { return *server_; }
+  kms::storage::Registry& registry() { return *registry_; }
   std::thread& thread() { return thread_; }
 
  private:
@@ -163,6 +170,68 @@ TEST_CASE("Health and reset endpoints answer JSON", "[integration]") {
   CHECK(list.body().find("\"Keys\":[]") != std::string::npos);
   http::request<http::string_body> get_root{http::verb::get, "/", 11};
   CHECK(TypeOf(client.Send(get_root).body()) == "UnknownOperationException");
+}
+
+TEST_CASE("Writes are answered only once committed, and concurrent ones share a commit",
+          "[integration][storage]") {
+  auto faulty = std::make_unique<kms::storage::testing::FaultyStore>(MemoryStore());
+  kms::storage::testing::FaultyStore* faults = faulty.get();
+  RunningServer server(1 << 20, std::move(faulty));
+  faults->HoldWrites();  // the store takes no commit until released
+
+  constexpr int kClients = 8;
+  std::atomic<int> answered{0};
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&] {
+      Client client(server.Port());
+      auto created = client.Post("TrentService.CreateKey", "{}");
+      ++answered;
+      if (created.result_int() == 200) ++ok;
+    });
+  }
+  // Every key is made in memory (so every request was handled) ...
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server.registry().KeyCount() < kClients && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(server.registry().KeyCount() == kClients);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(answered.load() == 0);  // ... but none is acknowledged before its commit
+  faults->ReleaseWrites();
+  for (auto& client : clients) client.join();
+  CHECK(ok.load() == kClients);
+
+  // The first change went alone (the committer was waiting); the rest, queued behind it,
+  // were committed together.
+  const std::vector<std::size_t> batches = faults->batch_sizes();
+  std::size_t total = 0;
+  for (std::size_t size : batches) total += size;
+  CHECK(total == kClients);
+  CHECK(batches.size() <= 2);
+}
+
+TEST_CASE("A failed commit answers KMSInternalException and the server keeps serving",
+          "[integration][storage]") {
+  auto faulty = std::make_unique<kms::storage::testing::FaultyStore>(MemoryStore());
+  kms::storage::testing::FaultyStore* faults = faulty.get();
+  RunningServer server(1 << 20, std::move(faulty));
+  Client client(server.Port());
+
+  faults->FailNextWrites(1);
+  auto failed = client.Post("TrentService.CreateKey", R"({"Description":"lost"})");
+  CHECK(failed.result_int() == 500);
+  CHECK(TypeOf(failed.body()) == "KMSInternalException");
+  CHECK(failed["X-Amzn-Errortype"] == "KMSInternalException");
+  CHECK(failed.body().find("could not store") != std::string::npos);
+  CHECK(server.registry().KeyCount() == 0);  // undone in memory too
+
+  auto listed = client.Post("TrentService.ListKeys", "{}");  // same connection
+  CHECK(listed.result_int() == 200);
+  CHECK(listed.body().find("\"Keys\":[]") != std::string::npos);
+  CHECK(client.Post("TrentService.CreateKey", "{}").result_int() == 200);
+  CHECK(server.registry().KeyCount() == 1);
 }
 
 TEST_CASE("A second server on a taken port fails with 'address in use'", "[integration]") {

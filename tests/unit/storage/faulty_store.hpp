@@ -7,16 +7,19 @@
 //   auto faulty = std::make_unique<FaultyStore>(std::move(sqlite_store));
 //   FaultyStore* faults = faulty.get();            // keep a handle before handing it over
 //   auto registry = Registry::Open(std::move(faulty));
-//   faults->FailNextWrites(1, Error::Code::kIo);   // the next write call fails, untouched
+//   faults->FailNextWrites(1, Error::Code::kIo);   // the next Apply fails, store untouched
 //
 // Thread-safety: thread-safe (the wrapped Store must be too).
 #pragma once
 
+#include <condition_variable>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include "storage/store.hpp"
 
@@ -26,8 +29,7 @@ class FaultyStore final : public Store {
  public:
   explicit FaultyStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
-  // The next `count` write calls (anything but LoadAll) fail with `code` and do not reach
-  // the wrapped store.
+  // The next `count` Apply calls fail with `code` and do not reach the wrapped store.
   void FailNextWrites(int count, Error::Code code = Error::Code::kIo) {
     const std::lock_guard lock(mu_);
     writes_to_fail_ = count;
@@ -39,10 +41,33 @@ class FaultyStore final : public Store {
     fail_load_ = true;
     code_ = code;
   }
+  // From now on Apply blocks on entry until ReleaseWrites(), so that tests can queue changes
+  // behind a batch that is being committed.
+  void HoldWrites() {
+    const std::lock_guard lock(mu_);
+    held_ = true;
+  }
+  void ReleaseWrites() {
+    {
+      const std::lock_guard lock(mu_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+  // Blocks until `n` Apply calls have started (held ones included).
+  void WaitForApplyCalls(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return static_cast<int>(batch_sizes_.size()) >= n; });
+  }
   // How many calls have been failed so far.
   int failures() const {
     const std::lock_guard lock(mu_);
     return failures_;
+  }
+  // The number of changes of every Apply call so far, in call order.
+  std::vector<std::size_t> batch_sizes() const {
+    const std::lock_guard lock(mu_);
+    return batch_sizes_;
   }
 
   Result<Snapshot> LoadAll() override {
@@ -51,58 +76,37 @@ class FaultyStore final : public Store {
       if (fail_load_) {
         fail_load_ = false;
         ++failures_;
-        return Injected("LoadAll");
+        return Error{code_, "injected fault in LoadAll"};
       }
     }
     return inner_->LoadAll();
   }
-  Result<void> InsertKey(const KeyRecord& key) override {
-    if (auto r = MaybeFail("InsertKey"); !r) return r;
-    return inner_->InsertKey(key);
-  }
-  Result<void> UpdateKey(const KeyRecord& key) override {
-    if (auto r = MaybeFail("UpdateKey"); !r) return r;
-    return inner_->UpdateKey(key);
-  }
-  Result<void> DeleteKey(const Scope& scope, std::string_view key_id) override {
-    if (auto r = MaybeFail("DeleteKey"); !r) return r;
-    return inner_->DeleteKey(scope, key_id);
-  }
-  Result<void> InsertAlias(const AliasRecord& alias) override {
-    if (auto r = MaybeFail("InsertAlias"); !r) return r;
-    return inner_->InsertAlias(alias);
-  }
-  Result<void> UpdateAlias(const AliasRecord& alias) override {
-    if (auto r = MaybeFail("UpdateAlias"); !r) return r;
-    return inner_->UpdateAlias(alias);
-  }
-  Result<void> DeleteAlias(const Scope& scope, std::string_view name) override {
-    if (auto r = MaybeFail("DeleteAlias"); !r) return r;
-    return inner_->DeleteAlias(scope, name);
-  }
-  Result<void> Reset() override {
-    if (auto r = MaybeFail("Reset"); !r) return r;
-    return inner_->Reset();
+
+  Result<void> Apply(std::span<const Change> changes) override {
+    {
+      std::unique_lock lock(mu_);
+      batch_sizes_.push_back(changes.size());
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !held_; });
+      if (writes_to_fail_ > 0) {
+        --writes_to_fail_;
+        ++failures_;
+        return Error{code_, "injected fault in Apply"};
+      }
+    }
+    return inner_->Apply(changes);
   }
 
  private:
-  Error Injected(std::string_view op) const {
-    return Error{code_, "injected fault in " + std::string(op)};
-  }
-  Result<void> MaybeFail(std::string_view op) {
-    const std::lock_guard lock(mu_);
-    if (writes_to_fail_ <= 0) return {};
-    --writes_to_fail_;
-    ++failures_;
-    return Injected(op);
-  }
-
   std::unique_ptr<Store> inner_;  // thread-safe itself
   mutable std::mutex mu_;
-  int writes_to_fail_ = 0;               // GUARDED_BY(mu_)
-  bool fail_load_ = false;               // GUARDED_BY(mu_)
-  Error::Code code_ = Error::Code::kIo;  // GUARDED_BY(mu_)
-  int failures_ = 0;                     // GUARDED_BY(mu_)
+  std::condition_variable cv_;
+  int writes_to_fail_ = 0;                // GUARDED_BY(mu_)
+  bool fail_load_ = false;                // GUARDED_BY(mu_)
+  bool held_ = false;                     // GUARDED_BY(mu_)
+  Error::Code code_ = Error::Code::kIo;   // GUARDED_BY(mu_)
+  int failures_ = 0;                      // GUARDED_BY(mu_)
+  std::vector<std::size_t> batch_sizes_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace kms::storage::testing

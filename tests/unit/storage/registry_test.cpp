@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -172,7 +173,8 @@ TEST_CASE("ListKeys and ListAliases are sorted", "[storage][registry]") {
   CHECK(names.size() == ids.size());
 }
 
-TEST_CASE("A failing Store leaves memory unchanged and returns its error", "[storage][registry]") {
+TEST_CASE("A failed commit undoes the change in memory and fails its ticket",
+          "[storage][registry]") {
   auto faulty = std::make_unique<FaultyStore>(MemoryStore());
   FaultyStore* faults = faulty.get();
   auto registry = OpenRegistry(std::move(faulty));
@@ -181,39 +183,183 @@ TEST_CASE("A failing Store leaves memory unchanged and returns its error", "[sto
     REQUIRE(writer.InsertKey(SampleKey(kUsEast, "k1")));
     REQUIRE(writer.InsertAlias(SampleAlias(kUsEast, "alias/one", "k1")));
   }
+  REQUIRE(registry->WaitDurable({0, registry->LastChange()}));
   const Registry::KeyPtr before = registry->FindKey(kUsEast, "k1");
   const auto aliases_before = registry->ListAliases(kUsEast);
 
   const auto code = GENERATE(Error::Code::kIo, Error::Code::kBusy);
   faults->FailNextWrites(1, code);
-  auto writer = registry->BeginWrite();
-  Result<void> result;
-  SECTION("InsertKey") { result = writer.InsertKey(MinimalKey(kUsEast, "k2")); }
-  SECTION("UpdateKey") {
-    KeyRecord changed = *before;
-    changed.description = "changed";
-    result = writer.UpdateKey(changed);
+  const Registry::Seq begin = registry->LastChange();
+  {
+    auto writer = registry->BeginWrite();
+    Result<void> result;
+    SECTION("InsertKey") { result = writer.InsertKey(MinimalKey(kUsEast, "k2")); }
+    SECTION("UpdateKey") {
+      KeyRecord changed = *before;
+      changed.description = "changed";
+      result = writer.UpdateKey(changed);
+    }
+    SECTION("DeleteKey") { result = writer.DeleteKey(kUsEast, "k1"); }
+    SECTION("InsertAlias") {
+      result = writer.InsertAlias(SampleAlias(kUsEast, "alias/two", "k1"));
+    }
+    SECTION("UpdateAlias") {
+      AliasRecord moved = SampleAlias(kUsEast, "alias/one", "k1");
+      moved.last_updated_date += 1;
+      result = writer.UpdateAlias(moved);
+    }
+    SECTION("DeleteAlias") { result = writer.DeleteAlias(kUsEast, "alias/one"); }
+    SECTION("Reset") { result = writer.Reset(); }
+    REQUIRE(result);  // made in memory; the store has not been asked yet
   }
-  SECTION("DeleteKey") { result = writer.DeleteKey(kUsEast, "k1"); }
-  SECTION("InsertAlias") { result = writer.InsertAlias(SampleAlias(kUsEast, "alias/two", "k1")); }
-  SECTION("UpdateAlias") { result = writer.UpdateAlias(SampleAlias(kUsEast, "alias/one", "k1")); }
-  SECTION("DeleteAlias") { result = writer.DeleteAlias(kUsEast, "alias/one"); }
-  SECTION("Reset") { result = writer.Reset(); }
-
-  REQUIRE_FALSE(result);
-  CHECK(result.error().code == code);
+  const Registry::Ticket ticket{begin, registry->LastChange()};
+  auto settled = registry->WaitDurable(ticket);
+  REQUIRE_FALSE(settled);
+  CHECK(settled.error().code == code);
+  CHECK_FALSE(registry->IsDurable(ticket));
   CHECK(faults->failures() == 1);
-  CHECK(registry->FindKey(kUsEast, "k1") == before);  // the very same published record
+  // Memory is back to what the store holds: the very same published records.
+  CHECK(registry->FindKey(kUsEast, "k1") == before);
   CHECK(registry->FindKey(kUsEast, "k2") == nullptr);
   CHECK(registry->KeyCount() == 1);
   CHECK(registry->ListAliases(kUsEast) == aliases_before);
 
-  // The fault was one-shot: the next write goes through.
-  REQUIRE(writer.InsertKey(MinimalKey(kUsEast, "k3")));
+  // A request that starts after the undo is durable at once, and the next write goes through.
+  const Registry::Seq after = registry->LastChange();
+  CHECK(registry->IsDurable({after, after}));
+  REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k3")));
+  CHECK(registry->WaitDurable({after, registry->LastChange()}));
   CHECK(registry->FindKey(kUsEast, "k3") != nullptr);
 }
 
-TEST_CASE("Store errors pass through the Writer and leave memory unchanged",
+TEST_CASE("Changes queued while a batch commits are committed together",
+          "[storage][registry]") {
+  auto faulty = std::make_unique<FaultyStore>(MemoryStore());
+  FaultyStore* faults = faulty.get();
+  auto registry = OpenRegistry(std::move(faulty));
+  const Registry::Seq start = registry->LastChange();
+  CHECK(registry->IsDurable({start, start}));  // nothing in flight: durable at once
+
+  faults->HoldWrites();
+  REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k0")));
+  faults->WaitForApplyCalls(1);  // the committer is inside Apply with a batch of one
+  const Registry::Ticket first{start, registry->LastChange()};
+  CHECK_FALSE(registry->IsDurable(first));
+  for (int i = 1; i <= 9; ++i) {
+    REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k" + std::to_string(i))));
+  }
+  const Registry::Ticket all{start, registry->LastChange()};
+
+  std::atomic<int> called{0};
+  registry->WhenDurable(all, [&](const std::optional<Error>& failure) {
+    CHECK_FALSE(failure.has_value());
+    ++called;
+  });
+  CHECK(called.load() == 0);  // not yet: the store is held
+  faults->ReleaseWrites();
+  REQUIRE(registry->WaitDurable(all));
+  CHECK(called.load() == 1);
+  CHECK(faults->batch_sizes() == std::vector<std::size_t>{1, 9});
+  CHECK(registry->IsDurable(first));
+
+  // Already durable: the callback runs at once, on the calling thread.
+  bool inline_call = false;
+  registry->WhenDurable(all, [&](const std::optional<Error>& failure) {
+    inline_call = !failure.has_value();
+  });
+  CHECK(inline_call);
+}
+
+TEST_CASE("A failed batch undoes every later change too and fails every ticket that saw one",
+          "[storage][registry]") {
+  auto faulty = std::make_unique<FaultyStore>(MemoryStore());
+  FaultyStore* faults = faulty.get();
+  auto registry = OpenRegistry(std::move(faulty));
+  REQUIRE(registry->BeginWrite().InsertKey(SampleKey(kUsEast, "k0")));
+  const Registry::Seq committed = registry->LastChange();
+  REQUIRE(registry->WaitDurable({0, committed}));
+  const Registry::KeyPtr k0 = registry->FindKey(kUsEast, "k0");
+
+  faults->HoldWrites();
+  faults->FailNextWrites(1);
+  REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k1")));
+  faults->WaitForApplyCalls(1);  // batch [k1] is in Apply and will fail
+  {
+    auto writer = registry->BeginWrite();  // queued behind it, built on top of it
+    REQUIRE(writer.InsertAlias(SampleAlias(kUsEast, "alias/one", "k1")));
+    KeyRecord changed = *k0;
+    changed.key_state = "Disabled";
+    REQUIRE(writer.UpdateKey(changed));
+    REQUIRE(writer.DeleteKey(kUsEast, "k1"));
+    REQUIRE(writer.InsertKey(MinimalKey(kUsEast, "k1")));
+  }
+  // A read that saw the uncommitted state, and one that began before the failure and ends
+  // after the undo (it may have seen memory half undone).
+  const Registry::Seq during = registry->LastChange();
+  CHECK(registry->FindKey(kUsEast, "k0")->key_state == "Disabled");
+  std::optional<Error> read_failure;
+  registry->WhenDurable({during, during},
+                        [&](const std::optional<Error>& failure) { read_failure = failure; });
+
+  faults->ReleaseWrites();
+  CHECK_FALSE(registry->WaitDurable({committed, during}));
+  CHECK(read_failure.has_value());
+  const Registry::Seq after = registry->LastChange();
+  CHECK(after > during);
+  CHECK_FALSE(registry->IsDurable({during, after}));
+  CHECK(registry->IsDurable({after, after}));
+  CHECK(registry->IsDurable({0, committed}));
+
+  CHECK(registry->FindKey(kUsEast, "k0") == k0);
+  CHECK(registry->FindKey(kUsEast, "k1") == nullptr);
+  CHECK(registry->FindAlias(kUsEast, "alias/one") == std::nullopt);
+  CHECK(registry->KeyCount() == 1);
+  // Only the failed batch reached the store: the rest were undone without being tried.
+  CHECK(faults->batch_sizes().size() == 1 + 1);  // k0, then [k1]
+}
+
+TEST_CASE("Quiesce returns once every callback has run and let go", "[storage][registry]") {
+  auto faulty = std::make_unique<FaultyStore>(MemoryStore());
+  FaultyStore* faults = faulty.get();
+  auto registry = OpenRegistry(std::move(faulty));
+  faults->HoldWrites();
+  REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k1")));
+  auto held = std::make_shared<int>(0);
+  std::atomic<bool> finished{false};
+  registry->WhenDurable({0, registry->LastChange()},
+                        [held, &finished](const std::optional<Error>&) {
+                          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                          finished = true;
+                        });
+  std::weak_ptr<int> watch = held;
+  held.reset();
+  std::thread release([faults] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    faults->ReleaseWrites();
+  });
+  registry->Quiesce();
+  CHECK(finished.load());
+  CHECK(watch.expired());  // the callback's captures are gone too
+  release.join();
+}
+
+TEST_CASE("Destroying the registry commits what is still queued", "[storage][registry]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  {
+    auto store = SqliteStore::Open(path);
+    REQUIRE(store);
+    auto registry = OpenRegistry(std::move(*store));
+    for (int i = 0; i < 50; ++i) {
+      REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k" + std::to_string(i))));
+    }
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  CHECK(OpenRegistry(std::move(*store))->KeyCount() == 50);
+}
+
+TEST_CASE("Writes that contradict memory fail at once and leave memory unchanged",
           "[storage][registry]") {
   auto registry = OpenRegistry(MemoryStore());
   auto writer = registry->BeginWrite();

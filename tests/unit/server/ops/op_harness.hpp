@@ -141,6 +141,10 @@ class OpHarness {
              "/kms/aws4_request, SignedHeaders=host, Signature=00";
     }
     server::Reply reply = dispatcher_->Handle(target, auth, body, "test-request-id");
+    // As the session does: answer once the changes the reply depends on are durable.
+    if (auto durable = registry_->WaitDurable(reply.ticket); !durable) {
+      reply = server::Dispatcher::CommitFailedReply(reply, durable.error());
+    }
     CallResult r;
     r.status = reply.status;
     r.body = reply.body;
