@@ -167,7 +167,11 @@ void Session::Answer(const Request& request, bool close_after) {
         // the committer thread (the registry may drop the callback only later).
         net::post(std::move(executor), [self = std::move(self), waiting = std::move(waiting),
                                         failure] {
-          if (failure) waiting->reply = Dispatcher::CommitFailedReply(waiting->reply, *failure);
+          if (failure) {
+            Log(LogLevel::kError, "request " + waiting->request_id +
+                                      " failed: a change could not be stored: " + failure->message);
+            waiting->reply = Dispatcher::CommitFailedReply(waiting->reply, *failure);
+          }
           const bool close = waiting->close_after;
           self->DoWrite(self->Respond(std::move(*waiting)), close);
         });

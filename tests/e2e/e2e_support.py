@@ -61,8 +61,10 @@ class KmsdServer:
     """
 
     def __init__(self, data_dir: Path | None, log_path: Path, extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None, port_arg: str | None = "0"):
+                 env: dict[str, str] | None = None, port_arg: str | None = "0",
+                 preexec_fn: Callable[[], None] | None = None):
         self.data_dir = data_dir
+        self.preexec_fn = preexec_fn  # runs in the child before exec (resource limits)
         self.port_arg = port_arg  # None: no --port flag (the port comes from the environment)
         self.log_path = log_path
         self.extra_args = list(extra_args or [])
@@ -95,7 +97,8 @@ class KmsdServer:
         self._log_file.write(f"==== start {' '.join(self.args())}\n".encode())
         self._log_file.flush()
         self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._log_file, env=server_env(self.env))
+                                     stderr=self._log_file, env=server_env(self.env),
+                                     preexec_fn=self.preexec_fn)
         self._reader = threading.Thread(target=self._read_stdout, args=(self.proc, self._lines),
                                         daemon=True)
         self._reader.start()
