@@ -88,7 +88,9 @@ class Worker(threading.Thread):
             del s.alias_maybe[name]
         elif choice < 0.3 and s.aliases:
             name = self.rng.choice(sorted(s.aliases))
-            s.alias_maybe[name] = {s.aliases[name], key}
+            # Until a call on this alias is acknowledged again, every target an unanswered
+            # call asked for stays possible.
+            s.alias_maybe[name] = s.alias_maybe.get(name, set()) | {s.aliases[name], key}
             self.ok(conn, "UpdateAlias", {"AliasName": name, "TargetKeyId": key})
             s.aliases[name] = key
             del s.alias_maybe[name]
