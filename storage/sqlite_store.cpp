@@ -580,4 +580,19 @@ Result<void> SqliteStore::Reset() {
   return {};
 }
 
+Result<void> SqliteStore::BulkInsertKeys(std::span<const KeyRecord> keys) {
+  const std::lock_guard lock(mu_);
+  auto txn = Transaction::Begin(db_.get());
+  if (!txn) return WithContext(txn.error(), "BulkInsertKeys");
+  for (const KeyRecord& key : keys) {
+    const auto context = [&] { return "BulkInsertKeys " + Describe(key.scope, key.key_id); };
+    auto inserted =
+        RunStatement(stmts_, kInsertKey, [&](Statement& s) { BindKeyColumns(s, key); });
+    if (!inserted) return WithContext(inserted.error(), context());
+    if (auto r = InsertChildRows(stmts_, key); !r) return WithContext(r.error(), context());
+  }
+  if (auto r = txn->Commit(); !r) return WithContext(r.error(), "BulkInsertKeys");
+  return {};
+}
+
 }  // namespace kms::storage

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,11 @@ class SqliteStore final : public Store {
   Result<void> UpdateAlias(const AliasRecord& alias) override;
   Result<void> DeleteAlias(const Scope& scope, std::string_view name) override;
   Result<void> Reset() override;
+
+  // Inserts `keys` (each with its tags, policy and materials) in ONE transaction: all or
+  // none. For tools that fill a database in bulk (bench/populate_keys.cpp); kmsd itself
+  // writes through the Registry. Errors: as InsertKey.
+  Result<void> BulkInsertKeys(std::span<const KeyRecord> keys);
 
   const std::string& path() const { return path_; }
 

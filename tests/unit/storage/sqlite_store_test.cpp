@@ -471,6 +471,24 @@ TEST_CASE("LoadAll refuses a child row whose key is missing", "[storage][sqlite_
   CHECK_THAT(snapshot.error().message, Catch::Contains("ghost"));
 }
 
+TEST_CASE("BulkInsertKeys writes every key or none", "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  std::vector<KeyRecord> keys = {SampleKey(kUsEast, "k1"), MinimalKey(kUsEast, "k2"),
+                                 SampleKey(kEuWest, "k1")};
+  REQUIRE(b.store->BulkInsertKeys(keys));
+  LoadedRecords loaded = b.Load();
+  REQUIRE(loaded.keys.size() == 3);
+  CHECK(loaded.keys[0] == keys[2]);  // eu-west-2 sorts first
+  CHECK(loaded.keys[1] == keys[0]);
+  CHECK(loaded.keys[2] == keys[1]);
+
+  const std::vector<KeyRecord> clash = {MinimalKey(kUsEast, "k3"), MinimalKey(kUsEast, "k1")};
+  auto r = b.store->BulkInsertKeys(clash);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Error::Code::kAlreadyExists);
+  CHECK(b.Load().keys.size() == 3);  // k3 rolled back with the clash
+}
+
 }  // namespace
 }  // namespace kms::storage
 
