@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -11,6 +16,11 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "storage/schema.hpp"
 
@@ -359,6 +369,89 @@ Result<std::string> QueryText(sqlite3* db, const char* sql) {
   return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
 }
 
+// ---- creating a new database file ----
+
+// A new database is built under a temporary name next to `path`, "<path>.new-<pid>-<n>",
+// and linked into place only once complete and synced. Two creators (processes, or threads
+// of one process) never share a name, and leftovers of a crashed creator can be told apart
+// from a creation in progress by the pid.
+std::string CreationName(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  return path + ".new-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+// Removes the temporary files of creators that are no longer running (a crash between
+// creating and linking). Best effort.
+void RemoveAbandonedCreations(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir =
+      target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".new-";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || end == nullptr || *end != '-') continue;
+    if (pid == ::getpid()) continue;  // another thread of ours may be creating
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive
+    std::filesystem::remove(entry.path(), ec);  // also each -wal/-shm/-journal: same prefix
+  }
+}
+
+Result<void> SyncPath(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Error{Error::Code::kIo, "open " + path + ": " + std::strerror(errno)};
+  const int rc = ::fsync(fd);
+  const int sync_errno = errno;
+  ::close(fd);
+  if (rc != 0) return Error{Error::Code::kIo, "fsync " + path + ": " + std::strerror(sync_errno)};
+  return {};
+}
+
+// Creates the database file `path`, migrated to the latest schema and in WAL mode, unless it
+// appears meanwhile. Nothing in a new database is a client's data, so it is built without a
+// journal or a sync per step; then the file is synced once, linked to `path` (link, unlike
+// rename, never replaces a database another process created meanwhile) and the directory
+// synced. A crash at any point leaves either no `path` (the next start creates it again) or
+// a complete one.
+Result<void> CreateDatabase(const std::string& path) {
+  RemoveAbandonedCreations(path);
+  const std::string temp = CreationName(path);
+  // Whatever happens, the temporary name goes; after the link, `path` names the file.
+  struct RemoveOnExit {
+    const std::string& file;
+    ~RemoveOnExit() {
+      std::error_code ec;
+      std::filesystem::remove(file, ec);
+    }
+  } const remove_temp{temp};
+  {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(
+        temp.c_str(), &raw,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+        nullptr);
+    const DbHandle db(raw);
+    if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "create " + temp);
+    if (auto r = Exec(db.get(), "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"); !r) {
+      return r.error();
+    }
+    if (auto r = Migrate(db.get()); !r) return r.error();
+    // WAL is recorded in the file header; with no WAL content, closing leaves no -wal file.
+    auto mode = QueryText(db.get(), "PRAGMA journal_mode = WAL");
+    if (!mode) return mode.error();
+    if (*mode != "wal") return Error{Error::Code::kIo, "cannot enable WAL journal on " + temp};
+  }
+  if (auto r = SyncPath(temp, O_RDONLY); !r) return r.error();
+  if (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+    return Error{Error::Code::kIo, "link " + temp + ": " + std::strerror(errno)};
+  }
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return SyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(std::string path, DbHandle db)
@@ -368,6 +461,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   const std::string context = "open " + (path.empty() ? std::string("\"\"") : path);
   if (path.empty()) return Error{Error::Code::kIo, context + ": empty database path"};
   const bool in_memory = path == ":memory:";
+  if (!in_memory) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+      // Any other failure (and a lost race) is for sqlite3_open_v2 below to report.
+      if (auto r = CreateDatabase(path); !r) return WithContext(r.error(), context);
+    }
+  }
 
   // NOMUTEX: the connection is only ever used under SqliteStore::mu_.
   sqlite3* raw = nullptr;

@@ -1,17 +1,20 @@
 #include "storage/sqlite_store.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "storage/schema.hpp"
 #include "tests/unit/storage/test_util.hpp"
 
 namespace kms::storage {
@@ -492,3 +495,56 @@ TEST_CASE("BulkInsertKeys writes every key or none", "[storage][sqlite_store]") 
 }  // namespace
 }  // namespace kms::storage
 
+namespace kms::storage {
+namespace {
+
+std::vector<std::string> FileNames(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_CASE("A new database file is created complete, in WAL mode, with nothing left over",
+          "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  {
+    auto store = SqliteStore::Open(path);
+    REQUIRE(store);
+    REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "k1")));
+  }
+  CHECK(FileNames(dir.path()) == std::vector<std::string>{"kms.db"});
+  const DbHandle raw = OpenRaw(path);
+  CHECK(QueryText(raw.get(), "PRAGMA journal_mode") == "wal");
+  CHECK(QueryInt(raw.get(), "PRAGMA user_version") == LatestSchemaVersion());
+  CHECK(QueryText(raw.get(), "PRAGMA integrity_check") == "ok");
+  CHECK(QueryInt(raw.get(), "SELECT count(*) FROM keys") == 1);
+}
+
+TEST_CASE("Creation leftovers of a dead process are removed, a live creator's are not",
+          "[storage][sqlite_store]") {
+  TempDir dir;
+  const pid_t dead = ::fork();
+  REQUIRE(dead >= 0);
+  if (dead == 0) ::_exit(0);
+  int status = 0;
+  REQUIRE(::waitpid(dead, &status, 0) == dead);
+  const std::string abandoned = "kms.db.new-" + std::to_string(dead) + "-0";
+  const std::string in_progress = "kms.db.new-" + std::to_string(::getppid()) + "-3";
+  const std::string unrelated = "kms.db.newer";
+  for (const std::string& name : {abandoned, abandoned + "-shm", in_progress, unrelated}) {
+    std::ofstream(dir.File(name)) << "x";
+  }
+
+  auto store = SqliteStore::Open(dir.File("kms.db"));
+  REQUIRE(store);
+  store->reset();
+  CHECK(FileNames(dir.path()) ==
+        std::vector<std::string>{"kms.db", in_progress, unrelated});
+}
+
+}  // namespace
+}  // namespace kms::storage
