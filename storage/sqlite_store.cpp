@@ -236,16 +236,18 @@ Result<std::optional<T>> ReadOptionalNarrow(const Statement& stmt, int column,
   return std::optional<T>(*v);
 }
 
-// Fills `key` from a kSelectKeys row.
+// Fills `key` from a kSelectKeys row. assign() from views: the defaults of a new KeyRecord
+// already hold the usual values' capacity, so most fields are copied without allocating.
 Result<void> ReadKeyRow(const Statement& row, KeyRecord& key) {
-  key.scope = Scope{row.Text(0), row.Text(1)};
-  key.key_id = row.Text(2);
-  key.description = row.Text(3);
-  key.key_spec = row.Text(4);
-  key.key_usage = row.Text(5);
-  key.origin = row.Text(6);
-  key.key_manager = row.Text(7);
-  key.key_state = row.Text(8);
+  key.scope.account.assign(row.TextView(0));
+  key.scope.region.assign(row.TextView(1));
+  key.key_id.assign(row.TextView(2));
+  key.description.assign(row.TextView(3));
+  key.key_spec.assign(row.TextView(4));
+  key.key_usage.assign(row.TextView(5));
+  key.origin.assign(row.TextView(6));
+  key.key_manager.assign(row.TextView(7));
+  key.key_state.assign(row.TextView(8));
   key.creation_date = row.Int(9);
   key.deletion_date = row.OptionalInt(10);
   auto pending = ReadOptionalNarrow<int>(row, 11, "pending_window_days");
