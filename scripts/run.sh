@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DKMSD_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DKMSD_BUILD_TESTS=OFF -DKMSD_STATIC=ON >/dev/null
 cmake --build build/release -j"$(nproc)" --target kmsd
 exec build/release/server/kmsd "$@"

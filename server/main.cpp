@@ -15,6 +15,7 @@
 #include "server/clock.hpp"
 #include "server/log.hpp"
 #include "server/server.hpp"
+#include "server/startup_heap.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 
@@ -62,7 +63,10 @@ int main(int argc, char** argv) {
   }
   auto store = kms::storage::SqliteStore::Open(db_path);
   if (!store) return Fail("cannot open database " + db_path + ": " + store.error().message);
-  auto registry = kms::storage::Registry::Open(std::move(*store));
+  auto registry = [&] {
+    const kms::server::HugePageHeap heap(kms::server::EstimatedLoadBytes(db_path));
+    return kms::storage::Registry::Open(std::move(*store));
+  }();
   if (!registry) return Fail("cannot load database " + db_path + ": " + registry.error().message);
 
   kms::server::SystemClock clock;

@@ -15,11 +15,37 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kms::storage {
+
+// An immutable text shared by reference. Copying one copies a pointer, and records loaded
+// from the Store share one allocation per distinct text (100,000 keys with the default
+// policy hold one copy of it, not 100,000). Reads as a std::string_view; compares by content.
+class SharedText {
+ public:
+  SharedText() = default;
+  SharedText(std::string text)  // NOLINT(google-explicit-constructor): assign like a string
+      : text_(std::make_shared<const std::string>(std::move(text))) {}
+  SharedText(const char* text) : SharedText(std::string(text)) {}  // NOLINT(google-explicit-*)
+
+  std::string_view view() const { return text_ ? std::string_view(*text_) : std::string_view(); }
+  operator std::string_view() const { return view(); }  // NOLINT(google-explicit-*)
+  bool empty() const { return view().empty(); }
+  std::size_t size() const { return view().size(); }
+  // True if both share one allocation (not merely equal texts).
+  bool SharesWith(const SharedText& other) const { return text_ == other.text_; }
+
+  // One overload serves SharedText, std::string, std::string_view and literals alike.
+  friend bool operator==(const SharedText& a, std::string_view b) { return a.view() == b; }
+
+ private:
+  std::shared_ptr<const std::string> text_;  // nullptr reads as ""
+};
 
 // Keys and aliases live in (account, region), as in AWS: a key made in eu-west-2
 // is not visible from us-east-1.
@@ -60,7 +86,7 @@ struct KeyRecord {
   bool rotation_enabled = false;
   std::optional<int> rotation_period_days;
   std::optional<std::int64_t> next_rotation_date;
-  std::string policy;                  // JSON text; the "default" policy
+  SharedText policy;                   // JSON text; the "default" policy
   std::vector<Tag> tags;               // in insertion order
   std::vector<KeyMaterial> materials;  // ascending version
   std::uint32_t current_material_version = 0;

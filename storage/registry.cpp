@@ -37,13 +37,19 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<Store> store) {
   if (!snapshot) return snapshot.error();
 
   std::unique_ptr<Registry> registry(new Registry(std::move(store)));
-  for (KeyRecord& key : snapshot->keys) {
-    const ScopedIdView id{key.scope.account, key.scope.region, key.key_id};
-    if (registry->ShardFor(id).keys.contains(id)) {
-      return Error{Error::Code::kCorrupt, "store returned key " + key.key_id + " twice"};
-    }
-    registry->PublishKey(std::make_shared<const KeyRecord>(std::move(key)));
+  // The registry is not shared yet: no shard lock is needed. Records move in as they are.
+  for (Shard& shard : registry->shards_) {
+    shard.keys.reserve(snapshot->keys.size() / kShardCount + snapshot->keys.size() / 64);
   }
+  for (KeyPtr& key : snapshot->keys) {
+    if (key == nullptr) return Error{Error::Code::kCorrupt, "store returned a null key"};
+    Shard& shard = registry->ShardFor(ViewOf(key));
+    auto [it, inserted] = shard.keys.insert(std::move(key));
+    if (!inserted) {  // *it is the key already there, with the same id
+      return Error{Error::Code::kCorrupt, "store returned key " + (*it)->key_id + " twice"};
+    }
+  }
+  snapshot->keys = {};
   for (AliasRecord& alias : snapshot->aliases) {
     if (registry->aliases_.contains(
             ScopedIdView{alias.scope.account, alias.scope.region, alias.name})) {
@@ -70,7 +76,7 @@ Registry::KeyPtr Registry::FindKey(const Scope& scope, std::string_view key_id) 
   const Shard& shard = ShardFor(id);
   const std::shared_lock lock(shard.mu);
   auto it = shard.keys.find(id);
-  return it == shard.keys.end() ? nullptr : it->second;
+  return it == shard.keys.end() ? nullptr : *it;
 }
 
 std::optional<AliasRecord> Registry::FindAlias(const Scope& scope, std::string_view name) const {
@@ -84,8 +90,8 @@ std::vector<Registry::KeyPtr> Registry::ListKeys(const Scope& scope) const {
   std::vector<KeyPtr> keys;
   for (const Shard& shard : shards_) {
     const std::shared_lock lock(shard.mu);
-    for (const auto& [id, key] : shard.keys) {
-      if (id.account == scope.account && id.region == scope.region) keys.push_back(key);
+    for (const KeyPtr& key : shard.keys) {
+      if (key->scope == scope) keys.push_back(key);
     }
   }
   std::sort(keys.begin(), keys.end(),
@@ -118,10 +124,16 @@ std::size_t Registry::KeyCount() const {
 // ---- memory-only publication (REQUIRES: writer_mu_ held) ----
 
 void Registry::PublishKey(KeyPtr key) {
-  ScopedId id{key->scope.account, key->scope.region, key->key_id};
-  Shard& shard = ShardFor(id.View());
+  Shard& shard = ShardFor(ViewOf(key));
   const std::unique_lock lock(shard.mu);
-  shard.keys.insert_or_assign(std::move(id), std::move(key));
+  if (auto it = shard.keys.find(ViewOf(key)); it != shard.keys.end()) {
+    // Same scope and id, so the same hash: swap the record inside the existing node.
+    auto node = shard.keys.extract(it);
+    node.value() = std::move(key);
+    shard.keys.insert(std::move(node));
+    return;
+  }
+  shard.keys.insert(std::move(key));
 }
 
 void Registry::UnpublishKey(const Scope& scope, std::string_view key_id) {
@@ -469,7 +481,9 @@ Result<void> Registry::Writer::Reset() {
   Undo undo;
   for (const Shard& shard : r.shards_) {
     const std::shared_lock lock(shard.mu);
-    for (const auto& [id, key] : shard.keys) undo.keys.emplace_back(id, key);
+    for (const KeyPtr& key : shard.keys) {
+      undo.keys.emplace_back(ScopedId{key->scope.account, key->scope.region, key->key_id}, key);
+    }
   }
   {
     const std::shared_lock lock(r.aliases_mu_);

@@ -53,7 +53,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "storage/records.hpp"
@@ -164,8 +164,8 @@ class Registry {
   Writer BeginWrite();
 
  private:
-  // The key of both maps: (account, region, key id or alias name). Lookups use the view
-  // form through transparent hash/compare, so FindKey and FindAlias do not allocate.
+  // (account, region, key id or alias name). Lookups use this view form through transparent
+  // hash/compare, so FindKey and FindAlias do not allocate.
   struct ScopedIdView {
     std::string_view account;
     std::string_view region;
@@ -173,6 +173,7 @@ class Registry {
     friend bool operator==(const ScopedIdView&, const ScopedIdView&) = default;
     friend auto operator<=>(const ScopedIdView&, const ScopedIdView&) = default;
   };
+  // The key of the alias map.
   struct ScopedId {
     std::string account;
     std::string region;
@@ -181,10 +182,18 @@ class Registry {
   };
   static ScopedIdView ViewOf(const ScopedIdView& v) { return v; }
   static ScopedIdView ViewOf(const ScopedId& v) { return v.View(); }
+  // A published key is its own map key: the set hashes and compares the record's scope and
+  // key_id, so the id is not stored a second time beside the record.
+  static ScopedIdView ViewOf(const KeyPtr& key) {
+    return {key->scope.account, key->scope.region, key->key_id};
+  }
   struct ScopedIdHash {
     using is_transparent = void;
     std::size_t operator()(const ScopedIdView& v) const noexcept;
     std::size_t operator()(const ScopedId& v) const noexcept { return (*this)(v.View()); }
+    // Not noexcept, on purpose: libstdc++ then stores each node's hash beside it, so a lookup
+    // or a rehash compares hashes before it dereferences a record (a cache miss).
+    std::size_t operator()(const KeyPtr& key) const { return (*this)(ViewOf(key)); }
   };
   struct ScopedIdEqual {
     using is_transparent = void;
@@ -200,14 +209,15 @@ class Registry {
       return ViewOf(a) < ViewOf(b);
     }
   };
-  using KeyMap = std::unordered_map<ScopedId, KeyPtr, ScopedIdHash, ScopedIdEqual>;
+  // Never holds nullptr. Records are immutable, so a key's hash never changes while it is in.
+  using KeySet = std::unordered_set<KeyPtr, ScopedIdHash, ScopedIdEqual>;
   using AliasMap = std::map<ScopedId, AliasRecord, ScopedIdLess>;
 
   static constexpr std::size_t kShardCount = 16;
   // One cache line each, so readers of different shards do not contend on the lock word.
   struct alignas(64) Shard {
     mutable std::shared_mutex mu;
-    KeyMap keys;  // GUARDED_BY(mu)
+    KeySet keys;  // GUARDED_BY(mu)
   };
 
   // What restores memory if a queued change never becomes durable: for each key and alias

@@ -64,6 +64,9 @@ class Statement {
   std::int64_t Int(int column) const;
   std::optional<std::int64_t> OptionalInt(int column) const;
   std::string Text(int column) const;
+  // The same text without a copy. Valid until the next Step(), reset or column read of
+  // another type on this column.
+  std::string_view TextView(int column) const;
   std::vector<std::uint8_t> Blob(int column) const;
 
  private:

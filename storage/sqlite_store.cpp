@@ -1,14 +1,27 @@
 #include "storage/sqlite_store.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
 #include <limits>
-#include <map>
+#include <memory>
 #include <optional>
 #include <string>
-#include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <variant>
+#include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "storage/schema.hpp"
 
@@ -67,11 +80,17 @@ WHERE account = ?1 AND region = ?2 AND name = ?3)sql";
 constexpr std::string_view kDeleteAlias =
     "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3";
 
+// LoadAll reads the keys and their policies and materials in rowid order (a plain table scan,
+// no sort, no index) and matches children to keys with a KeyFinder. Tags and aliases are
+// rare and keep their ORDER BY: it gives tags their positions' order.
 constexpr std::string_view kSelectKeys = R"sql(
 SELECT account, region, key_id, description, key_spec, key_usage, origin, key_manager,
        key_state, creation_date, deletion_date, pending_window_days, multi_region,
        rotation_enabled, rotation_period_days, next_rotation_date, current_material_version
-FROM keys ORDER BY account, region, key_id)sql";
+FROM keys)sql";
+
+// An upper bound of the key count for reserve(), found in O(log n).
+constexpr std::string_view kMaxKeyRowid = "SELECT coalesce(max(rowid), 0) FROM keys";
 
 constexpr std::string_view kSelectTags = R"sql(
 SELECT account, region, key_id, tag_key, tag_value
@@ -83,11 +102,11 @@ FROM key_policies WHERE policy_name = 'default')sql";
 
 constexpr std::string_view kSelectMaterials = R"sql(
 SELECT account, region, key_id, version, material_id, bytes, created_at
-FROM key_materials ORDER BY account, region, key_id, version)sql";
+FROM key_materials)sql";
 
 constexpr std::string_view kSelectAliases = R"sql(
 SELECT account, region, name, target_key_id, creation_date, last_updated_date
-FROM aliases ORDER BY account, region, name)sql";
+FROM aliases)sql";
 
 // Reset: children first, though the cascade would also cover them. A table added by a later
 // migration belongs in this list.
@@ -218,16 +237,18 @@ Result<std::optional<T>> ReadOptionalNarrow(const Statement& stmt, int column,
   return std::optional<T>(*v);
 }
 
-Result<KeyRecord> ReadKeyRow(const Statement& row) {
-  KeyRecord key;
-  key.scope = Scope{row.Text(0), row.Text(1)};
-  key.key_id = row.Text(2);
-  key.description = row.Text(3);
-  key.key_spec = row.Text(4);
-  key.key_usage = row.Text(5);
-  key.origin = row.Text(6);
-  key.key_manager = row.Text(7);
-  key.key_state = row.Text(8);
+// Fills `key` from a kSelectKeys row. assign() from views: the defaults of a new KeyRecord
+// already hold the usual values' capacity, so most fields are copied without allocating.
+Result<void> ReadKeyRow(const Statement& row, KeyRecord& key) {
+  key.scope.account.assign(row.TextView(0));
+  key.scope.region.assign(row.TextView(1));
+  key.key_id.assign(row.TextView(2));
+  key.description.assign(row.TextView(3));
+  key.key_spec.assign(row.TextView(4));
+  key.key_usage.assign(row.TextView(5));
+  key.origin.assign(row.TextView(6));
+  key.key_manager.assign(row.TextView(7));
+  key.key_state.assign(row.TextView(8));
   key.creation_date = row.Int(9);
   key.deletion_date = row.OptionalInt(10);
   auto pending = ReadOptionalNarrow<int>(row, 11, "pending_window_days");
@@ -242,20 +263,89 @@ Result<KeyRecord> ReadKeyRow(const Statement& row) {
   auto current = ReadNarrow<std::uint32_t>(row, 16, "current_material_version");
   if (!current) return current.error();
   key.current_material_version = *current;
-  return key;
+  return {};
 }
 
-using KeyIndex = std::map<std::tuple<std::string, std::string, std::string>, KeyRecord*>;
+// Hands out one SharedText per distinct text, so that keys with the same policy share it.
+// Bounded: once it knows kMaxTexts texts, a new text gets a copy of its own, so a database
+// in which every policy differs costs no more memory than without interning.
+class TextInterner {
+ public:
+  SharedText Intern(std::string_view text) {
+    if (auto it = texts_.find(text); it != texts_.end()) return it->second;
+    SharedText shared{std::string(text)};
+    if (texts_.size() < kMaxTexts) texts_.emplace(shared.view(), shared);
+    return shared;
+  }
+
+ private:
+  static constexpr std::size_t kMaxTexts = 64;
+  std::unordered_map<std::string_view, SharedText> texts_;  // keys view their own values
+};
 
 // Finds the key that a child row (columns 0..2 = account, region, key_id) belongs to.
-Result<KeyRecord*> OwnerOf(const KeyIndex& index, const Statement& row, std::string_view table) {
-  auto it = index.find({row.Text(0), row.Text(1), row.Text(2)});
-  if (it == index.end()) {
-    return Corrupt(std::string(table) + " row for unknown key " +
-                   Describe(Scope{row.Text(0), row.Text(1)}, row.Text(2)));
+// Children are read in rowid order, which for a database written by kmsd mostly follows the
+// keys' own rowid order (a key and its children are inserted in one transaction). So the
+// finder tries the key it found last and the one after it, and builds a hash index of every
+// key only at the first row that is elsewhere.
+class KeyFinder {
+ public:
+  explicit KeyFinder(const std::vector<std::shared_ptr<KeyRecord>>& keys) : keys_(keys) {}
+
+  // Call before the rows of each child table: its rows start again at the first key.
+  void Rewind() { last_ = 0; }
+
+  Result<KeyRecord*> OwnerOf(const Statement& row, std::string_view table) {
+    const ScopedView id{row.TextView(0), row.TextView(1), row.TextView(2)};
+    for (std::size_t i = last_; i < keys_.size() && i <= last_ + 1; ++i) {
+      if (Matches(*keys_[i], id)) {
+        last_ = i;
+        return keys_[i].get();
+      }
+    }
+    if (index_.empty()) BuildIndex();
+    auto it = index_.find(id);
+    if (it == index_.end()) {
+      return Corrupt(std::string(table) + " row for unknown key " +
+                     Describe(Scope{std::string(id.account), std::string(id.region)}, id.id));
+    }
+    last_ = it->second;
+    return keys_[last_].get();
   }
-  return it->second;
-}
+
+ private:
+  struct ScopedView {
+    std::string_view account;
+    std::string_view region;
+    std::string_view id;
+    friend bool operator==(const ScopedView&, const ScopedView&) = default;
+  };
+  struct ScopedViewHash {
+    std::size_t operator()(const ScopedView& v) const noexcept {
+      const std::hash<std::string_view> hash;
+      std::size_t h = hash(v.id);
+      h ^= hash(v.account) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+      h ^= hash(v.region) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+      return h;
+    }
+  };
+
+  static bool Matches(const KeyRecord& key, const ScopedView& id) {
+    return key.key_id == id.id && key.scope.region == id.region && key.scope.account == id.account;
+  }
+
+  void BuildIndex() {
+    index_.reserve(keys_.size());
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+      const KeyRecord& key = *keys_[i];
+      index_.emplace(ScopedView{key.scope.account, key.scope.region, key.key_id}, i);
+    }
+  }
+
+  const std::vector<std::shared_ptr<KeyRecord>>& keys_;
+  std::size_t last_ = 0;  // the key found last
+  std::unordered_map<ScopedView, std::size_t, ScopedViewHash> index_;  // views into keys_
+};
 
 // Steps `sql` and calls `on_row(row)` for each row; `on_row` returns Result<void>.
 template <class RowFn>
@@ -282,6 +372,89 @@ Result<std::string> QueryText(sqlite3* db, const char* sql) {
   return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
 }
 
+// ---- creating a new database file ----
+
+// A new database is built under a temporary name next to `path`, "<path>.new-<pid>-<n>",
+// and linked into place only once complete and synced. Two creators (processes, or threads
+// of one process) never share a name, and leftovers of a crashed creator can be told apart
+// from a creation in progress by the pid.
+std::string CreationName(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  return path + ".new-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+// Removes the temporary files of creators that are no longer running (a crash between
+// creating and linking). Best effort.
+void RemoveAbandonedCreations(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir =
+      target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".new-";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || end == nullptr || *end != '-') continue;
+    if (pid == ::getpid()) continue;  // another thread of ours may be creating
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive
+    std::filesystem::remove(entry.path(), ec);  // also each -wal/-shm/-journal: same prefix
+  }
+}
+
+Result<void> SyncPath(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Error{Error::Code::kIo, "open " + path + ": " + std::strerror(errno)};
+  const int rc = ::fsync(fd);
+  const int sync_errno = errno;
+  ::close(fd);
+  if (rc != 0) return Error{Error::Code::kIo, "fsync " + path + ": " + std::strerror(sync_errno)};
+  return {};
+}
+
+// Creates the database file `path`, migrated to the latest schema and in WAL mode, unless it
+// appears meanwhile. Nothing in a new database is a client's data, so it is built without a
+// journal or a sync per step; then the file is synced once, linked to `path` (link, unlike
+// rename, never replaces a database another process created meanwhile) and the directory
+// synced. A crash at any point leaves either no `path` (the next start creates it again) or
+// a complete one.
+Result<void> CreateDatabase(const std::string& path) {
+  RemoveAbandonedCreations(path);
+  const std::string temp = CreationName(path);
+  // Whatever happens, the temporary name goes; after the link, `path` names the file.
+  struct RemoveOnExit {
+    const std::string& file;
+    ~RemoveOnExit() {
+      std::error_code ec;
+      std::filesystem::remove(file, ec);
+    }
+  } const remove_temp{temp};
+  {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(
+        temp.c_str(), &raw,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+        nullptr);
+    const DbHandle db(raw);
+    if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "create " + temp);
+    if (auto r = Exec(db.get(), "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"); !r) {
+      return r.error();
+    }
+    if (auto r = Migrate(db.get()); !r) return r.error();
+    // WAL is recorded in the file header; with no WAL content, closing leaves no -wal file.
+    auto mode = QueryText(db.get(), "PRAGMA journal_mode = WAL");
+    if (!mode) return mode.error();
+    if (*mode != "wal") return Error{Error::Code::kIo, "cannot enable WAL journal on " + temp};
+  }
+  if (auto r = SyncPath(temp, O_RDONLY); !r) return r.error();
+  if (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+    return Error{Error::Code::kIo, "link " + temp + ": " + std::strerror(errno)};
+  }
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return SyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(std::string path, DbHandle db)
@@ -291,6 +464,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   const std::string context = "open " + (path.empty() ? std::string("\"\"") : path);
   if (path.empty()) return Error{Error::Code::kIo, context + ": empty database path"};
   const bool in_memory = path == ":memory:";
+  if (!in_memory) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+      // Any other failure (and a lost race) is for sqlite3_open_v2 below to report.
+      if (auto r = CreateDatabase(path); !r) return WithContext(r.error(), context);
+    }
+  }
 
   // NOMUTEX: the connection is only ever used under SqliteStore::mu_.
   sqlite3* raw = nullptr;
@@ -338,39 +518,43 @@ Result<Snapshot> SqliteStore::LoadAll() {
   auto txn = Transaction::Begin(db_.get());
   if (!txn) return WithContext(txn.error(), "LoadAll");
 
-  Snapshot snapshot;
-  auto keys = ForEachRow(stmts_, kSelectKeys, [&](const Statement& row) -> Result<void> {
-    auto key = ReadKeyRow(row);
-    if (!key) return key.error();
-    snapshot.keys.push_back(std::move(*key));
+  // Built as mutable records, completed table by table, and published as const ones.
+  std::vector<std::shared_ptr<KeyRecord>> keys;
+  auto max_rowid = ForEachRow(stmts_, kMaxKeyRowid, [&](const Statement& row) -> Result<void> {
+    if (auto n = Narrow<std::uint32_t>(row.Int(0))) keys.reserve(*n);
     return {};
   });
-  if (!keys) return WithContext(keys.error(), "LoadAll");
+  if (!max_rowid) return WithContext(max_rowid.error(), "LoadAll");
+  auto key_rows = ForEachRow(stmts_, kSelectKeys, [&](const Statement& row) -> Result<void> {
+    auto key = std::make_shared<KeyRecord>();
+    if (auto r = ReadKeyRow(row, *key); !r) return r.error();
+    keys.push_back(std::move(key));
+    return {};
+  });
+  if (!key_rows) return WithContext(key_rows.error(), "LoadAll");
 
-  // The vector is complete, so pointers into it stay valid.
-  KeyIndex index;
-  for (KeyRecord& key : snapshot.keys) {
-    index.emplace(std::make_tuple(key.scope.account, key.scope.region, key.key_id), &key);
-  }
-
+  KeyFinder finder(keys);
   auto tags = ForEachRow(stmts_, kSelectTags, [&](const Statement& row) -> Result<void> {
-    auto owner = OwnerOf(index, row, "key_tags");
+    auto owner = finder.OwnerOf(row, "key_tags");
     if (!owner) return owner.error();
     (*owner)->tags.push_back(Tag{row.Text(3), row.Text(4)});
     return {};
   });
   if (!tags) return WithContext(tags.error(), "LoadAll");
 
+  TextInterner policies_seen;
+  finder.Rewind();
   auto policies = ForEachRow(stmts_, kSelectPolicies, [&](const Statement& row) -> Result<void> {
-    auto owner = OwnerOf(index, row, "key_policies");
+    auto owner = finder.OwnerOf(row, "key_policies");
     if (!owner) return owner.error();
-    (*owner)->policy = row.Text(3);
+    (*owner)->policy = policies_seen.Intern(row.TextView(3));
     return {};
   });
   if (!policies) return WithContext(policies.error(), "LoadAll");
 
+  finder.Rewind();
   auto materials = ForEachRow(stmts_, kSelectMaterials, [&](const Statement& row) -> Result<void> {
-    auto owner = OwnerOf(index, row, "key_materials");
+    auto owner = finder.OwnerOf(row, "key_materials");
     if (!owner) return owner.error();
     auto version = ReadNarrow<std::uint32_t>(row, 3, "key material version");
     if (!version) return version.error();
@@ -378,6 +562,19 @@ Result<Snapshot> SqliteStore::LoadAll() {
     return {};
   });
   if (!materials) return WithContext(materials.error(), "LoadAll");
+
+  Snapshot snapshot;
+  snapshot.keys.reserve(keys.size());
+  for (std::shared_ptr<KeyRecord>& key : keys) {
+    // Rowid order is version order unless the rows were rewritten out of order.
+    const auto by_version = [](const KeyMaterial& a, const KeyMaterial& b) {
+      return a.version < b.version;
+    };
+    if (!std::is_sorted(key->materials.begin(), key->materials.end(), by_version)) {
+      std::sort(key->materials.begin(), key->materials.end(), by_version);
+    }
+    snapshot.keys.push_back(std::move(key));
+  }
 
   auto aliases = ForEachRow(stmts_, kSelectAliases, [&](const Statement& row) -> Result<void> {
     snapshot.aliases.push_back(AliasRecord{Scope{row.Text(0), row.Text(1)}, row.Text(2),

@@ -35,7 +35,9 @@ class SqliteStore final : public Store {
   static constexpr int kBusyTimeoutMs = 5000;
 
   // Opens (creating if needed) the database at `path`, or a private in-memory database for
-  // ":memory:", and migrates it to the current schema. For a file, the parent directory must
+  // ":memory:", and migrates it to the current schema. A missing file is built complete
+  // under a temporary name and linked into place (one sync for the file, one for the
+  // directory), so a crash never leaves a half-created database at `path`. For a file, the parent directory must
   // already exist. Errors (the message names `path`): kIo if the path cannot be opened for
   // writing (missing directory, read-only file or directory, not a regular file); kCorrupt if
   // the file is not a database or was written by a newer kmsd (schema.hpp); kBusy.
@@ -46,6 +48,7 @@ class SqliteStore final : public Store {
   // Store (see store.hpp for the contracts).
   Result<Snapshot> LoadAll() override;
   Result<void> Apply(std::span<const Change> changes) override;
+
 
   const std::string& path() const { return path_; }
 

@@ -34,9 +34,10 @@ using Result = boost::system::result<T, Error>;
 // ADL hook so that Result<T>::value() compiles; throws std::runtime_error.
 [[noreturn]] void throw_exception_from_error(const Error& e, const boost::source_location& loc);
 
-// Everything a Store holds, as read at start-up.
+// Everything a Store holds, as read at start-up, in no particular order. Keys come as the
+// shared immutable records the Registry publishes, so loading copies no record.
 struct Snapshot {
-  std::vector<KeyRecord> keys;
+  std::vector<std::shared_ptr<const KeyRecord>> keys;
   std::vector<AliasRecord> aliases;
 };
 
@@ -77,7 +78,8 @@ class Store {
   Store& operator=(const Store&) = delete;
   virtual ~Store() = default;
 
-  // Returns every key (with tags, policy and materials) and every alias of every scope.
+  // Returns every key (with tags, policy and materials; materials in ascending version, tags
+  // in insertion order) and every alias of every scope, in no particular order.
   // Errors: kIo, kCorrupt.
   virtual Result<Snapshot> LoadAll() = 0;
 

@@ -137,6 +137,21 @@ Result<void> PurgeExpiredKeys(const OpContext& ctx) {
   return {};
 }
 
+Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope,
+                                                 std::int64_t now) {
+  storage::KeyRecord key;
+  key.scope = scope;
+  KMS_ASSIGN_OR_RETURN(key.key_id, NewKeyId(/*multi_region=*/false));
+  key.key_spec = std::string(kSymmetricDefault);
+  key.key_usage = std::string(kEncryptDecrypt);
+  key.creation_date = now;
+  key.policy = DefaultKeyPolicy(scope.account);
+  KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material, NewSymmetricMaterial(now));
+  key.materials.push_back(std::move(material));
+  key.current_material_version = 1;
+  return key;
+}
+
 // CreateKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
 // Deviation: only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with
 // Origin AWS_KMS; other key specs, origins and custom key stores answer

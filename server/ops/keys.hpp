@@ -6,7 +6,10 @@
 // registry's writer.
 #pragma once
 
+#include <cstdint>
+
 #include "server/ops/context.hpp"
+#include "storage/records.hpp"
 #include "server/protocol/result.hpp"
 
 namespace kms::ops {
@@ -17,5 +20,12 @@ namespace kms::ops {
 // Errors: KMSInternalException when storage fails (keys deleted before the failure stay
 // deleted; expired keys are invisible to every operation either way).
 server::Result<void> PurgeExpiredKeys(const OpContext& ctx);
+
+// The record CreateKey makes for a request without members (`{}`) in `scope` at `now`: a new
+// random key id, one version of fresh random AES-256 material, the default key policy. Used by
+// tools that fill a database without going through HTTP (bench/populate_keys.cpp).
+// Errors: KMSInternalException when the random generator fails.
+server::Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope,
+                                                          std::int64_t now);
 
 }  // namespace kms::ops

@@ -28,7 +28,9 @@ Result<void> CheckPolicyName(const JsonIn& in) {
 
 }  // namespace
 
-std::string DefaultKeyPolicy(const OpContext& ctx) {
+std::string DefaultKeyPolicy(const OpContext& ctx) { return DefaultKeyPolicy(ctx.scope.account); }
+
+std::string DefaultKeyPolicy(std::string_view account) {
   // AWS's own layout (Jackson's pretty printer): " : " separators, two-space indent, and
   // the statement array opened on the same line.
   return "{\n"
@@ -39,7 +41,7 @@ std::string DefaultKeyPolicy(const OpContext& ctx) {
          "    \"Effect\" : \"Allow\",\n"
          "    \"Principal\" : {\n"
          "      \"AWS\" : \"arn:aws:iam::" +
-         ctx.scope.account +
+         std::string(account) +
          ":root\"\n"
          "    },\n"
          "    \"Action\" : \"kms:*\",\n"

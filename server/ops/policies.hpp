@@ -23,6 +23,8 @@ inline constexpr std::string_view kDefaultPolicyName = "default";
 // The key policy AWS attaches when CreateKey has no Policy: it lets the account's IAM
 // policies govern the key. Pretty-printed the way AWS returns it.
 std::string DefaultKeyPolicy(const OpContext& ctx);
+// The same for `account` (DefaultKeyPolicy(ctx) == DefaultKeyPolicy(ctx.scope.account)).
+std::string DefaultKeyPolicy(std::string_view account);
 
 // Checks that `policy` is a JSON object with a "Statement" member (an object or a
 // non-empty array of objects). Otherwise MalformedPolicyDocumentException with a short

@@ -553,3 +553,51 @@ TEST_CASE("Reopening the file reproduces the registry", "[storage][registry]") {
 
 }  // namespace
 }  // namespace kms::storage
+
+namespace kms::storage {
+namespace {
+
+// A Store whose LoadAll returns a fixed snapshot; its writes are never called here.
+class SnapshotStore final : public Store {
+ public:
+  explicit SnapshotStore(Snapshot snapshot) : snapshot_(std::move(snapshot)) {}
+  Result<Snapshot> LoadAll() override { return snapshot_; }
+  Result<void> Apply(std::span<const Change>) override { return Unused(); }
+
+ private:
+  static Error Unused() { return Error{Error::Code::kIo, "not used by this test"}; }
+  Snapshot snapshot_;
+};
+
+TEST_CASE("Registry::Open publishes the loaded records themselves", "[storage][registry]") {
+  Snapshot snapshot;
+  for (const char* id : {"k1", "k2", "k3"}) {
+    snapshot.keys.push_back(std::make_shared<const KeyRecord>(SampleKey(kUsEast, id)));
+  }
+  snapshot.keys.push_back(std::make_shared<const KeyRecord>(SampleKey(kEuWest, "k1")));
+  const std::vector<Registry::KeyPtr> loaded = snapshot.keys;
+  auto registry = OpenRegistry(std::make_unique<SnapshotStore>(std::move(snapshot)));
+  CHECK(registry->KeyCount() == 4);
+  for (const auto& key : loaded) {
+    CHECK(registry->FindKey(key->scope, key->key_id) == key);  // the same object, not a copy
+  }
+}
+
+TEST_CASE("Registry::Open refuses a key or alias the Store returns twice", "[storage][registry]") {
+  Snapshot snapshot;
+  snapshot.keys.push_back(std::make_shared<const KeyRecord>(MinimalKey(kUsEast, "k1")));
+  SECTION("a key") {
+    snapshot.keys.push_back(std::make_shared<const KeyRecord>(SampleKey(kUsEast, "k1")));
+  }
+  SECTION("an alias") {
+    snapshot.aliases = {SampleAlias(kUsEast, "alias/a", "k1"),
+                        SampleAlias(kUsEast, "alias/a", "k1")};
+  }
+  auto registry = Registry::Open(std::make_unique<SnapshotStore>(std::move(snapshot)));
+  REQUIRE_FALSE(registry);
+  CHECK(registry.error().code == Error::Code::kCorrupt);
+  CHECK_THAT(registry.error().message, Catch::Contains("twice"));
+}
+
+}  // namespace
+}  // namespace kms::storage

@@ -1,17 +1,20 @@
 #include "storage/sqlite_store.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "storage/schema.hpp"
 #include "tests/unit/storage/test_util.hpp"
 
 namespace kms::storage {
@@ -20,6 +23,8 @@ namespace {
 using testing::kEuWest;
 using testing::kOtherAccount;
 using testing::kUsEast;
+using testing::LoadedRecords;
+using testing::LoadSorted;
 using testing::MinimalKey;
 using testing::OpenRaw;
 using testing::QueryInt;
@@ -46,11 +51,7 @@ struct Backend {
     store = std::move(*opened);
   }
 
-  Snapshot Load() {
-    auto snapshot = store->LoadAll();
-    REQUIRE(snapshot);
-    return std::move(*snapshot);
-  }
+  LoadedRecords Load() { return LoadSorted(*store); }
 };
 
 bool InMemory() {
@@ -66,7 +67,7 @@ TEST_CASE("Keys with tags, policies and materials round-trip exactly", "[storage
   REQUIRE(b.store->InsertKey(full));
   REQUIRE(b.store->InsertKey(minimal));
 
-  Snapshot snapshot = b.Load();
+  LoadedRecords snapshot = b.Load();
   REQUIRE(snapshot.keys.size() == 2);
   CHECK(snapshot.keys[0] == minimal);  // ordered by key id
   CHECK(snapshot.keys[1] == full);
@@ -127,7 +128,7 @@ TEST_CASE("Duplicates are kAlreadyExists and change nothing", "[storage][sqlite_
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Error::Code::kAlreadyExists);
   }
-  const Snapshot snapshot = b.Load();
+  const LoadedRecords snapshot = b.Load();
   REQUIRE_FALSE(snapshot.keys.empty());
   CHECK(snapshot.keys[0] == key);
   REQUIRE(snapshot.aliases.size() == 1);
@@ -145,7 +146,7 @@ TEST_CASE("A failure half way through a key write rolls the whole write back",
   const KeyRecord good = SampleKey(kUsEast, "k1");
   REQUIRE(b.store->InsertKey(good));
   REQUIRE_FALSE(b.store->UpdateKey(key));
-  const Snapshot snapshot = b.Load();
+  const LoadedRecords snapshot = b.Load();
   REQUIRE(snapshot.keys.size() == 1);
   CHECK(snapshot.keys[0] == good);
 }
@@ -160,7 +161,7 @@ TEST_CASE("The same key id and alias name live separately in each scope",
     REQUIRE(b.store->InsertAlias(SampleAlias(scope, "alias/same", "same-id")));
   }
   REQUIRE(b.store->DeleteKey(kEuWest, "same-id"));
-  const Snapshot snapshot = b.Load();
+  const LoadedRecords snapshot = b.Load();
   REQUIRE(snapshot.keys.size() == 2);
   CHECK(snapshot.keys[0].description == "111122223333/us-east-1");
   CHECK(snapshot.keys[1].description == "444455556666/us-east-1");
@@ -175,7 +176,7 @@ TEST_CASE("Aliases insert, update and delete", "[storage][sqlite_store]") {
   REQUIRE(b.store->InsertAlias(SampleAlias(kUsEast, "alias/a", "k1")));
 
   SECTION("round trip, ordered by name") {
-    const Snapshot snapshot = b.Load();
+    const LoadedRecords snapshot = b.Load();
     REQUIRE(snapshot.aliases.size() == 2);
     CHECK(snapshot.aliases[0] == SampleAlias(kUsEast, "alias/a", "k1"));
     CHECK(snapshot.aliases[1] == SampleAlias(kUsEast, "alias/b", "k1"));
@@ -208,7 +209,7 @@ TEST_CASE("Aliases insert, update and delete", "[storage][sqlite_store]") {
   }
   SECTION("DeleteAlias") {
     REQUIRE(b.store->DeleteAlias(kUsEast, "alias/a"));
-    const Snapshot snapshot = b.Load();
+    const LoadedRecords snapshot = b.Load();
     REQUIRE(snapshot.aliases.size() == 1);
     CHECK(snapshot.aliases[0].name == "alias/b");
   }
@@ -246,7 +247,7 @@ TEST_CASE("Reset deletes everything in every scope", "[storage][sqlite_store]") 
     REQUIRE(b.store->InsertAlias(SampleAlias(scope, "alias/a", "k1")));
   }
   REQUIRE(b.store->Reset());
-  Snapshot snapshot = b.Load();
+  LoadedRecords snapshot = b.Load();
   CHECK(snapshot.keys.empty());
   CHECK(snapshot.aliases.empty());
 
@@ -269,12 +270,11 @@ TEST_CASE("A database file survives close and reopen", "[storage][sqlite_store]"
   }
   auto store = SqliteStore::Open(path);
   REQUIRE(store);
-  auto snapshot = (*store)->LoadAll();
-  REQUIRE(snapshot);
-  REQUIRE(snapshot->keys.size() == 1);
-  CHECK(snapshot->keys[0] == key);
-  REQUIRE(snapshot->aliases.size() == 1);
-  CHECK(snapshot->aliases[0] == alias);
+  const LoadedRecords snapshot = LoadSorted(**store);
+  REQUIRE(snapshot.keys.size() == 1);
+  CHECK(snapshot.keys[0] == key);
+  REQUIRE(snapshot.aliases.size() == 1);
+  CHECK(snapshot.aliases[0] == alias);
 }
 
 TEST_CASE("A file database runs in WAL mode and passes integrity_check",
@@ -376,9 +376,184 @@ TEST_CASE("Concurrent writers on one store all succeed", "[storage][sqlite_store
   }
   for (std::thread& thread : threads) thread.join();
   CHECK(failures.load() == 0);
-  const Snapshot snapshot = b.Load();
+  const LoadedRecords snapshot = b.Load();
   CHECK(snapshot.keys.size() == kThreads * kKeysPerThread);
   CHECK(snapshot.aliases.size() == kThreads * kKeysPerThread);
+}
+
+}  // namespace
+}  // namespace kms::storage
+
+namespace kms::storage {
+namespace {
+
+TEST_CASE("LoadAll shares one copy of each policy text among keys", "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  const std::string common = R"({"Version":"2012-10-17","Statement":[{"Sid":"shared"}]})";
+  for (const char* id : {"k1", "k2", "k3"}) {
+    KeyRecord key = MinimalKey(kUsEast, id);
+    key.policy = std::string(common);
+    REQUIRE(b.store->InsertKey(key));
+  }
+  KeyRecord other = MinimalKey(kUsEast, "k4");
+  other.policy = "{}";
+  REQUIRE(b.store->InsertKey(other));
+
+  auto snapshot = b.store->LoadAll();
+  REQUIRE(snapshot);
+  REQUIRE(snapshot->keys.size() == 4);
+  std::vector<const KeyRecord*> with_common;
+  const KeyRecord* k4 = nullptr;
+  for (const auto& key : snapshot->keys) {
+    (key->key_id == "k4" ? k4 : with_common.emplace_back()) = key.get();
+  }
+  REQUIRE(with_common.size() == 3);
+  REQUIRE(k4 != nullptr);
+  CHECK(k4->policy == "{}");
+  for (const KeyRecord* key : with_common) {
+    CHECK(key->policy == common);
+    CHECK(key->policy.SharesWith(with_common[0]->policy));
+  }
+  CHECK_FALSE(k4->policy.SharesWith(with_common[0]->policy));
+}
+
+TEST_CASE("LoadAll finds children stored out of key order", "[storage][sqlite_store]") {
+  // UpdateKey rewrites a key's tag, policy and material rows after every other key's, and
+  // rows written by hand can come in any order: LoadAll must not rely on rowid order.
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto opened = SqliteStore::Open(path);
+  REQUIRE(opened);
+  SqliteStore& store = **opened;
+  std::vector<KeyRecord> expected;
+  for (const char* id : {"k1", "k2", "k3", "k4"}) {
+    expected.push_back(SampleKey(kUsEast, id));
+    expected.back().description = id;
+    REQUIRE(store.InsertKey(expected.back()));
+  }
+  expected[1].tags = {{"rewritten", "yes"}};
+  expected[1].policy = "{}";
+  expected[1].materials.push_back({4, std::string(64, 'e'), {1, 2, 3}, 1730000000});
+  expected[1].current_material_version = 4;
+  REQUIRE(store.UpdateKey(expected[1]));
+  {
+    // Material and tag rows of every key in reverse rowid order.
+    const DbHandle raw = OpenRaw(path);
+    REQUIRE(Exec(raw.get(),
+                 "BEGIN;"
+                 "CREATE TEMP TABLE m AS SELECT * FROM key_materials;"
+                 "CREATE TEMP TABLE t AS SELECT * FROM key_tags;"
+                 "DELETE FROM key_materials; DELETE FROM key_tags;"
+                 "INSERT INTO key_materials SELECT * FROM m ORDER BY key_id DESC, version DESC;"
+                 "INSERT INTO key_tags SELECT * FROM t ORDER BY key_id DESC, position DESC;"
+                 "COMMIT;"));
+  }
+  const LoadedRecords loaded = LoadSorted(store);
+  REQUIRE(loaded.keys.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(expected[i].key_id);
+    CHECK(loaded.keys[i] == expected[i]);
+  }
+}
+
+TEST_CASE("LoadAll refuses a child row whose key is missing", "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto opened = SqliteStore::Open(path);
+  REQUIRE(opened);
+  REQUIRE((*opened)->InsertKey(MinimalKey(kUsEast, "k1")));
+  {
+    const DbHandle raw = OpenRaw(path);  // foreign keys are off on this connection
+    REQUIRE(Exec(raw.get(),
+                 "INSERT INTO key_materials VALUES "
+                 "('111122223333', 'us-east-1', 'ghost', 1, 'id', x'00', 0)"));
+  }
+  auto snapshot = (*opened)->LoadAll();
+  REQUIRE_FALSE(snapshot);
+  CHECK(snapshot.error().code == Error::Code::kCorrupt);
+  CHECK_THAT(snapshot.error().message, Catch::Contains("ghost"));
+}
+
+std::vector<Change> InsertsOf(const std::vector<KeyRecord>& keys) {
+  std::vector<Change> changes;
+  for (const KeyRecord& key : keys) {
+    changes.push_back(change::InsertKey{std::make_shared<const KeyRecord>(key)});
+  }
+  return changes;
+}
+
+TEST_CASE("Apply writes a whole batch or none of it", "[storage][sqlite_store]") {
+  Backend b(InMemory());
+  std::vector<KeyRecord> keys = {SampleKey(kUsEast, "k1"), MinimalKey(kUsEast, "k2"),
+                                 SampleKey(kEuWest, "k1")};
+  REQUIRE(b.store->Apply(InsertsOf(keys)));
+  LoadedRecords loaded = b.Load();
+  REQUIRE(loaded.keys.size() == 3);
+  CHECK(loaded.keys[0] == keys[2]);  // eu-west-2 sorts first
+  CHECK(loaded.keys[1] == keys[0]);
+  CHECK(loaded.keys[2] == keys[1]);
+
+  const std::vector<KeyRecord> clash = {MinimalKey(kUsEast, "k3"), MinimalKey(kUsEast, "k1")};
+  std::vector<Change> changes = InsertsOf(clash);
+  changes.push_back(change::DeleteKey{kUsEast, "k2"});  // a valid change in the same batch
+  auto r = b.store->Apply(changes);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Error::Code::kAlreadyExists);
+  CHECK(b.Load().keys.size() == 3);  // k3 (and the deletion of k2) rolled back with the clash
+}
+
+}  // namespace
+}  // namespace kms::storage
+
+namespace kms::storage {
+namespace {
+
+std::vector<std::string> FileNames(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_CASE("A new database file is created complete, in WAL mode, with nothing left over",
+          "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  {
+    auto store = SqliteStore::Open(path);
+    REQUIRE(store);
+    REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "k1")));
+  }
+  CHECK(FileNames(dir.path()) == std::vector<std::string>{"kms.db"});
+  const DbHandle raw = OpenRaw(path);
+  CHECK(QueryText(raw.get(), "PRAGMA journal_mode") == "wal");
+  CHECK(QueryInt(raw.get(), "PRAGMA user_version") == LatestSchemaVersion());
+  CHECK(QueryText(raw.get(), "PRAGMA integrity_check") == "ok");
+  CHECK(QueryInt(raw.get(), "SELECT count(*) FROM keys") == 1);
+}
+
+TEST_CASE("Creation leftovers of a dead process are removed, a live creator's are not",
+          "[storage][sqlite_store]") {
+  TempDir dir;
+  const pid_t dead = ::fork();
+  REQUIRE(dead >= 0);
+  if (dead == 0) ::_exit(0);
+  int status = 0;
+  REQUIRE(::waitpid(dead, &status, 0) == dead);
+  const std::string abandoned = "kms.db.new-" + std::to_string(dead) + "-0";
+  const std::string in_progress = "kms.db.new-" + std::to_string(::getppid()) + "-3";
+  const std::string unrelated = "kms.db.newer";
+  for (const std::string& name : {abandoned, abandoned + "-shm", in_progress, unrelated}) {
+    std::ofstream(dir.File(name)) << "x";
+  }
+
+  auto store = SqliteStore::Open(dir.File("kms.db"));
+  REQUIRE(store);
+  store->reset();
+  CHECK(FileNames(dir.path()) ==
+        std::vector<std::string>{"kms.db", in_progress, unrelated});
 }
 
 }  // namespace

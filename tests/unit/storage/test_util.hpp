@@ -6,11 +6,13 @@
 // Thread-safety: TempDir and RawDb are single-threaded; the record factories are pure.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -115,6 +117,32 @@ inline KeyRecord MinimalKey(const Scope& scope, std::string key_id) {
   key.materials = {{1, std::string(64, 'd'), std::vector<std::uint8_t>(32, 0x07), 1700000000}};
   key.current_material_version = 1;
   return key;
+}
+
+// What LoadAll returned, as plain values in a fixed order (LoadAll promises none): keys by
+// (scope, key id), aliases by (scope, name).
+struct LoadedRecords {
+  std::vector<KeyRecord> keys;
+  std::vector<AliasRecord> aliases;
+};
+
+inline LoadedRecords LoadSorted(Store& store) {
+  auto snapshot = store.LoadAll();
+  REQUIRE(snapshot);
+  LoadedRecords loaded;
+  for (const auto& key : snapshot->keys) {
+    REQUIRE(key != nullptr);
+    loaded.keys.push_back(*key);
+  }
+  loaded.aliases = std::move(snapshot->aliases);
+  std::sort(loaded.keys.begin(), loaded.keys.end(), [](const KeyRecord& a, const KeyRecord& b) {
+    return std::tie(a.scope, a.key_id) < std::tie(b.scope, b.key_id);
+  });
+  std::sort(loaded.aliases.begin(), loaded.aliases.end(),
+            [](const AliasRecord& a, const AliasRecord& b) {
+              return std::tie(a.scope, a.name) < std::tie(b.scope, b.name);
+            });
+  return loaded;
 }
 
 inline AliasRecord SampleAlias(const Scope& scope, std::string name, std::string target) {

@@ -900,3 +900,26 @@ TEST_CASE("A storage failure while purging fails ListKeys and keeps the key invi
   CHECK(r.body == R"({"Keys":[],"Truncated":false})");
   CHECK(h.registry->FindKey(kUsEast, id) == nullptr);  // purged, durably
 }
+
+TEST_CASE("NewDefaultSymmetricKey builds the record CreateKey {} stores", "[ops][keys]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  const auto created = h.registry().FindKey(kUsEast, id);
+  REQUIRE(created != nullptr);
+
+  auto made = kms::ops::NewDefaultSymmetricKey(kUsEast, created->creation_date);
+  REQUIRE(made.has_value());
+  CHECK(std::regex_match(made->key_id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+                                                  "[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+  CHECK(made->key_id != id);
+  REQUIRE(made->materials.size() == 1);
+  CHECK(made->materials[0].bytes.size() == 32);
+  CHECK(made->materials[0].bytes != created->materials[0].bytes);
+  CHECK(std::regex_match(made->materials[0].material_id, std::regex("[0-9a-f]{64}")));
+
+  // Apart from the random parts, the same record.
+  kms::storage::KeyRecord same = *made;
+  same.key_id = created->key_id;
+  same.materials = created->materials;
+  CHECK(same == *created);
+}

@@ -1,0 +1,77 @@
+#include "server/startup_heap.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <system_error>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+namespace kms::server {
+namespace {
+
+#if defined(__GLIBC__)
+constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+// glibc's default (DEFAULT_TOP_PAD in malloc/malloc-machine.h).
+constexpr int kDefaultTopPad = 128 * 1024;
+// Probes that make the heap grow: below glibc's smallest mmap threshold (128 KiB), so they
+// come from the heap; as many as it takes to use up the free top of the heap.
+constexpr std::size_t kProbeBytes = std::size_t{64} << 10;
+constexpr std::size_t kMaxProbes = 64;
+// mallopt takes an int.
+constexpr std::size_t kMaxBytes = std::size_t{1} << 30;
+#endif
+
+}  // namespace
+
+HugePageHeap::HugePageHeap(std::size_t bytes) {
+#if defined(__GLIBC__)
+  if (bytes < kMinBytes) return;
+  if (bytes > kMaxBytes) bytes = kMaxBytes;
+  if (mallopt(M_TOP_PAD, static_cast<int>(bytes)) == 0) return;
+  tuned_ = true;
+  auto* before = static_cast<char*>(sbrk(0));
+  auto* after = before;
+  // volatile: a malloc/free pair whose memory is unused may otherwise be optimised away.
+  std::array<void* volatile, kMaxProbes> probes{};
+  for (std::size_t i = 0; i < kMaxProbes && after == before; ++i) {
+    probes[i] = std::malloc(kProbeBytes);
+    after = static_cast<char*>(sbrk(0));
+  }
+  // Back into the top chunk; glibc's trim keeps M_TOP_PAD bytes of it.
+  for (void* probe : probes) std::free(probe);
+  if (before == reinterpret_cast<char*>(-1) || after <= before) return;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(before) + kHugePage - 1) & ~(kHugePage - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(after) & ~(kHugePage - 1);
+  if (end <= begin) return;
+  if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE) == 0) {
+    advised_ = end - begin;
+  }
+#else
+  (void)bytes;
+#endif
+}
+
+HugePageHeap::~HugePageHeap() {
+#if defined(__GLIBC__)
+  if (!tuned_) return;
+  mallopt(M_TOP_PAD, kDefaultTopPad);
+#endif
+}
+
+std::size_t EstimatedLoadBytes(const std::filesystem::path& db_path) {
+  std::size_t total = 0;
+  for (const std::string suffix : {"", "-wal"}) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(db_path.string() + suffix, ec);
+    if (!ec) total += static_cast<std::size_t>(size);
+  }
+  return total;
+}
+
+}  // namespace kms::server
