@@ -2,28 +2,44 @@
 //
 // Session: one client connection. Reads a request, answers it, and repeats while the
 // client keeps the connection alive (Beast's http_server_async shape: DoX starts a step,
-// OnX finishes it and starts with the error check).
+// OnX finishes it and starts with the error check):
+//
+//   DoRead -> OnRead -> Answer() gives a Reply -> DoWrite(reply) -> OnWrite -> DoRead ...
 //
 // Network errors end the connection (logged at debug level). KMS errors are responses on
 // a connection that stays healthy. Transport-level rejections (body or header too large,
 // an unparseable HTTP request) get an AWS-shaped error response, then the connection is
 // closed because the rest of the stream cannot be trusted.
 //
+// Timeouts: each read of a request and each write of a response must finish within
+// config.read_timeout (from when it starts, however the bytes trickle in), else the
+// connection is closed; that is the idle keep-alive timeout and the slow-client protection.
+// This is what beast::tcp_stream::expires_after() gave, but tcp_stream re-armed a timer
+// around every read and write (a cancel, a completion and a new wait in the timer queue per
+// request). Here a read or write only records its deadline; one timer per session wakes up
+// at the earliest deadline it was armed for and re-arms itself if the deadline moved later
+// meanwhile, so on a busy connection it fires about once per read_timeout.
+//
 // Thread-safety: a session lives on one single-threaded io_context; CloseIfIdle() is
 // posted to that context.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "config/config.hpp"
 #include "server/protocol/dispatch.hpp"
@@ -51,7 +67,12 @@ struct SessionEnv {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::ip::tcp::socket&& socket, SessionEnv& env);
+  // A socket bound to its io_context's own executor type rather than any_io_executor:
+  // every async operation copies the executor, and the type-erased one costs more.
+  using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                  boost::asio::io_context::executor_type>;
+
+  Session(Socket&& socket, SessionEnv& env);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -67,27 +88,50 @@ class Session : public std::enable_shared_from_this<Session> {
   void PostCloseIfIdle();
 
  private:
+  using Clock = std::chrono::steady_clock;
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
-  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  using Timer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>,
+                                                  boost::asio::io_context::executor_type>;
 
   void DoRead();
   void OnRead(boost::beast::error_code ec, std::size_t bytes);
-  void DoWrite(Response&& response, bool close_after);
+  void DoWrite(Reply&& reply, bool close_after);
   void OnWrite(bool close_after, boost::beast::error_code ec, std::size_t bytes);
   void DoClose();
   void DoLinger();
   void OnLinger(boost::beast::error_code ec, std::size_t bytes);
 
-  Response Answer(Request& request);
-  Response RejectTransport(const KmsError& error);
+  Reply Answer(const Request& request);
+  Reply RejectTransport(const KmsError& error);  // also sets the response fields
 
-  boost::beast::tcp_stream stream_;
+  // The pending read or write must finish within `timeout` from now.
+  void SetDeadline(Clock::duration timeout);
+  // No I/O step pending (the request is being answered): nothing to time out.
+  void ClearDeadline() { deadline_ = Clock::time_point::max(); }
+  void ArmTimer(Clock::time_point expiry);
+  void OnTimer(boost::beast::error_code ec);
+
+  Socket socket_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  std::shared_ptr<Response> response_;  // kept alive until the write completes
-  std::vector<char> linger_buffer_;
   SessionEnv& env_;
   bool idle_ = true;  // waiting for the first byte of a request
+
+  // The request being answered: its id (a UUID), and what the response must echo.
+  std::array<char, 36> request_id_{};
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+
+  // The response being written: head_ (status line and headers, see http_response.hpp)
+  // and reply_.body go out in one gather write. Both are kept until the write completes;
+  // head_ keeps its capacity from one request to the next.
+  Reply reply_;
+  std::string head_;
+  std::vector<char> linger_buffer_;
+
+  Timer timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();      // of the pending read/write
+  Clock::time_point timer_expiry_ = Clock::time_point::max();  // max: timer_ not armed
 };
 
 }  // namespace kms::server
