@@ -1,5 +1,6 @@
 #include "server/protocol/json_io.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "crypto/base64.hpp"
@@ -14,6 +15,17 @@ KmsError MissingMember(std::string_view name) {
 
 KmsError BadBase64(std::string_view name) {
   return KmsError::Serialization("Invalid base64 in member '" + std::string(name) + "'");
+}
+
+// True when RapidJSON's writer would copy `text` between the quotes unchanged: it escapes
+// only control characters, '"' and '\\' when writing UTF-8 as UTF-8 (writer.h, `escape`).
+// Such text (ARNs, ids, names, enum values: nearly every string kmsd writes) is appended
+// directly, skipping the writer's per-character escape loop, the largest single cost of
+// writing a response.
+bool NeedsNoEscaping(std::string_view text) {
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  });
 }
 
 rapidjson::Value::StringRefType Ref(std::string_view s) {
@@ -134,11 +146,30 @@ JsonOut::JsonOut()
 }
 
 void JsonOut::Key(std::string_view key) {
-  writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  if (!NeedsNoEscaping(key)) {
+    writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    return;
+  }
+  OpenRawString();
+  out_.append(key);
+  out_.push_back('"');
 }
 
 void JsonOut::StringValue(std::string_view value) {
-  writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  if (!NeedsNoEscaping(value)) {
+    writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    return;
+  }
+  OpenRawString();
+  out_.append(value);
+  out_.push_back('"');
+}
+
+void JsonOut::OpenRawString() {
+  // RawValue does the writer's bookkeeping (the ',' or ':' before the value, which member
+  // comes next) and writes the opening quote. The writer buffers nothing, so what is then
+  // appended to out_ lands right after that quote.
+  writer_.RawValue("\"", 1, rapidjson::kStringType);
 }
 
 void JsonOut::String(std::string_view key, std::string_view value) {
@@ -150,9 +181,7 @@ void JsonOut::Blob(std::string_view key, crypto::ByteView value) {
   Key(key);
   // Base64 never needs JSON escaping, so the text is encoded straight into the body rather
   // than into a temporary and then copied through the writer's per-character escape check.
-  // RawValue writes the separator bookkeeping and the opening quote; the writer buffers
-  // nothing, so appending to out_ afterwards lands in the right place.
-  writer_.RawValue("\"", 1, rapidjson::kStringType);
+  OpenRawString();
   crypto::Base64EncodeAppend(value, out_);
   out_.push_back('"');
 }

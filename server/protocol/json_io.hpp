@@ -108,6 +108,10 @@ class JsonOut {
  private:
   using LevelAllocator = rapidjson::MemoryPoolAllocator<>;
 
+  // Starts a string value (or member name) whose text the caller appends to out_ unescaped,
+  // followed by the closing quote. Strings that need no escaping are written this way.
+  void OpenRawString();
+
   std::string out_;
   StringSink sink_;
   // The writer's stack of open objects/arrays lives in this inline buffer (it spills to the
