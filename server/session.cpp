@@ -4,11 +4,14 @@
 #include <span>
 #include <string>
 #include <time.h>
+#include <tuple>
+#include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include "crypto/random.hpp"
@@ -70,10 +73,32 @@ std::chrono::steady_clock::time_point CoarseNow() {
           std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
-std::string_view Header(const http::request<http::string_body>& req, std::string_view name) {
-  auto it = req.find(beast::string_view(name.data(), name.size()));
-  if (it == req.end()) return {};
-  return {it->value().data(), it->value().size()};
+// The two headers a KMS request needs. One pass over the fields: most names were matched to
+// a field enum by the parser, so only unknown ones are compared as text (a lookup by name
+// compares case-insensitively against the fields, once per header). The first occurrence
+// wins, as with find().
+struct AwsHeaders {
+  std::string_view target;         // X-Amz-Target
+  std::string_view authorization;  // Authorization (its SigV4 scope names the region)
+};
+
+template <class Request>
+AwsHeaders FindAwsHeaders(const Request& req) {
+  AwsHeaders found;
+  bool have_target = false;
+  bool have_authorization = false;
+  for (const auto& field : req) {
+    const std::string_view value(field.value().data(), field.value().size());
+    if (field.name() == http::field::authorization) {
+      if (!have_authorization) found.authorization = value;
+      have_authorization = true;
+    } else if (field.name() == http::field::unknown && !have_target &&
+               beast::iequals(field.name_string(), "X-Amz-Target")) {
+      found.target = value;
+      have_target = true;
+    }
+  }
+  return found;
 }
 
 }  // namespace
@@ -114,8 +139,12 @@ void Session::PostCloseIfIdle() {
 
 void Session::DoRead() {
   if (env_.stopping) return DoClose();
-  // A fresh parser per request, as Beast requires (a parser cannot be reset).
-  parser_.emplace();
+  // A fresh parser per request, as Beast requires (a parser cannot be reset). The previous
+  // request's memory goes back to the arena first: nothing refers to it any more.
+  parser_.reset();
+  arena_.release();
+  parser_.emplace(std::piecewise_construct, std::make_tuple(Allocator(&arena_)),
+                  std::make_tuple(Allocator(&arena_)));
   parser_->body_limit(env_.config.body_limit_bytes);
   parser_->header_limit(kHeaderLimit);
   idle_ = true;
@@ -187,8 +216,9 @@ Reply Session::Answer(const Request& request) {
       reply = Dispatcher::ErrorReply(KmsError::Internal("reset failed: " + result.error().message));
     }
   } else if (request.method() == http::verb::post) {
-    reply = env_.dispatcher.Handle(Header(request, "X-Amz-Target"),
-                                   Header(request, "Authorization"), request.body(), request_id);
+    const AwsHeaders headers = FindAwsHeaders(request);
+    reply =
+        env_.dispatcher.Handle(headers.target, headers.authorization, request.body(), request_id);
   } else {
     reply = Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}});
   }

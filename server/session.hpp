@@ -27,7 +27,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,6 +40,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -89,7 +92,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   using Clock = std::chrono::steady_clock;
-  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  // The request's header fields, target and body are allocated from the session's arena_
+  // (see below), so reading a request costs no malloc/free pair per header field.
+  using Allocator = std::pmr::polymorphic_allocator<char>;
+  using Body = boost::beast::http::basic_string_body<char, std::char_traits<char>, Allocator>;
+  using Request = boost::beast::http::request<Body, boost::beast::http::basic_fields<Allocator>>;
+  using RequestParser = boost::beast::http::request_parser<Body, Allocator>;
   using Timer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>,
                                                   boost::asio::io_context::executor_type>;
 
@@ -113,7 +121,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Socket socket_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  // Memory for one request at a time: a fresh parser per request (Beast parsers cannot be
+  // reset) allocates from arena_, which DoRead() empties before creating the next parser.
+  // A typical request fits the inline buffer; a larger one spills to the heap until then.
+  alignas(std::max_align_t) std::array<std::byte, 1024> arena_buffer_;
+  std::pmr::monotonic_buffer_resource arena_{arena_buffer_.data(), arena_buffer_.size()};
+  std::optional<RequestParser> parser_;
   SessionEnv& env_;
   bool idle_ = true;  // waiting for the first byte of a request
 
