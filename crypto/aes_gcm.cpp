@@ -42,9 +42,21 @@ const EVP_CIPHER* GcmCipher(std::size_t key_bytes) {
 // One cipher context per thread. `primed` is the cipher whose provider context `ctx`
 // currently holds: re-initialising with a null cipher reuses that provider context, whereas
 // passing a cipher makes OpenSSL free and reallocate it.
+//
+// `key` is the key whose schedule `ctx` holds (valid when primed). A call under the same key
+// (the common case: one KMS key serving many requests) passes only the new IV, so OpenSSL
+// skips the AES key expansion and the GCM hash-key setup, ~5 % of a GenerateDataKey request.
+// The context holds the expanded key anyway, so keeping the raw key beside it exposes nothing
+// new; both are cleansed when the thread exits.
 struct ThreadGcm {
+  ThreadGcm() = default;
+  ThreadGcm(const ThreadGcm&) = delete;
+  ThreadGcm& operator=(const ThreadGcm&) = delete;
+  ~ThreadGcm() { OPENSSL_cleanse(key.data(), key.size()); }
+
   CipherCtx ctx{EVP_CIPHER_CTX_new()};
   const EVP_CIPHER* primed = nullptr;
+  std::array<std::uint8_t, 32> key{};
 };
 
 ThreadGcm& ThisThreadGcm() {
@@ -66,6 +78,7 @@ Result<void> CheckKeyAndIv(ByteView key, ByteView iv) {
 // so the next call starts it over from scratch.
 Error Fail(ThreadGcm& state, std::string_view operation) {
   state.primed = nullptr;
+  OPENSSL_cleanse(state.key.data(), state.key.size());
   return OpenSslError(operation);
 }
 
@@ -74,13 +87,17 @@ Result<EVP_CIPHER_CTX*> Begin(ThreadGcm& state, ByteView key, ByteView iv, int e
   const EVP_CIPHER* cipher = GcmCipher(key.size());
   if (cipher == nullptr) return Fail(state, "EVP_CIPHER_fetch(AES-GCM)");
   if (state.ctx == nullptr) return Fail(state, "EVP_CIPHER_CTX_new");
-  const EVP_CIPHER* init_cipher = state.primed == cipher ? nullptr : cipher;
+  // The cipher's key size equals key.size(), so a primed context's key is compared in full.
+  const bool same_cipher = state.primed == cipher;
+  const bool same_key = same_cipher && CRYPTO_memcmp(state.key.data(), key.data(), key.size()) == 0;
   state.primed = nullptr;
-  // The default GCM IV length is 12 bytes, so no IV-length parameter is needed.
-  if (EVP_CipherInit_ex2(state.ctx.get(), init_cipher, key.data(), iv.data(), encrypt, nullptr) !=
-      1) {
+  // The default GCM IV length is 12 bytes, so no IV-length parameter is needed. A null key
+  // keeps the schedule already in the context; a null cipher keeps its provider context.
+  if (EVP_CipherInit_ex2(state.ctx.get(), same_cipher ? nullptr : cipher,
+                         same_key ? nullptr : key.data(), iv.data(), encrypt, nullptr) != 1) {
     return Fail(state, "EVP_CipherInit_ex2");
   }
+  if (!same_key) std::copy(key.begin(), key.end(), state.key.begin());
   state.primed = cipher;
   return state.ctx.get();
 }

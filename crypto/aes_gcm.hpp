@@ -8,7 +8,8 @@
 //   if (auto r = crypto::AesGcmSeal(key, iv, aad, pt, ct, tag); !r) return r.error();
 //
 // Implementation notes: the EVP_CIPHERs are fetched once per process and each thread reuses
-// one EVP_CIPHER_CTX (re-initialised with the new key and IV on every call).
+// one EVP_CIPHER_CTX, re-initialised with the new IV on every call and with the key only when
+// it differs from the previous call's (the AES key schedule is then reused).
 //
 // Thread safety: safe to call concurrently from any number of threads.
 #pragma once

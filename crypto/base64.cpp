@@ -29,31 +29,39 @@ std::uint8_t Sextet(char c) { return kDecodeTable[static_cast<unsigned char>(c)]
 
 std::string Base64Encode(ByteView bytes) {
   std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
+  Base64EncodeAppend(bytes, out);
+  return out;
+}
+
+void Base64EncodeAppend(ByteView bytes, std::string& out) {
+  // Sized once, then written through a pointer: no per-character capacity check.
+  const std::size_t start = out.size();
+  out.resize(start + (bytes.size() + 2) / 3 * 4);
+  char* p = out.data() + start;
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t group = (std::uint32_t{bytes[i]} << 16) |
                                 (std::uint32_t{bytes[i + 1]} << 8) | std::uint32_t{bytes[i + 2]};
-    out += kAlphabet[(group >> 18) & 0x3F];
-    out += kAlphabet[(group >> 12) & 0x3F];
-    out += kAlphabet[(group >> 6) & 0x3F];
-    out += kAlphabet[group & 0x3F];
+    *p++ = kAlphabet[(group >> 18) & 0x3F];
+    *p++ = kAlphabet[(group >> 12) & 0x3F];
+    *p++ = kAlphabet[(group >> 6) & 0x3F];
+    *p++ = kAlphabet[group & 0x3F];
   }
   const std::size_t rest = bytes.size() - i;
   if (rest == 1) {
     const std::uint32_t group = std::uint32_t{bytes[i]} << 16;
-    out += kAlphabet[(group >> 18) & 0x3F];
-    out += kAlphabet[(group >> 12) & 0x3F];
-    out += "==";
+    *p++ = kAlphabet[(group >> 18) & 0x3F];
+    *p++ = kAlphabet[(group >> 12) & 0x3F];
+    *p++ = '=';
+    *p++ = '=';
   } else if (rest == 2) {
     const std::uint32_t group =
         (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8);
-    out += kAlphabet[(group >> 18) & 0x3F];
-    out += kAlphabet[(group >> 12) & 0x3F];
-    out += kAlphabet[(group >> 6) & 0x3F];
-    out += '=';
+    *p++ = kAlphabet[(group >> 18) & 0x3F];
+    *p++ = kAlphabet[(group >> 12) & 0x3F];
+    *p++ = kAlphabet[(group >> 6) & 0x3F];
+    *p++ = '=';
   }
-  return out;
 }
 
 std::size_t Base64DecodedSize(std::string_view text) {

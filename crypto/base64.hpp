@@ -23,6 +23,10 @@ namespace kms::crypto {
 // The padded standard encoding of `bytes`.
 std::string Base64Encode(ByteView bytes);
 
+// Appends the padded standard encoding of `bytes` to `out` (no temporary string; the JSON
+// writer uses it to put a blob straight into a response body).
+void Base64EncodeAppend(ByteView bytes, std::string& out);
+
 // The bytes `text` encodes, or nullopt if `text` is not a canonical padded standard encoding:
 // length not a multiple of 4, a character outside the alphabet, '=' anywhere but the last one
 // or two positions, or non-zero bits before the padding. "" decodes to no bytes.

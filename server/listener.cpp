@@ -50,11 +50,13 @@ void Listener::Close() {
 void Listener::DoAccept() {
   net::io_context& target = *contexts_[next_];
   next_ = (next_ + 1) % contexts_.size();
+  // Accepting with a context (not an executor) yields a socket typed on that context's own
+  // executor: Session::Socket.
   acceptor_.async_accept(target,
                          beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
 }
 
-void Listener::OnAccept(beast::error_code ec, tcp::socket socket) {
+void Listener::OnAccept(beast::error_code ec, Session::Socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;  // closed: shutdown
   if (ec) {
     // Out of descriptors and similar: keep serving the connections we have.

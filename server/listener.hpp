@@ -33,7 +33,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept();
-  void OnAccept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+  void OnAccept(boost::beast::error_code ec, Session::Socket socket);
 
   std::vector<boost::asio::io_context*> contexts_;
   std::size_t next_ = 0;

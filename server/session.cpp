@@ -3,13 +3,21 @@
 #include <array>
 #include <span>
 #include <string>
+#include <time.h>
+#include <tuple>
+#include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/read.hpp>
 
 #include "crypto/random.hpp"
+#include "server/http_response.hpp"
 #include "server/log.hpp"
 
 namespace kms::server {
@@ -21,12 +29,11 @@ namespace net = boost::asio;
 namespace {
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
-constexpr std::string_view kJsonType = "application/x-amz-json-1.1";
 
 // A request id in the form of AWS's (a UUID v4). Ids must be unique, not secret: they come
 // from a per-thread splitmix64 sequence seeded once from RAND_bytes, keeping the CSPRNG for
 // key material.
-std::string NewRequestId() {
+void NewRequestId(std::array<char, 36>& out) {
   thread_local std::uint64_t state = [] {
     std::uint64_t seed = 0;
     std::span<std::uint8_t> bytes(reinterpret_cast<std::uint8_t*>(&seed), sizeof seed);
@@ -50,26 +57,56 @@ std::string NewRequestId() {
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  std::size_t pos = 0;
   for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 0x0f];
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[pos++] = '-';
+    out[pos++] = kHex[b[i] >> 4];
+    out[pos++] = kHex[b[i] & 0x0f];
   }
-  return out;
 }
 
-std::string_view Header(const http::request<http::string_body>& req, std::string_view name) {
-  auto it = req.find(beast::string_view(name.data(), name.size()));
-  if (it == req.end()) return {};
-  return {it->value().data(), it->value().size()};
+// CLOCK_MONOTONIC (the clock behind steady_clock) at tick resolution (1-4 ms): deadlines of
+// seconds need no more, and the coarse clock is read without the TSC, which costs more in a VM.
+std::chrono::steady_clock::time_point CoarseNow() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
+
+// The two headers a KMS request needs. One pass over the fields: most names were matched to
+// a field enum by the parser, so only unknown ones are compared as text (a lookup by name
+// compares case-insensitively against the fields, once per header). The first occurrence
+// wins, as with find().
+struct AwsHeaders {
+  std::string_view target;         // X-Amz-Target
+  std::string_view authorization;  // Authorization (its SigV4 scope names the region)
+};
+
+template <class Request>
+AwsHeaders FindAwsHeaders(const Request& req) {
+  AwsHeaders found;
+  bool have_target = false;
+  bool have_authorization = false;
+  for (const auto& field : req) {
+    const std::string_view value(field.value().data(), field.value().size());
+    if (field.name() == http::field::authorization) {
+      if (!have_authorization) found.authorization = value;
+      have_authorization = true;
+    } else if (field.name() == http::field::unknown && !have_target &&
+               beast::iequals(field.name_string(), "X-Amz-Target")) {
+      found.target = value;
+      have_target = true;
+    }
+  }
+  return found;
 }
 
 }  // namespace
 
-Session::Session(net::ip::tcp::socket&& socket, SessionEnv& env)
-    : stream_(std::move(socket)), env_(env) {}
+Session::Session(Socket&& socket, SessionEnv& env)
+    : socket_(std::move(socket)), env_(env), timer_(socket_.get_executor()) {}
 
 Session::~Session() {
   std::lock_guard lock(env_.sessions_mu);
@@ -84,42 +121,48 @@ void Session::Run() {
     std::lock_guard lock(env_.sessions_mu);
     env_.sessions.insert(this);
   }
-  // Start on the stream's executor (its io_context), as Beast's examples do.
-  net::dispatch(stream_.get_executor(),
+  // Start on the socket's executor (its io_context), as Beast's examples do.
+  net::dispatch(socket_.get_executor(),
                 beast::bind_front_handler(&Session::DoRead, shared_from_this()));
 }
 
 void Session::CloseIfIdle() {
   if (idle_ && buffer_.size() == 0) {
     beast::error_code ec;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    socket_.shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    timer_.cancel();
   }
 }
 
 void Session::PostCloseIfIdle() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseIfIdle(); });
+  net::post(socket_.get_executor(), [self = shared_from_this()] { self->CloseIfIdle(); });
 }
 
 void Session::DoRead() {
   if (env_.stopping) return DoClose();
-  parser_.emplace();
+  // A fresh parser per request, as Beast requires (a parser cannot be reset). The previous
+  // request's memory goes back to the arena first: nothing refers to it any more.
+  parser_.reset();
+  arena_.release();
+  parser_.emplace(std::piecewise_construct, std::make_tuple(Allocator(&arena_)),
+                  std::make_tuple(Allocator(&arena_)));
   parser_->body_limit(env_.config.body_limit_bytes);
   parser_->header_limit(kHeaderLimit);
   idle_ = true;
-  stream_.expires_after(env_.config.read_timeout);
-  http::async_read(stream_, buffer_, *parser_,
+  SetDeadline(env_.config.read_timeout);
+  http::async_read(socket_, buffer_, *parser_,
                    beast::bind_front_handler(&Session::OnRead, shared_from_this()));
 }
 
 void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
   idle_ = false;
-  // This means they closed the connection (or we did, for shutdown).
+  ClearDeadline();
+  // This means they closed the connection, or we did (shutdown, or OnTimer: a timeout).
   if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
       ec == net::error::bad_descriptor) {
     return DoClose();
   }
-  if (ec == beast::error::timeout) return;  // the stream is already closed
   if (ec == http::error::body_limit) {
     return DoWrite(RejectTransport({ErrorCode::kRequestEntityTooLarge,
                                     "Request body exceeds the limit of " +
@@ -141,44 +184,45 @@ void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
     Log(LogLevel::kDebug, "connection read error: " + ec.message());
     return DoClose();
   }
-  Request request = parser_->release();
-  const bool close_after = !request.keep_alive() || env_.stopping;
-  Answer(request, close_after);
+  const Request& request = parser_->get();
+  version_ = request.version();
+  keep_alive_ = request.keep_alive();
+  const bool close_after = !keep_alive_ || env_.stopping;
+  Respond(Answer(request), close_after);
 }
 
-void Session::Answer(const Request& request, bool close_after) {
-  Exchange exchange{NewRequestId(), std::chrono::steady_clock::now(), request.version(),
-                    request.keep_alive(), close_after, {}};
-  exchange.reply = Handle(request, exchange.request_id);
-  if (env_.registry.IsDurable(exchange.reply.ticket)) {
-    return DoWrite(Respond(std::move(exchange)), close_after);  // the common case
-  }
+void Session::Respond(Reply&& reply, bool close_after) {
+  if (env_.registry.IsDurable(reply.ticket)) return DoWrite(std::move(reply), close_after);
   // The reply depends on changes not yet committed: answer once the committer has made them
   // durable (group commit, storage/registry.hpp). The callback runs on the committer thread,
   // so it only posts back to this session's executor; tracking work keeps the io_context
   // running meanwhile, even during a graceful stop.
-  auto executor = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
-  auto waiting = std::make_shared<Exchange>(std::move(exchange));
+  auto executor = net::prefer(socket_.get_executor(), net::execution::outstanding_work.tracked);
+  auto waiting = std::make_shared<Reply>(std::move(reply));
   env_.registry.WhenDurable(
-      waiting->reply.ticket,
-      [self = shared_from_this(), executor, waiting](
-          const std::optional<storage::Error>& failure) mutable {
+      waiting->ticket, [self = shared_from_this(), executor, waiting, close_after](
+                           const std::optional<storage::Error>& failure) mutable {
         // Move, don't copy: the session and the tracked work must not outlive this call on
         // the committer thread (the registry may drop the callback only later).
         net::post(std::move(executor), [self = std::move(self), waiting = std::move(waiting),
-                                        failure] {
+                                        failure, close_after] {
           if (failure) {
-            Log(LogLevel::kError, "request " + waiting->request_id +
-                                      " failed: a change could not be stored: " + failure->message);
-            waiting->reply = Dispatcher::CommitFailedReply(waiting->reply, *failure);
+            Log(LogLevel::kError,
+                "request " + std::string(self->request_id_.data(), self->request_id_.size()) +
+                    " failed: a change could not be stored: " + failure->message);
+            *waiting = Dispatcher::CommitFailedReply(*waiting, *failure);
           }
-          const bool close = waiting->close_after;
-          self->DoWrite(self->Respond(std::move(*waiting)), close);
+          self->DoWrite(std::move(*waiting), close_after);
         });
       });
 }
 
-Reply Session::Handle(const Request& request, std::string_view request_id) {
+Reply Session::Answer(const Request& request) {
+  NewRequestId(request_id_);
+  const std::string_view request_id(request_id_.data(), request_id_.size());
+  const bool access_log = LogEnabled(LogLevel::kDebug);
+  const auto begin = access_log ? std::chrono::steady_clock::now() : Clock::time_point{};
+  Reply reply;
   const std::string_view target(request.target().data(), request.target().size());
   if (target == "/_kmsd/health" && request.method() == http::verb::get) {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
@@ -189,67 +233,61 @@ Reply Session::Handle(const Request& request, std::string_view request_id) {
     out.String("version", KMSD_VERSION);
     out.Int("uptimeSeconds", uptime);
     out.Int("keys", static_cast<std::int64_t>(env_.registry.KeyCount()));
-    return Reply{200, out.Finish(), {}, "health", {}};
-  }
-  if (target == "/_kmsd/reset" && request.method() == http::verb::post) {
-    const storage::Registry::Seq begin = env_.registry.LastChange();
-    env_.registry.BeginWrite().Reset();  // never fails in memory; the commit may
+    reply = Reply{200, out.Finish(), {}, "health", {}};
+  } else if (target == "/_kmsd/reset" && request.method() == http::verb::post) {
+    const storage::Registry::Seq first = env_.registry.LastChange();
+    (void)env_.registry.BeginWrite().Reset();  // never fails in memory; its commit may
     JsonOut out;
     out.String("status", "reset");
-    return Reply{200, out.Finish(), {}, "reset", {begin, env_.registry.LastChange()}};
+    reply = Reply{200, out.Finish(), {}, "reset", {first, env_.registry.LastChange()}};
+  } else if (request.method() == http::verb::post) {
+    const AwsHeaders headers = FindAwsHeaders(request);
+    reply =
+        env_.dispatcher.Handle(headers.target, headers.authorization, request.body(), request_id);
+  } else {
+    reply = Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}});
   }
-  if (request.method() == http::verb::post) {
-    return env_.dispatcher.Handle(Header(request, "X-Amz-Target"),
-                                  Header(request, "Authorization"), request.body(), request_id);
-  }
-  return Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}});
-}
 
-Session::Response Session::Respond(Exchange&& exchange) {
-  Reply& reply = exchange.reply;
-  Response res{static_cast<http::status>(reply.status), exchange.version};
-  res.set(http::field::content_type, kJsonType);
-  res.set("x-amzn-RequestId", exchange.request_id);
-  if (!reply.error_type.empty()) res.set("X-Amzn-Errortype", reply.error_type);
-  res.keep_alive(exchange.keep_alive);
-  res.body() = std::move(reply.body);
-  res.prepare_payload();
-
-  if (LogEnabled(LogLevel::kDebug)) {
+  if (access_log) {
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - exchange.begin)
+                            std::chrono::steady_clock::now() - begin)
                             .count();
     Log(LogLevel::kDebug,
         "access op=" + std::string(reply.operation.empty() ? "-" : reply.operation) +
             " status=" + std::to_string(reply.status) +
             " type=" + std::string(reply.error_type.empty() ? "-" : reply.error_type) +
-            " us=" + std::to_string(micros) + " request_id=" + exchange.request_id);
+            " us=" + std::to_string(micros) + " request_id=" + std::string(request_id));
   }
-  return res;
+  return reply;
 }
 
-Session::Response Session::RejectTransport(const KmsError& error) {
-  Reply reply = Dispatcher::ErrorReply(error);
-  Response res{static_cast<http::status>(reply.status), 11};
-  res.set(http::field::content_type, kJsonType);
-  res.set("x-amzn-RequestId", NewRequestId());
-  res.set("X-Amzn-Errortype", reply.error_type);
-  res.keep_alive(false);
-  res.body() = std::move(reply.body);
-  res.prepare_payload();
+Reply Session::RejectTransport(const KmsError& error) {
+  NewRequestId(request_id_);
+  version_ = 11;
+  keep_alive_ = false;
   Log(LogLevel::kDebug, "rejected request: " + error.message);
-  return res;
+  return Dispatcher::ErrorReply(error);
 }
 
-void Session::DoWrite(Response&& response, bool close_after) {
-  response_ = std::make_shared<Response>(std::move(response));
-  stream_.expires_after(env_.config.read_timeout);
-  http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&Session::OnWrite, shared_from_this(), close_after));
+void Session::DoWrite(Reply&& reply, bool close_after) {
+  reply_ = std::move(reply);
+  head_.clear();
+  AppendResponseHead({.status = reply_.status,
+                      .version = version_,
+                      .keep_alive = keep_alive_,
+                      .request_id = std::string_view(request_id_.data(), request_id_.size()),
+                      .error_type = reply_.error_type,
+                      .content_length = reply_.body.size()},
+                     head_);
+  SetDeadline(env_.config.read_timeout);  // a client that does not read us is cut off too
+  const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(reply_.body)};
+  net::async_write(socket_, buffers,
+                   beast::bind_front_handler(&Session::OnWrite, shared_from_this(), close_after));
 }
 
 void Session::OnWrite(bool close_after, beast::error_code ec, std::size_t /*bytes*/) {
-  response_.reset();
+  ClearDeadline();
+  reply_ = Reply{};
   if (ec == net::error::operation_aborted) return DoClose();
   if (ec) {
     Log(LogLevel::kDebug, "connection write error: " + ec.message());
@@ -264,23 +302,55 @@ void Session::DoLinger() {
   // After rejecting a request we did not read in full, stop sending and drain what the
   // client still sends, so closing does not reset the connection before it reads our answer.
   beast::error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
-  stream_.expires_after(std::chrono::seconds(2));
+  socket_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  SetDeadline(std::chrono::seconds(2));
   linger_buffer_.resize(16 * 1024);
-  stream_.async_read_some(net::buffer(linger_buffer_),
+  socket_.async_read_some(net::buffer(linger_buffer_),
                           beast::bind_front_handler(&Session::OnLinger, shared_from_this()));
 }
 
 void Session::OnLinger(beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) return DoClose();  // EOF, timeout or error: done draining
-  stream_.async_read_some(net::buffer(linger_buffer_),
+  socket_.async_read_some(net::buffer(linger_buffer_),
                           beast::bind_front_handler(&Session::OnLinger, shared_from_this()));
 }
 
 void Session::DoClose() {
   beast::error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
-  stream_.socket().close(ec);
+  socket_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  socket_.close(ec);
+  ClearDeadline();
+  timer_.cancel();  // so a pending wait does not keep the io_context busy after we are gone
+}
+
+void Session::SetDeadline(Clock::duration timeout) {
+  deadline_ = CoarseNow() + timeout;
+  // The common case, a deadline later than the one the timer is armed for, costs nothing
+  // more: OnTimer finds the new deadline when it wakes up and goes back to sleep.
+  if (deadline_ < timer_expiry_) ArmTimer(deadline_);
+}
+
+void Session::ArmTimer(Clock::time_point expiry) {
+  timer_expiry_ = expiry;
+  timer_.expires_at(expiry);  // cancels a wait in progress: its handler sees operation_aborted
+  // A weak reference: an armed timer must not keep a finished session alive.
+  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (auto self = weak.lock()) self->OnTimer(ec);
+  });
+}
+
+void Session::OnTimer(beast::error_code ec) {
+  if (ec == net::error::operation_aborted) return;  // re-armed for an earlier time, or closed
+  timer_expiry_ = Clock::time_point::max();
+  if (!socket_.is_open() || deadline_ == Clock::time_point::max()) {
+    return;  // nothing pending to time out; the next SetDeadline arms the timer again
+  }
+  if (deadline_ > Clock::now()) return ArmTimer(deadline_);  // the deadline moved on
+  // Timed out: closing the socket makes the pending read or write complete with
+  // operation_aborted, and its handler ends the session (as tcp_stream's timeout did).
+  Log(LogLevel::kDebug, "connection timed out");
+  beast::error_code ignored;
+  socket_.close(ignored);
 }
 
 }  // namespace kms::server

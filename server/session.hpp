@@ -2,30 +2,47 @@
 //
 // Session: one client connection. Reads a request, answers it, and repeats while the
 // client keeps the connection alive (Beast's http_server_async shape: DoX starts a step,
-// OnX finishes it and starts with the error check).
+// OnX finishes it and starts with the error check):
+//
+//   DoRead -> OnRead -> Answer() gives a Reply -> DoWrite(reply) -> OnWrite -> DoRead ...
 //
 // Network errors end the connection (logged at debug level). KMS errors are responses on
 // a connection that stays healthy. Transport-level rejections (body or header too large,
 // an unparseable HTTP request) get an AWS-shaped error response, then the connection is
 // closed because the rest of the stream cannot be trusted.
 //
+// Timeouts: each read of a request and each write of a response must finish within
+// config.read_timeout (from when it starts, however the bytes trickle in), else the
+// connection is closed; that is the idle keep-alive timeout and the slow-client protection.
+// This is what beast::tcp_stream::expires_after() gave, but tcp_stream re-armed a timer
+// around every read and write (a cancel, a completion and a new wait in the timer queue per
+// request). Here a read or write only records its deadline; one timer per session wakes up
+// at the earliest deadline it was armed for and re-arms itself if the deadline moved later
+// meanwhile, so on a busy connection it fires about once per read_timeout.
+//
 // Thread-safety: a session lives on one single-threaded io_context; CloseIfIdle() is
 // posted to that context.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <unordered_set>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "config/config.hpp"
 #include "server/protocol/dispatch.hpp"
@@ -53,7 +70,12 @@ struct SessionEnv {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::ip::tcp::socket&& socket, SessionEnv& env);
+  // A socket bound to its io_context's own executor type rather than any_io_executor:
+  // every async operation copies the executor, and the type-erased one costs more.
+  using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                  boost::asio::io_context::executor_type>;
+
+  Session(Socket&& socket, SessionEnv& env);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -69,40 +91,63 @@ class Session : public std::enable_shared_from_this<Session> {
   void PostCloseIfIdle();
 
  private:
-  using Request = boost::beast::http::request<boost::beast::http::string_body>;
-  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  using Clock = std::chrono::steady_clock;
+  // The request's header fields, target and body are allocated from the session's arena_
+  // (see below), so reading a request costs no malloc/free pair per header field.
+  using Allocator = std::pmr::polymorphic_allocator<char>;
+  using Body = boost::beast::http::basic_string_body<char, std::char_traits<char>, Allocator>;
+  using Request = boost::beast::http::request<Body, boost::beast::http::basic_fields<Allocator>>;
+  using RequestParser = boost::beast::http::request_parser<Body, Allocator>;
+  using Timer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>,
+                                                  boost::asio::io_context::executor_type>;
 
   void DoRead();
   void OnRead(boost::beast::error_code ec, std::size_t bytes);
-  void DoWrite(Response&& response, bool close_after);
+  void DoWrite(Reply&& reply, bool close_after);
   void OnWrite(bool close_after, boost::beast::error_code ec, std::size_t bytes);
   void DoClose();
   void DoLinger();
   void OnLinger(boost::beast::error_code ec, std::size_t bytes);
 
-  // One request and what is known about its answer, kept while the answer waits for a commit.
-  struct Exchange {
-    std::string request_id;
-    std::chrono::steady_clock::time_point begin;
-    unsigned version;  // the request's HTTP version
-    bool keep_alive;
-    bool close_after;
-    Reply reply;
-  };
+  Reply Answer(const Request& request);
+  // Writes `reply` at once if what it depends on is durable, else once it is (or the
+  // commit-failure reply if it failed).
+  void Respond(Reply&& reply, bool close_after);
+  Reply RejectTransport(const KmsError& error);  // also sets the response fields
 
-  // Handles the request and writes the answer, at once or once its ticket is durable.
-  void Answer(const Request& request, bool close_after);
-  Reply Handle(const Request& request, std::string_view request_id);
-  Response Respond(Exchange&& exchange);
-  Response RejectTransport(const KmsError& error);
+  // The pending read or write must finish within `timeout` from now.
+  void SetDeadline(Clock::duration timeout);
+  // No I/O step pending (the request is being answered): nothing to time out.
+  void ClearDeadline() { deadline_ = Clock::time_point::max(); }
+  void ArmTimer(Clock::time_point expiry);
+  void OnTimer(boost::beast::error_code ec);
 
-  boost::beast::tcp_stream stream_;
+  Socket socket_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  std::shared_ptr<Response> response_;  // kept alive until the write completes
-  std::vector<char> linger_buffer_;
+  // Memory for one request at a time: a fresh parser per request (Beast parsers cannot be
+  // reset) allocates from arena_, which DoRead() empties before creating the next parser.
+  // A typical request fits the inline buffer; a larger one spills to the heap until then.
+  alignas(std::max_align_t) std::array<std::byte, 1024> arena_buffer_;
+  std::pmr::monotonic_buffer_resource arena_{arena_buffer_.data(), arena_buffer_.size()};
+  std::optional<RequestParser> parser_;
   SessionEnv& env_;
   bool idle_ = true;  // waiting for the first byte of a request
+
+  // The request being answered: its id (a UUID), and what the response must echo.
+  std::array<char, 36> request_id_{};
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+
+  // The response being written: head_ (status line and headers, see http_response.hpp)
+  // and reply_.body go out in one gather write. Both are kept until the write completes;
+  // head_ keeps its capacity from one request to the next.
+  Reply reply_;
+  std::string head_;
+  std::vector<char> linger_buffer_;
+
+  Timer timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();      // of the pending read/write
+  Clock::time_point timer_expiry_ = Clock::time_point::max();  // max: timer_ not armed
 };
 
 }  // namespace kms::server

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <exception>
 
 #include <rapidjson/document.h>
@@ -13,6 +14,12 @@ namespace kms::server {
 namespace {
 
 constexpr std::string_view kTargetPrefix = "TrentService.";
+
+// A rapidjson::Document whose parse stacks also come from a memory pool (see Handle). Its
+// values are plain rapidjson::Values.
+using RequestDocument =
+    rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                               rapidjson::MemoryPoolAllocator<>>;
 
 // Sorted by name; lookup uses std::lower_bound. dispatch_test.cpp checks the order and that
 // the names are exactly those of tests/data/kms_operations.txt.
@@ -173,12 +180,15 @@ Reply Dispatcher::Run(std::string_view target, std::string_view authorization,
   const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
   if (op == nullptr) return Error({ErrorCode::kUnknownOperation, {}}, {});
 
-  // Requests are small: parse into a per-thread buffer, so the common request allocates
-  // nothing for its DOM (RapidJSON's default pool starts with a 64 KiB heap chunk). Larger
-  // bodies spill into heap chunks that the pool frees when `doc` goes out of scope.
-  thread_local char dom_buffer[16 * 1024];
+  // Requests are small: parse into per-thread buffers, so the common request allocates
+  // nothing, neither for its DOM (RapidJSON's default pool starts with a 64 KiB heap chunk)
+  // nor for the parser's working stacks (by default a `new` and two mallocs per parse).
+  // Larger bodies spill into heap chunks that the pools free when they go out of scope.
+  alignas(std::max_align_t) thread_local char dom_buffer[16 * 1024];
+  alignas(std::max_align_t) thread_local char stack_buffer[8 * 1024];
   rapidjson::MemoryPoolAllocator<> pool(dom_buffer, sizeof dom_buffer);
-  rapidjson::Document doc(&pool);
+  rapidjson::MemoryPoolAllocator<> stack_pool(stack_buffer, sizeof stack_buffer);
+  RequestDocument doc(&pool, /*stackCapacity=*/1024, &stack_pool);
   if (body.empty()) {
     doc.SetObject();  // an empty body is an empty request, as AWS treats it
   } else {

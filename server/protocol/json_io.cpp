@@ -1,5 +1,6 @@
 #include "server/protocol/json_io.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "crypto/base64.hpp"
@@ -14,6 +15,17 @@ KmsError MissingMember(std::string_view name) {
 
 KmsError BadBase64(std::string_view name) {
   return KmsError::Serialization("Invalid base64 in member '" + std::string(name) + "'");
+}
+
+// True when RapidJSON's writer would copy `text` between the quotes unchanged: it escapes
+// only control characters, '"' and '\\' when writing UTF-8 as UTF-8 (writer.h, `escape`).
+// Such text (ARNs, ids, names, enum values: nearly every string kmsd writes) is appended
+// directly, skipping the writer's per-character escape loop, the largest single cost of
+// writing a response.
+bool NeedsNoEscaping(std::string_view text) {
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  });
 }
 
 rapidjson::Value::StringRefType Ref(std::string_view s) {
@@ -125,14 +137,39 @@ std::vector<JsonIn> JsonIn::OptionalObjectList(std::string_view name) const {
   return out;
 }
 
-JsonOut::JsonOut() : buffer_(nullptr, 1024), writer_(buffer_) { writer_.StartObject(); }
+JsonOut::JsonOut()
+    : sink_(out_),
+      level_allocator_(level_buffer_, sizeof level_buffer_),
+      writer_(sink_, &level_allocator_, /*levelDepth=*/8) {
+  out_.reserve(512);  // most responses fit: one allocation per body
+  writer_.StartObject();
+}
 
 void JsonOut::Key(std::string_view key) {
-  writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  if (!NeedsNoEscaping(key)) {
+    writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    return;
+  }
+  OpenRawString();
+  out_.append(key);
+  out_.push_back('"');
 }
 
 void JsonOut::StringValue(std::string_view value) {
-  writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  if (!NeedsNoEscaping(value)) {
+    writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    return;
+  }
+  OpenRawString();
+  out_.append(value);
+  out_.push_back('"');
+}
+
+void JsonOut::OpenRawString() {
+  // RawValue does the writer's bookkeeping (the ',' or ':' before the value, which member
+  // comes next) and writes the opening quote. The writer buffers nothing, so what is then
+  // appended to out_ lands right after that quote.
+  writer_.RawValue("\"", 1, rapidjson::kStringType);
 }
 
 void JsonOut::String(std::string_view key, std::string_view value) {
@@ -142,8 +179,11 @@ void JsonOut::String(std::string_view key, std::string_view value) {
 
 void JsonOut::Blob(std::string_view key, crypto::ByteView value) {
   Key(key);
-  std::string encoded = crypto::Base64Encode(value);
-  writer_.String(encoded.data(), static_cast<rapidjson::SizeType>(encoded.size()));
+  // Base64 never needs JSON escaping, so the text is encoded straight into the body rather
+  // than into a temporary and then copied through the writer's per-character escape check.
+  OpenRawString();
+  crypto::Base64EncodeAppend(value, out_);
+  out_.push_back('"');
 }
 
 void JsonOut::Int(std::string_view key, std::int64_t value) {
@@ -169,7 +209,7 @@ void JsonOut::StringList(std::string_view key, const std::vector<std::string>& v
 
 std::string JsonOut::Finish() {
   writer_.EndObject();
-  return std::string(buffer_.GetString(), buffer_.GetSize());
+  return std::move(out_);
 }
 
 }  // namespace kms::server

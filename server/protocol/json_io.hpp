@@ -10,6 +10,7 @@
 // Thread-safety: one instance per request.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,7 +18,6 @@
 #include <vector>
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "crypto/bytes.hpp"
@@ -64,9 +64,27 @@ class JsonIn {
 // The lowerCamel name AWS uses in validation messages: "NumberOfBytes" -> "numberOfBytes".
 std::string LowerCamel(std::string_view member);
 
+// A RapidJSON output stream that appends to a std::string, so the finished body is moved
+// into the Reply instead of being copied out of a rapidjson::StringBuffer. (The Writer's
+// PutReserve hint is left at RapidJSON's no-op default: it asks for 6x each string's length,
+// which would make std::string reallocate for nothing.)
+class StringSink {
+ public:
+  using Ch = char;
+  explicit StringSink(std::string& out) : out_(out) {}
+  void Put(char c) { out_.push_back(c); }
+  void Flush() {}
+
+ private:
+  std::string& out_;
+};
+
 class JsonOut {
  public:
   JsonOut();
+  // The writer points into the object itself.
+  JsonOut(const JsonOut&) = delete;
+  JsonOut& operator=(const JsonOut&) = delete;
 
   // Members of the current object.
   void String(std::string_view key, std::string_view value);
@@ -88,8 +106,19 @@ class JsonOut {
   std::string Finish();
 
  private:
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+  using LevelAllocator = rapidjson::MemoryPoolAllocator<>;
+
+  // Starts a string value (or member name) whose text the caller appends to out_ unescaped,
+  // followed by the closing quote. Strings that need no escaping are written this way.
+  void OpenRawString();
+
+  std::string out_;
+  StringSink sink_;
+  // The writer's stack of open objects/arrays lives in this inline buffer (it spills to the
+  // heap only past about a dozen levels), instead of a malloc per response.
+  alignas(std::max_align_t) char level_buffer_[512];
+  LevelAllocator level_allocator_;
+  rapidjson::Writer<StringSink, rapidjson::UTF8<>, rapidjson::UTF8<>, LevelAllocator> writer_;
 };
 
 }  // namespace kms::server

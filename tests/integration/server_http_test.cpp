@@ -1,10 +1,16 @@
 // The real Server, listener and sessions on a loopback port, driven by a raw Beast client.
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -38,11 +44,12 @@ std::unique_ptr<kms::storage::Store> MemoryStore() {
 class RunningServer {
  public:
   explicit RunningServer(std::size_t body_limit = 1 << 20,
-                         std::unique_ptr<kms::storage::Store> store = MemoryStore()) {
+                         std::unique_ptr<kms::storage::Store> store = MemoryStore(),
+                         std::chrono::seconds read_timeout = std::chrono::seconds(5)) {
     config_.port = 0;
     config_.threads = 2;
     config_.body_limit_bytes = body_limit;
-    config_.read_timeout = std::chrono::seconds(5);
+    config_.read_timeout = read_timeout;
     auto registry = kms::storage::Registry::Open(std::move(store));
     REQUIRE(registry.has_value());
     registry_ = std::move(*registry);
@@ -324,4 +331,129 @@ TEST_CASE("Stop never deadlocks with sessions ending at the same moment",
     server.reset();
     CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(5));
   }
+}
+
+// --- Timeouts. The session no longer uses tcp_stream's per-operation timer but a deadline
+// per read/write checked by one lazily re-armed timer (session.hpp); these pin down that a
+// client still cannot hold a connection longer than the read timeout.
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Waits (up to `limit`) for the server to close `socket`; returns how long that took, or
+// `limit` if it did not close.
+SteadyClock::duration TimeUntilClosed(tcp::socket& socket, net::io_context& ioc,
+                                      SteadyClock::duration limit) {
+  const auto begin = SteadyClock::now();
+  auto closed_at = SteadyClock::time_point::max();
+  std::array<char, 4096> sink{};
+  std::function<void(beast::error_code, std::size_t)> on_read = [&](beast::error_code ec,
+                                                                    std::size_t) {
+    if (ec) {
+      closed_at = SteadyClock::now();
+      return;
+    }
+    socket.async_read_some(net::buffer(sink), on_read);
+  };
+  socket.async_read_some(net::buffer(sink), on_read);
+  ioc.restart();
+  ioc.run_for(limit);
+  if (closed_at == SteadyClock::time_point::max()) return limit;
+  return closed_at - begin;
+}
+
+}  // namespace
+
+TEST_CASE("An idle keep-alive connection is closed after the read timeout", "[integration]") {
+  RunningServer server(1 << 20, MemoryStore(), std::chrono::seconds(1));
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.Port()));
+  http::request<http::string_body> req{http::verb::get, "/_kmsd/health", 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(socket, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  REQUIRE(res.result_int() == 200);
+  REQUIRE(res.keep_alive());
+  // Keep-alive, then silence: the server must hang up about one read timeout later.
+  const auto took = TimeUntilClosed(socket, ioc, std::chrono::seconds(6));
+  CHECK(took > std::chrono::milliseconds(800));
+  CHECK(took < std::chrono::milliseconds(3000));
+}
+
+TEST_CASE("A client trickling a request is cut off at the read timeout, not reset per byte",
+          "[integration]") {
+  RunningServer server(1 << 20, MemoryStore(), std::chrono::seconds(1));
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.Port()));
+  const auto begin = SteadyClock::now();
+  beast::error_code ec;
+  net::write(socket, net::buffer(std::string("POST / HTTP/1.1\r\n")), ec);
+  REQUIRE_FALSE(ec);
+  // One more header line every 100 ms, for up to 6 s: each byte arrives well within the
+  // timeout, but the request as a whole does not.
+  bool closed = false;
+  std::array<char, 256> sink{};
+  socket.async_read_some(net::buffer(sink), [&](beast::error_code read_ec, std::size_t) {
+    closed = static_cast<bool>(read_ec);  // EOF or reset: the server hung up
+  });
+  while (!closed && SteadyClock::now() - begin < std::chrono::seconds(6)) {
+    net::write(socket, net::buffer(std::string("X-Slow: 1\r\n")), ec);
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(100));
+  }
+  const auto took = SteadyClock::now() - begin;
+  CHECK(closed);
+  CHECK(took > std::chrono::milliseconds(800));
+  CHECK(took < std::chrono::milliseconds(3000));
+}
+
+TEST_CASE("A client that stops reading responses is cut off at the read timeout", "[integration]") {
+  RunningServer server(1 << 20, MemoryStore(), std::chrono::seconds(1));
+  // A raw socket with a small receive buffer, pipelining requests without reading a byte:
+  // once the server's send buffer and ours are full, its write cannot finish.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  const int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server.Port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+
+  const std::string body = R"({"NumberOfBytes":1024})";
+  const std::string request =
+      "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: "
+      "TrentService.GenerateRandom\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string batch;
+  for (int i = 0; i < 64; ++i) batch += request;
+
+  // Sends until the server hangs up (the send fails) or 20 s pass; without a write timeout
+  // the send would block for good, so the main thread unblocks it at the deadline.
+  std::atomic<bool> failed{false};
+  const auto begin = SteadyClock::now();
+  std::thread sender([&] {
+    while (SteadyClock::now() - begin < std::chrono::seconds(20)) {
+      const ssize_t n = ::send(fd, batch.data(), batch.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        failed = true;
+        return;
+      }
+    }
+  });
+  while (!failed && SteadyClock::now() - begin < std::chrono::seconds(20)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto took = SteadyClock::now() - begin;
+  ::shutdown(fd, SHUT_RDWR);  // unblocks the sender if the server never hung up
+  sender.join();
+  ::close(fd);
+  CHECK(failed);
+  CHECK(took < std::chrono::seconds(10));
 }

@@ -202,5 +202,38 @@ TEST_CASE("AES-GCM on one thread stays correct across key sizes, directions and 
   }
 }
 
+TEST_CASE("AES-GCM on one thread never reuses the previous call's key schedule for another key",
+          "[crypto][aes_gcm]") {
+  // The per-thread context keeps the last key's schedule and skips re-keying when the next
+  // call has the same key. Alternate between two keys of one size (same cipher), including
+  // keys that differ only in their last byte, and check every result against the vector.
+  const GcmVector& v = kVectors[1];
+  const Bytes key = Unhex(v.key), iv = Unhex(v.iv), aad = Unhex(v.aad);
+  const Bytes plaintext = Unhex(v.plaintext), ciphertext = Unhex(v.ciphertext);
+  const Bytes tag = Unhex(v.tag);
+  Bytes other = key;
+  other.back() ^= 0x01;
+
+  for (int round = 0; round < 3; ++round) {
+    Bytes ct(plaintext.size());
+    std::array<std::uint8_t, kGcmTagBytes> t{};
+    REQUIRE(AesGcmSeal(key, iv, aad, plaintext, ct, t));
+    CHECK(HexEncode(ct) == v.ciphertext);
+    CHECK(HexEncode(t) == v.tag);
+    REQUIRE(AesGcmSeal(key, iv, aad, plaintext, ct, t));  // same key again: schedule reused
+    CHECK(HexEncode(ct) == v.ciphertext);
+
+    Bytes out(ciphertext.size());
+    auto wrong = AesGcmOpen(other, iv, aad, ciphertext, tag, out);  // another key
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().code == Error::Code::kAuthFailed);
+    REQUIRE(AesGcmSeal(other, iv, aad, plaintext, ct, t));
+    CHECK(HexEncode(ct) != v.ciphertext);
+
+    REQUIRE(AesGcmOpen(key, iv, aad, ciphertext, tag, out));  // back to the first key
+    CHECK(out == plaintext);
+  }
+}
+
 }  // namespace
 }  // namespace kms::crypto

@@ -1,7 +1,11 @@
 #include "server/protocol/json_io.hpp"
 
+#include <string>
+
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 using kms::server::JsonIn;
 using kms::server::JsonOut;
@@ -83,6 +87,31 @@ TEST_CASE("JsonOut writes members, blobs as base64 and escapes strings", "[serve
   out.EndObject();
   CHECK(out.Finish() ==
         R"({"KeyId":"a\"b","Blob":"aGk=","N":-3,"Ok":true,"L":["x"],"Obj":{"In":"v"}})");
+}
+
+TEST_CASE("JsonOut writes strings exactly as RapidJSON's writer does", "[server][json_io]") {
+  // Strings that need no escaping skip the writer; the output must not change.
+  const std::string text = GENERATE(
+      std::string(), std::string("plain"), std::string("arn:aws:kms:us-east-1:111122223333:key/x"),
+      std::string("quote\"in"), std::string("back\\slash"), std::string("tab\tnew\nline"),
+      std::string("ctl\x01\x1f"), std::string("del\x7f"), std::string("caf\xc3\xa9 \xe2\x82\xac"),
+      std::string("slash/ok"), std::string("\x80raw"));
+  rapidjson::StringBuffer expected_buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> expected(expected_buffer);
+  expected.StartObject();
+  expected.Key(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  expected.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  expected.Key("List");
+  expected.StartArray();
+  expected.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  expected.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  expected.EndArray();
+  expected.EndObject();
+
+  JsonOut out;
+  out.String(text, text);
+  out.StringList("List", {text, text});
+  CHECK(out.Finish() == std::string(expected_buffer.GetString(), expected_buffer.GetSize()));
 }
 
 TEST_CASE("LowerCamel lowers only the first letter", "[server][json_io]") {
