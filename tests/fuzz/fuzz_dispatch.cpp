@@ -5,12 +5,16 @@
 // SqliteStore.
 //
 // Input: the first line is the operation ("Encrypt", without "TrentService."; a line that
-// starts with "TrentService." or names nothing known tests the unknown-operation path), the
-// rest is the JSON body. Before dispatch these placeholders in the body are replaced, so
-// corpus entries can name fixture keys whose ids are random per process:
-//   @K0@  an enabled symmetric key        @K1@  a disabled key
-//   @K2@  a key pending deletion          @BLOB0@  base64 of Encrypt(@K0@, "fuzz plaintext",
-//   alias/fuzz -> @K0@                              EncryptionContext {"purpose":"fuzz"})
+// starts with "TrentService." or names nothing known tests the unknown-operation path),
+// optionally followed by a space and an Authorization header (its SigV4 credential scope picks
+// the region: fixtures live in us-east-1); the rest is the JSON body. Before dispatch these
+// placeholders in the body are replaced, so corpus entries can name fixture keys whose ids are
+// random per process:
+//   @K0@  an enabled symmetric key, the target of alias/fuzz
+//   @K1@  a disabled key                  @K2@  a key pending deletion
+//   @BLOB0@ @BLOB1@ @BLOB2@  base64 of Encrypt(@Kn@, "fuzz plaintext",
+//                            EncryptionContext {"purpose":"fuzz"}), sealed before the
+//                            disabling and the scheduled deletion
 //
 // Invariants (abort on failure): the reply body is a JSON object; the status is 200, 400 or
 // 500; an error reply names its __type in the body too, a success has none; no 500 comes from
@@ -21,6 +25,8 @@
 // KMSD_FUZZ_VERBOSE=1 in the environment prints each request's target and reply (to check
 // what a corpus entry does: `KMSD_FUZZ_VERBOSE=1 fuzz_dispatch corpus/fuzz_dispatch/*`).
 // Single-threaded, except for the registry's committer thread.
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -28,6 +34,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <rapidjson/document.h>
 
@@ -72,14 +79,19 @@ class Harness {
     if (++runs_ % kResetEvery == 0 || registry_->KeyCount() > kMaxKeys) Reset();
 
     const std::size_t newline = input.find('\n');
-    const std::string_view op = input.substr(0, newline);
+    std::string_view op = input.substr(0, newline);
     const std::string_view raw_body =
         newline == std::string_view::npos ? std::string_view{} : input.substr(newline + 1);
+    std::string_view authorization;
+    if (const std::size_t space = op.find(' '); space != std::string_view::npos) {
+      authorization = op.substr(space + 1);
+      op = op.substr(0, space);
+    }
     const std::string target =
         op.starts_with("TrentService.") ? std::string(op) : "TrentService." + std::string(op);
     const std::string body = Substitute(raw_body);
 
-    const server::Reply reply = dispatcher_->Handle(target, {}, body, "fuzz-request");
+    const server::Reply reply = dispatcher_->Handle(target, authorization, body, "fuzz-request");
     if (verbose_) {
       std::fprintf(stderr, "fuzz_dispatch: %s -> %u %s\n", target.c_str(), reply.status,
                    reply.body.c_str());
@@ -114,17 +126,28 @@ class Harness {
     return doc["KeyMetadata"]["KeyId"].GetString();
   }
 
-  void CreateFixtures() {
-    keys_[0] = NewKey("fuzz fixture: enabled");
-    keys_[1] = NewKey("fuzz fixture: disabled");
-    keys_[2] = NewKey("fuzz fixture: pending deletion");
-    MustCall("DisableKey", R"({"KeyId":")" + keys_[1] + R"("})");
-    MustCall("ScheduleKeyDeletion", R"({"KeyId":")" + keys_[2] + R"(","PendingWindowInDays":7})");
-    MustCall("CreateAlias", R"({"AliasName":"alias/fuzz","TargetKeyId":")" + keys_[0] + R"("})");
+  // Encrypts "fuzz plaintext" under `key_ref` with context {"purpose":"fuzz"}; the blob, base64.
+  std::string Seal(const std::string& key_ref) {
     rapidjson::Document sealed =
-        MustCall("Encrypt", R"({"KeyId":"alias/fuzz","Plaintext":"ZnV6eiBwbGFpbnRleHQ=",)"
-                            R"("EncryptionContext":{"purpose":"fuzz"}})");
-    blob_ = sealed["CiphertextBlob"].GetString();
+        MustCall("Encrypt", R"({"KeyId":")" + key_ref +
+                                R"(","Plaintext":"ZnV6eiBwbGFpbnRleHQ=",)"
+                                R"("EncryptionContext":{"purpose":"fuzz"}})");
+    return sealed["CiphertextBlob"].GetString();
+  }
+
+  void CreateFixtures() {
+    const std::string k0 = NewKey("fuzz fixture: enabled");
+    const std::string k1 = NewKey("fuzz fixture: disabled");
+    const std::string k2 = NewKey("fuzz fixture: pending deletion");
+    MustCall("CreateAlias", R"({"AliasName":"alias/fuzz","TargetKeyId":")" + k0 + R"("})");
+    placeholders_ = {{{"@K0@", k0},
+                      {"@K1@", k1},
+                      {"@K2@", k2},
+                      {"@BLOB0@", Seal("alias/fuzz")},
+                      {"@BLOB1@", Seal(k1)},
+                      {"@BLOB2@", Seal(k2)}}};
+    MustCall("DisableKey", R"({"KeyId":")" + k1 + R"("})");
+    MustCall("ScheduleKeyDeletion", R"({"KeyId":")" + k2 + R"(","PendingWindowInDays":7})");
     Settle();
   }
 
@@ -148,18 +171,11 @@ class Harness {
       if (at == std::string_view::npos) break;
       out.append(body.substr(pos, at - pos));
       const std::string_view rest = body.substr(at);
-      if (rest.starts_with("@K0@")) {
-        out += keys_[0];
-        pos = at + 4;
-      } else if (rest.starts_with("@K1@")) {
-        out += keys_[1];
-        pos = at + 4;
-      } else if (rest.starts_with("@K2@")) {
-        out += keys_[2];
-        pos = at + 4;
-      } else if (rest.starts_with("@BLOB0@")) {
-        out += blob_;
-        pos = at + 7;
+      const auto match = std::find_if(placeholders_.begin(), placeholders_.end(),
+                                      [rest](const auto& p) { return rest.starts_with(p.first); });
+      if (match != placeholders_.end()) {
+        out += match->second;
+        pos = at + match->first.size();
       } else {
         out += '@';
         pos = at + 1;
@@ -205,8 +221,8 @@ class Harness {
   kms::config::Config config_;
   std::unique_ptr<storage::Registry> registry_;
   std::unique_ptr<server::Dispatcher> dispatcher_;
-  std::string keys_[3];
-  std::string blob_;
+  // Placeholder -> what it stands for in this generation of fixtures (see the file comment).
+  std::array<std::pair<std::string_view, std::string>, 6> placeholders_;
   int runs_ = 0;
   const bool verbose_ = std::getenv("KMSD_FUZZ_VERBOSE") != nullptr;
 };

@@ -22,7 +22,8 @@ POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
 KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/@K0@"
 ALIAS_ARN = "arn:aws:kms:us-east-1:111122223333:alias/fuzz"
 
-# name -> (operation, body). @K0@ @K1@ @K2@ @BLOB0@ are fuzz_dispatch's fixture placeholders.
+# name -> (operation, body). @K0@ @K1@ @K2@ @BLOB0@ @BLOB1@ @BLOB2@ are fuzz_dispatch's fixture
+# placeholders (fuzz_dispatch.cpp).
 REQUESTS = {
     "CancelKeyDeletion": ("CancelKeyDeletion", {"KeyId": "@K2@"}),
     "CreateAlias": ("CreateAlias", {"AliasName": "alias/fuzz-new", "TargetKeyId": "@K0@"}),
@@ -36,6 +37,11 @@ REQUESTS = {
     "Decrypt-with-key-id": ("Decrypt", {
         "CiphertextBlob": "@BLOB0@", "EncryptionContext": {"purpose": "fuzz"},
         "KeyId": "alias/fuzz", "EncryptionAlgorithm": "SYMMETRIC_DEFAULT", "GrantTokens": ["t"]}),
+    "Decrypt-disabled-key": ("Decrypt", {
+        "CiphertextBlob": "@BLOB1@", "EncryptionContext": {"purpose": "fuzz"}}),
+    "ReEncrypt-from-pending-deletion": ("ReEncrypt", {
+        "CiphertextBlob": "@BLOB2@", "SourceEncryptionContext": {"purpose": "fuzz"},
+        "DestinationKeyId": "alias/fuzz"}),
     "Decrypt-wrong-context": ("Decrypt", {
         "CiphertextBlob": "@BLOB0@", "EncryptionContext": {"purpose": "other"}}),
     "DeleteAlias": ("DeleteAlias", {"AliasName": "alias/fuzz"}),
@@ -90,6 +96,10 @@ RAW_REQUESTS = {  # bodies that are not a JSON dump
     "empty-body": "ListKeys\n",
     "not-json": 'DescribeKey\n{"KeyId":',
     "deep-nesting": "TagResource\n" + "[" * 40 + "]" * 40,
+    "other-region": "CreateKey AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/eu-west-2/kms/"
+                    "aws4_request, SignedHeaders=host;x-amz-date, Signature=abc\n{}",
+    "other-region-lookup": "DescribeKey AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-2/kms/"
+                           "aws4_request\n" + '{"KeyId":"@K0@"}',
 }
 
 # fuzz_blob's fixture (fuzz_blob.cpp: Fixture).
@@ -141,7 +151,8 @@ def main():
     # placeholders filled in as fuzz_dispatch would.
     blob = sealed_blob()
     fill = {"@K0@": "1234abcd-12ab-34cd-56ef-1234567890ab", "@K1@": "mrk-1234abcd12ab34cd56ef1234567890ab",
-            "@K2@": "0987dcba-09ba-87dc-65fe-0987654321ba", "@BLOB0@": base64.b64encode(blob).decode()}
+            "@K2@": "0987dcba-09ba-87dc-65fe-0987654321ba", "@BLOB0@": base64.b64encode(blob).decode(),
+            "@BLOB1@": base64.b64encode(blob[:-1]).decode(), "@BLOB2@": "AQ=="}
     for name, (op, body) in REQUESTS.items():
         text = dump(body)
         for k, v in fill.items():
