@@ -16,9 +16,12 @@
 //                            EncryptionContext {"purpose":"fuzz"}), sealed before the
 //                            disabling and the scheduled deletion
 //
-// Invariants (abort on failure): the reply body is a JSON object; the status is 200, 400 or
-// 500; an error reply names its __type in the body too, a success has none; no 500 comes from
-// the dispatcher's catch block (message "internal error..."): a thrown exception is a bug.
+// Invariants (abort on failure): the reply body is a JSON object; the status is 200 or 400
+// (the 413 of error.cpp is the session's, never the dispatcher's); an error reply names its
+// __type in the body too, a success has none. No 500 at all: one from the dispatcher's catch
+// block (message "internal error...") means a handler threw, which is always a bug, and any
+// other would need a real failure (a full disk, a dependency), which an in-memory store and
+// the implemented operations cannot have.
 //
 // State persists across inputs (that is how CreateKey/ScheduleKeyDeletion/... interact), and is
 // reset to the fixtures every kResetEvery inputs or when keys pile up, to bound memory.
@@ -214,6 +217,9 @@ class Harness {
           std::string_view(message->value.GetString()).starts_with("internal error")) {
         Fail("a handler threw (the dispatcher's catch block answered)", target, body, reply);
       }
+      // Nothing here can fail for real: the store is in memory and never full, and no
+      // operation kmsd implements depends on anything outside the process.
+      Fail("a 500 without a real failure behind it", target, body, reply);
     }
   }
 
