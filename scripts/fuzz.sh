@@ -14,6 +14,10 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
 shift || true
+if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then  # libFuzzer reads -max_total_time=0 as "forever"
+  echo "usage: scripts/fuzz.sh [seconds-per-harness >= 1] [harness...]" >&2
+  exit 2
+fi
 harnesses=("$@")
 if ((${#harnesses[@]} == 0)); then harnesses=(fuzz_dispatch fuzz_json fuzz_blob fuzz_config); fi
 jobs="${JOBS:-2}"
