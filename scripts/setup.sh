@@ -3,16 +3,19 @@
 #   scripts/setup.sh          build dependencies only
 #   scripts/setup.sh --test   build and test dependencies (boto3, pytest, AWS CLI, Node SDK)
 #   scripts/setup.sh --bench  build dependencies and the load generator (wrk) for bench/run
+#   scripts/setup.sh --fuzz   build dependencies, clang-14 and libFuzzer for scripts/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(cmake g++ make libboost1.81-dev rapidjson-dev libssl-dev libsqlite3-dev catch2)
 test_pkgs=(python3 python3-boto3 python3-pytest awscli nodejs npm)
 bench_pkgs=(python3 wrk)
+fuzz_pkgs=(clang-14 libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
 if [[ "${1:-}" == "--bench" ]]; then want+=("${bench_pkgs[@]}"); fi
+if [[ "${1:-}" == "--fuzz" ]]; then want+=("${fuzz_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

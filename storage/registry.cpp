@@ -302,7 +302,7 @@ void Registry::CommitLoop() {
     previous_duration = previous_end - start;
     if (!applied) {
       previous_batch = 0;
-      CommitFailed(std::move(applied.error()));
+      CommitFailed(applied.error());
       continue;
     }
     std::vector<Waiter> settled;

@@ -55,8 +55,9 @@ Result<void> CheckPolicyDocument(std::string_view policy) {
   doc.Parse(policy.data(), policy.size());
   if (doc.HasParseError()) return MalformedPolicy("The key policy is not valid JSON.");
   if (!doc.IsObject()) return MalformedPolicy("The key policy must be a JSON object.");
-  auto statement = doc.FindMember("Statement");
-  if (statement == doc.MemberEnd()) {
+  const rapidjson::Document& policy_doc = doc;  // const iterators: C++20 compares them cleanly
+  auto statement = policy_doc.FindMember("Statement");
+  if (statement == policy_doc.MemberEnd()) {
     return MalformedPolicy("The key policy must contain a Statement.");
   }
   const rapidjson::Value& value = statement->value;
