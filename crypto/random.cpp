@@ -59,6 +59,16 @@ Result<void> RandomBuffer::Fill(std::span<std::uint8_t> out) {
   return {};
 }
 
+Result<void> InitializeOpenSsl() {
+  if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr) != 1) {
+    return OpenSslError("OPENSSL_init_crypto");
+  }
+  std::uint8_t probe[1];
+  if (RAND_bytes(probe, sizeof probe) != 1) return OpenSslError("RAND_bytes");
+  OPENSSL_cleanse(probe, sizeof probe);
+  return {};
+}
+
 Result<void> RandomFill(std::span<std::uint8_t> out) {
   if (out.empty()) return {};
   if (out.size() > kMaxBufferedRandomRequest) {

@@ -35,6 +35,12 @@ namespace kms::crypto {
 inline constexpr std::size_t kRandomBufferBytes = 4096;
 inline constexpr std::size_t kMaxBufferedRandomRequest = 64;
 
+// Initialises OpenSSL without reading openssl.cnf (kmsd needs only the built-in default
+// provider, and a system-wide config must not change what it does) and seeds the shared
+// DRBG, so the first request does not pay for either. Call once, early, from any thread
+// (main runs it beside the database load). kOpenSsl if initialisation or seeding fails.
+Result<void> InitializeOpenSsl();
+
 // Fills `out` with random bytes. An empty span succeeds. kOpenSsl if the DRBG fails; `out` is
 // then wiped (never left half-filled).
 Result<void> RandomFill(std::span<std::uint8_t> out);

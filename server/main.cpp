@@ -9,9 +9,11 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "config/config.hpp"
+#include "crypto/random.hpp"
 #include "server/clock.hpp"
 #include "server/log.hpp"
 #include "server/server.hpp"
@@ -52,6 +54,15 @@ int main(int argc, char** argv) {
   const kms::config::Config& config = loaded->config;
   kms::server::SetLogLevel(kms::server::ParseLogLevel(config.log_level));
 
+  // OpenSSL's one-time set-up (providers, seeding the DRBG) takes milliseconds: do it beside
+  // the database load instead of in the first request.
+  kms::crypto::Result<void> openssl_ready;
+  std::thread openssl_init([&openssl_ready] { openssl_ready = kms::crypto::InitializeOpenSsl(); });
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() { if (t.joinable()) t.join(); }
+  } join_openssl{openssl_init};
+
   std::string db_path = ":memory:";
   if (!config.in_memory) {
     std::error_code ec;
@@ -68,6 +79,9 @@ int main(int argc, char** argv) {
     return kms::storage::Registry::Open(std::move(*store));
   }();
   if (!registry) return Fail("cannot load database " + db_path + ": " + registry.error().message);
+
+  openssl_init.join();
+  if (!openssl_ready) return Fail("cannot initialise OpenSSL: " + openssl_ready.error().message);
 
   kms::server::SystemClock clock;
   std::string error;

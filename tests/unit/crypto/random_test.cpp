@@ -144,3 +144,20 @@ TEST_CASE("RandomFill gives different bytes on every call, across many buffer re
 
 }  // namespace
 }  // namespace kms::crypto
+
+namespace kms::crypto {
+namespace {
+
+TEST_CASE("InitializeOpenSsl succeeds, may run again, and leaves the DRBG working",
+          "[crypto][random]") {
+  REQUIRE(InitializeOpenSsl());
+  REQUIRE(InitializeOpenSsl());
+  std::array<std::uint8_t, 32> a{};
+  std::array<std::uint8_t, 32> b{};
+  REQUIRE(RandomFill(a));
+  REQUIRE(RandomFill(b));
+  CHECK(a != b);
+}
+
+}  // namespace
+}  // namespace kms::crypto
