@@ -36,7 +36,10 @@ std::shared_ptr<Listener> Listener::Open(std::vector<net::io_context*> contexts,
 }
 
 Listener::Listener(std::vector<net::io_context*> contexts, SessionEnv& env)
-    : contexts_(std::move(contexts)), acceptor_(*contexts_.front()), env_(env) {}
+    : contexts_(std::move(contexts)),
+      acceptor_(*contexts_.front()),
+      backoff_(*contexts_.front()),
+      env_(env) {}
 
 void Listener::Run() { DoAccept(); }
 
@@ -44,6 +47,7 @@ void Listener::Close() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     beast::error_code ec;
     self->acceptor_.close(ec);
+    self->backoff_.cancel();
   });
 }
 
@@ -59,13 +63,19 @@ void Listener::DoAccept() {
 void Listener::OnAccept(beast::error_code ec, Session::Socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;  // closed: shutdown
   if (ec) {
-    // Out of descriptors and similar: keep serving the connections we have.
-    Log(LogLevel::kWarn, "accept failed: " + ec.message());
-  } else {
-    beast::error_code opt_ec;
-    socket.set_option(tcp::no_delay(true), opt_ec);
-    std::make_shared<Session>(std::move(socket), env_)->Run();
+    // Out of descriptors and similar: keep serving the connections we have, and try again
+    // a little later (retrying at once would fail again at once: a busy loop).
+    Log(LogLevel::kWarn, "accept failed: " + ec.message() + "; retrying in " +
+                             std::to_string(kAcceptBackoff.count()) + " ms");
+    backoff_.expires_after(kAcceptBackoff);
+    backoff_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec && self->acceptor_.is_open()) self->DoAccept();
+    });
+    return;
   }
+  beast::error_code opt_ec;
+  socket.set_option(tcp::no_delay(true), opt_ec);
+  std::make_shared<Session>(std::move(socket), env_)->Run();
   DoAccept();
 }
 

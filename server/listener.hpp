@@ -2,10 +2,15 @@
 //
 // Listener: owns the acceptor and hands each accepted connection to the next io_context
 // in turn (one io_context per worker thread, so a session never needs a strand).
+// When accept() fails for lack of resources (EMFILE: every descriptor in use), the pending
+// connection stays in the kernel's backlog and accept() would fail again at once: the
+// listener pauses for kAcceptBackoff instead of spinning, and the waiting clients are
+// accepted as soon as descriptors free up. Connections already open are served throughout.
 //
 // Thread-safety: runs on the first io_context; Close() is posted there.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,6 +18,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include "server/session.hpp"
@@ -35,9 +41,13 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void DoAccept();
   void OnAccept(boost::beast::error_code ec, Session::Socket socket);
 
+  // How long accepting pauses after it failed for lack of resources (no descriptors left).
+  static constexpr std::chrono::milliseconds kAcceptBackoff{100};
+
   std::vector<boost::asio::io_context*> contexts_;
   std::size_t next_ = 0;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer backoff_;  // paces accept() retries after EMFILE and the like
   SessionEnv& env_;
   std::uint16_t port_ = 0;
 };

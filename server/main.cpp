@@ -3,6 +3,7 @@
 // Start-up: load the configuration (flags > environment > defaults), open the SQLite
 // store (or an in-memory one), load every key into the registry, bind the port, print
 // the listening line, serve until SIGINT/SIGTERM, then close the store.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -11,6 +12,8 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "config/config.hpp"
 #include "crypto/random.hpp"
@@ -27,6 +30,19 @@ namespace {
 
 using kms::server::Log;
 using kms::server::LogLevel;
+
+// Every connection holds a descriptor, and the usual default soft limit (1024) would cap
+// kmsd near a thousand clients: raise the soft limit to the hard one (at most 1M).
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = limit.rlim_max == RLIM_INFINITY
+                            ? rlim_t{1} << 20
+                            : std::min(limit.rlim_max, rlim_t{1} << 20);
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = wanted;
+  setrlimit(RLIMIT_NOFILE, &limit);  // best effort: the old limit still works
+}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "kmsd: %s\n", message.c_str());
@@ -54,6 +70,7 @@ int main(int argc, char** argv) {
   const kms::config::Config& config = loaded->config;
   kms::server::SetLogLevel(kms::server::ParseLogLevel(config.log_level));
 
+  RaiseDescriptorLimit();
   // OpenSSL's one-time set-up (providers, seeding the DRBG) takes milliseconds: do it beside
   // the database load instead of in the first request.
   kms::crypto::Result<void> openssl_ready;

@@ -1,0 +1,155 @@
+"""Many connections at once, and clients that leave in the middle of a request or response.
+
+A thousand keep-alive connections each get their request answered; clients that vanish
+half-way through sending a request, or before reading their answer, cost the server nothing:
+it keeps serving everyone else. And when descriptors run out, kmsd waits for them instead of
+spinning on accept().
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import time
+
+import pytest
+
+from e2e_support import KmsdServer, call_ok
+
+CONNECTIONS = 1000
+
+
+def _request(target: str, payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.{target}\r\n"
+            f"Content-Type: application/x-amz-json-1.1\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+def _read_response(sock: socket.socket) -> tuple[int, bytes]:
+    """Reads one HTTP/1.1 response with a Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before a full response head: {data!r}"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = next(int(l.split(":", 1)[1]) for l in lines[1:]
+                  if l.lower().startswith("content-length:"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside a response body"
+        rest += chunk
+    return status, rest[:length]
+
+
+@pytest.fixture
+def many_fds():
+    """This process (and the kmsd it starts) may hold a few thousand descriptors."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, 8192) if hard != resource.RLIM_INFINITY else 8192
+    if wanted < CONNECTIONS + 100:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} is below {CONNECTIONS + 100}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_thousand_concurrent_connections_are_all_served(many_fds, fresh_server):
+    srv = fresh_server()
+    key = call_ok(srv.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
+    request = _request("GenerateDataKey", {"KeyId": key, "KeySpec": "AES_256"})
+    socks = []
+    try:
+        for _ in range(CONNECTIONS):  # all open at once
+            socks.append(socket.create_connection(("127.0.0.1", srv.port), timeout=30))
+        for s in socks:
+            s.sendall(request)
+        for round_ in range(2):  # and each stays usable (keep-alive)
+            for i, s in enumerate(socks):
+                status, body = _read_response(s)
+                assert status == 200, f"connection {i}, round {round_}: {status} {body[:200]!r}"
+                assert json.loads(body)["KeyId"].endswith(key)
+                if round_ == 0:
+                    s.sendall(request)
+    finally:
+        for s in socks:
+            s.close()
+    call_ok(srv.url, "DescribeKey", {"KeyId": key})
+
+
+def test_clients_leaving_mid_request_or_mid_response_do_not_hurt_others(fresh_server):
+    srv = fresh_server()
+    key = call_ok(srv.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
+    full = _request("Encrypt", {"KeyId": key, "Plaintext": "aGVsbG8="})
+    for i in range(50):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        if i % 3 == 0:
+            s.sendall(full[: len(full) // 2])  # half the head or body, then gone
+        elif i % 3 == 1:
+            s.sendall(full[:-3])  # all but the last bytes of the body
+        else:
+            s.sendall(full)  # a whole request, but the answer is never read
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()
+    # Everyone else is still served, on new and on long-lived connections.
+    keeper = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        for _ in range(5):
+            keeper.sendall(full)
+            status, _ = _read_response(keeper)
+            assert status == 200
+    finally:
+        keeper.close()
+    call_ok(srv.url, "Decrypt", {"CiphertextBlob": call_ok(
+        srv.url, "Encrypt", {"KeyId": key, "Plaintext": "aGk="})["CiphertextBlob"]})
+    assert srv.running()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_descriptors_kmsd_waits_instead_of_spinning_then_serves(tmp_path):
+    """With every descriptor in use, accept() fails (EMFILE) and the connection stays in the
+    backlog: kmsd must pause, not retry in a busy loop, and serve the waiting clients as soon
+    as descriptors free up."""
+    limit = 64
+
+    def low_fd_limit() -> None:  # soft and hard: kmsd cannot raise it
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    srv = KmsdServer(data_dir, tmp_path / "kmsd.log", extra_args=["--threads", "1"],
+                     preexec_fn=low_fd_limit)
+    srv.start()
+    socks = []
+    try:
+        key = call_ok(srv.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
+        request = _request("GenerateDataKey", {"KeyId": key, "KeySpec": "AES_256"})
+        for _ in range(limit + 20):  # more than kmsd can hold
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            s.sendall(request)
+            socks.append(s)
+        time.sleep(0.3)
+        before = _cpu_seconds(srv.proc.pid)
+        time.sleep(1.0)
+        spent = _cpu_seconds(srv.proc.pid) - before
+        assert spent < 0.3, f"kmsd used {spent:.2f} s of CPU in 1 s while out of descriptors"
+        # Free descriptors: the first half leave; everyone left is then answered.
+        for s in socks[: len(socks) // 2]:
+            s.close()
+        for i, s in enumerate(socks[len(socks) // 2:]):
+            status, _ = _read_response(s)
+            assert status == 200, f"waiting connection {i}: {status}"
+        assert "accept failed" in srv.log_tail(20000)
+        assert srv.running()
+    finally:
+        for s in socks:
+            s.close()
+        srv.cleanup()
