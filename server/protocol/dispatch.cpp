@@ -6,7 +6,6 @@
 #include <exception>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "server/protocol/validation.hpp"
 
@@ -79,32 +78,6 @@ constexpr std::array kOps = {
     OpEntry{"Verify", nullptr},
     OpEntry{"VerifyMac", nullptr},
 };
-
-// No KMS request nests deeper than a few levels. Deeper bodies are rejected before parsing,
-// so neither the parser nor the recursive destruction of a Document can exhaust the stack.
-constexpr int kMaxJsonDepth = 32;
-
-bool DeeperThan(std::string_view body, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // skip the escaped character
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 const OpEntry* FindOp(std::string_view name) {
   auto it = std::lower_bound(kOps.begin(), kOps.end(), name,
@@ -189,22 +162,7 @@ Reply Dispatcher::Run(std::string_view target, std::string_view authorization,
   rapidjson::MemoryPoolAllocator<> pool(dom_buffer, sizeof dom_buffer);
   rapidjson::MemoryPoolAllocator<> stack_pool(stack_buffer, sizeof stack_buffer);
   RequestDocument doc(&pool, /*stackCapacity=*/1024, &stack_pool);
-  if (body.empty()) {
-    doc.SetObject();  // an empty body is an empty request, as AWS treats it
-  } else {
-    if (DeeperThan(body, kMaxJsonDepth)) {
-      return Error(KmsError::Serialization("JSON nesting exceeds " + std::to_string(kMaxJsonDepth) +
-                                           " levels"),
-                   op->name);
-    }
-    // Iterative: bounded stack use; ValidateEncoding: invalid UTF-8 is rejected, never stored.
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
-                                                                                      body.size());
-    if (doc.HasParseError()) {
-      return Error(KmsError::Serialization(rapidjson::GetParseError_En(doc.GetParseError())),
-                   op->name);
-    }
-  }
+  if (auto parsed = ParseRequestBody(body, doc); !parsed) return Error(parsed.error(), op->name);
   RequestCheck check = CheckRequest(op->name, doc);
   switch (check.kind) {
     case RequestCheck::Kind::kOk:

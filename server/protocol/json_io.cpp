@@ -6,6 +6,28 @@
 #include "crypto/base64.hpp"
 
 namespace kms::server {
+
+bool JsonNestingExceeds(std::string_view body, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // skip the escaped character
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit) return true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return false;
+}
 namespace {
 
 KmsError MissingMember(std::string_view name) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 #include <rapidjson/writer.h>
 
 #include "crypto/bytes.hpp"
@@ -25,6 +26,35 @@
 #include "server/protocol/result.hpp"
 
 namespace kms::server {
+
+// Requests never nest deeper than a few levels; deeper bodies are refused before parsing, so
+// neither the parser nor the recursive destruction of a Document can exhaust the stack.
+inline constexpr int kMaxRequestJsonDepth = 32;
+
+// True if `body` opens more than `limit` objects/arrays inside one another (strings skipped).
+bool JsonNestingExceeds(std::string_view body, int limit);
+
+// Parses a request body into `doc` the one way kmsd does: an empty body is an empty request
+// (`{}`, as AWS treats it); too deep a body is refused unparsed; the parse is iterative
+// (bounded stack) and validates UTF-8 (invalid text is rejected, never stored).
+// Errors: SerializationException with the reason.
+template <class Document>
+Result<void> ParseRequestBody(std::string_view body, Document& doc) {
+  if (body.empty()) {
+    doc.SetObject();
+    return {};
+  }
+  if (JsonNestingExceeds(body, kMaxRequestJsonDepth)) {
+    return KmsError::Serialization("JSON nesting exceeds " +
+                                   std::to_string(kMaxRequestJsonDepth) + " levels");
+  }
+  doc.template Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+      body.data(), body.size());
+  if (doc.HasParseError()) {
+    return KmsError::Serialization(rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  return {};
+}
 
 class JsonIn {
  public:

@@ -38,32 +38,6 @@ void Check(bool ok, const char* what) {
   std::abort();
 }
 
-// The dispatcher rejects bodies nested deeper than this before parsing (dispatch.cpp,
-// kMaxJsonDepth); this is its check, so the harness sees only what CheckRequest can see.
-constexpr int kMaxJsonDepth = 32;
-
-bool DeeperThan(std::string_view body, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 // The pattern scanner agrees with std::wregex on every model pattern (validation.hpp:
 // MatchesModelPatternWithRegex exists for this cross-check). Short strings only: the regex
 // is slow, and a difference shows on a short string as well as on a long one.
@@ -156,14 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // As Dispatcher::Run parses.
   rapidjson::Document doc;
-  if (body.empty()) {
-    doc.SetObject();
-  } else {
-    if (DeeperThan(body, kMaxJsonDepth)) return 0;
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
-                                                                                      body.size());
-    if (doc.HasParseError()) return 0;
-  }
+  if (!server::ParseRequestBody(body, doc)) return 0;
 
   const server::RequestCheck check = server::CheckRequest(operation, doc);
   using Kind = server::RequestCheck::Kind;
