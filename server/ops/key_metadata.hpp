@@ -9,21 +9,14 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "server/ops/context.hpp"
 #include "server/ops/key_lookup.hpp"
+#include "server/ops/key_specs.hpp"
 #include "server/protocol/json_io.hpp"
 #include "storage/records.hpp"
 
 namespace kms::ops {
-
-// The EncryptionAlgorithms KMS reports for a key spec; empty when the key cannot encrypt.
-// Asymmetric and HMAC specs join this table when kmsd supports them.
-inline std::vector<std::string> EncryptionAlgorithmsOf(const storage::KeyRecord& key) {
-  if (key.key_spec == "SYMMETRIC_DEFAULT") return {"SYMMETRIC_DEFAULT"};
-  return {};
-}
 
 // Writes the member "KeyMetadata" with every field AWS sends for `key` (KMS_FACTS §7).
 // ARNs are built in the caller's scope, which is the key's own scope.
@@ -47,9 +40,7 @@ inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key
   out.String("KeyManager", key.key_manager);
   out.String("CustomerMasterKeySpec", key.key_spec);
   out.String("KeySpec", key.key_spec);
-  if (auto algorithms = EncryptionAlgorithmsOf(key); !algorithms.empty()) {
-    out.StringList("EncryptionAlgorithms", algorithms);
-  }
+  WriteAlgorithmLists(key, out);  // EncryptionAlgorithms, SigningAlgorithms, ...
   out.Bool("MultiRegion", key.multi_region);
   if (key.multi_region) {
     // Replicas do not exist yet (ReplicateKey is not implemented): every mrk key is a primary.

@@ -29,6 +29,9 @@ KMS_DECLARE_OP(DisableKey);
 KMS_DECLARE_OP(ScheduleKeyDeletion);
 KMS_DECLARE_OP(CancelKeyDeletion);
 
+// ops/public_key.cpp
+KMS_DECLARE_OP(GetPublicKey);
+
 // ops/encrypt.cpp
 KMS_DECLARE_OP(Encrypt);
 KMS_DECLARE_OP(Decrypt);

@@ -52,7 +52,7 @@ constexpr std::array kOps = {
     OpEntry{"GetKeyPolicy", &ops::GetKeyPolicy},
     OpEntry{"GetKeyRotationStatus", &ops::GetKeyRotationStatus},
     OpEntry{"GetParametersForImport", nullptr},
-    OpEntry{"GetPublicKey", nullptr},
+    OpEntry{"GetPublicKey", &ops::GetPublicKey},
     OpEntry{"ImportKeyMaterial", nullptr},
     OpEntry{"ListAliases", &ops::ListAliases},
     OpEntry{"ListGrants", nullptr},

@@ -222,12 +222,25 @@ void JsonOut::Timestamp(std::string_view key, std::int64_t epoch_seconds) {
   Int(key, epoch_seconds);
 }
 
-void JsonOut::StringList(std::string_view key, const std::vector<std::string>& values) {
-  Key(key);
-  writer_.StartArray();
-  for (const auto& v : values) StringValue(v);
-  writer_.EndArray();
+namespace {
+// "key": [values...] for any range of strings.
+template <typename Strings>
+void WriteStringList(JsonOut& out, std::string_view key, const Strings& values) {
+  out.Key(key);
+  out.StartArray();
+  for (const auto& v : values) out.StringValue(v);
+  out.EndArray();
 }
+}  // namespace
+
+void JsonOut::StringList(std::string_view key, const std::vector<std::string>& values) {
+  WriteStringList(*this, key, values);
+}
+
+void JsonOut::StringList(std::string_view key, std::span<const std::string_view> values) {
+  WriteStringList(*this, key, values);
+}
+
 
 std::string JsonOut::Finish() {
   writer_.EndObject();

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +124,7 @@ class JsonOut {
   void Bool(std::string_view key, bool value);
   void Timestamp(std::string_view key, std::int64_t epoch_seconds);
   void StringList(std::string_view key, const std::vector<std::string>& values);
+  void StringList(std::string_view key, std::span<const std::string_view> values);
 
   // Nested values: Key() then StartObject()/StartArray() or a bare value.
   void Key(std::string_view key);

@@ -18,6 +18,8 @@
 #include <catch2/catch.hpp>
 
 #include "crypto/digest.hpp"
+#include "crypto/key_pair.hpp"
+#include "server/ops/key_specs.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
@@ -26,6 +28,11 @@
 namespace {
 
 using namespace kms::testing;
+using kms::ops::AlgorithmsFor;
+using kms::ops::FindKeySpec;
+using kms::ops::KeyFamily;
+using kms::ops::KeySpecInfo;
+namespace crypto = kms::crypto;
 
 bool Has(const rapidjson::Value& v, const char* member) { return v.HasMember(member); }
 
@@ -213,31 +220,139 @@ TEST_CASE("CreateKey rejects KeySpec together with CustomerMasterKeySpec", "[ops
   CHECK(h.registry().ListKeys(kUsEast).empty());
 }
 
-TEST_CASE("CreateKey answers UnsupportedOperation for key specs other than SYMMETRIC_DEFAULT",
-          "[ops][keys]") {
+// Every (KeySpec, KeyUsage) pair AWS accepts, with the algorithms member DescribeKey lists.
+struct SpecUsage {
+  const char* spec;
+  const char* usage;
+  const char* member;
+};
+
+TEST_CASE("CreateKey makes a key of every spec and usage AWS allows", "[ops][keys]") {
+  const SpecUsage c = GENERATE(
+      SpecUsage{"RSA_2048", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
+      SpecUsage{"RSA_2048", "SIGN_VERIFY", "SigningAlgorithms"},
+      SpecUsage{"RSA_3072", "SIGN_VERIFY", "SigningAlgorithms"},
+      SpecUsage{"RSA_4096", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
+      SpecUsage{"ECC_NIST_P256", "SIGN_VERIFY", "SigningAlgorithms"},
+      SpecUsage{"ECC_NIST_P256", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
+      SpecUsage{"ECC_NIST_P384", "SIGN_VERIFY", "SigningAlgorithms"},
+      SpecUsage{"ECC_NIST_P521", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
+      SpecUsage{"ECC_SECG_P256K1", "SIGN_VERIFY", "SigningAlgorithms"},
+      SpecUsage{"ECC_NIST_EDWARDS25519", "SIGN_VERIFY", "SigningAlgorithms"},
+      SpecUsage{"SM2", "SIGN_VERIFY", "SigningAlgorithms"},
+      SpecUsage{"SM2", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
+      SpecUsage{"SM2", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
+      SpecUsage{"HMAC_224", "GENERATE_VERIFY_MAC", "MacAlgorithms"},
+      SpecUsage{"HMAC_512", "GENERATE_VERIFY_MAC", "MacAlgorithms"});
+  CAPTURE(c.spec, c.usage);
+  OpHarness h;
+  const std::string id = h.CreateKeyOf(c.spec, c.usage);
+
+  CallResult d = Describe(h, id);
+  REQUIRE(d.status == 200);
+  const auto& m = d.json["KeyMetadata"];
+  CHECK(std::string(m["KeySpec"].GetString()) == c.spec);
+  CHECK(std::string(m["CustomerMasterKeySpec"].GetString()) == c.spec);
+  CHECK(std::string(m["KeyUsage"].GetString()) == c.usage);
+  CHECK(std::string(m["KeyState"].GetString()) == "Enabled");
+  const auto expected = AlgorithmsFor(c.spec, c.usage);
+  REQUIRE(m.HasMember(c.member));
+  REQUIRE(m[c.member].Size() == expected.size());
+  for (rapidjson::SizeType i = 0; i < m[c.member].Size(); ++i) {
+    CHECK(std::string_view(m[c.member][i].GetString()) == expected[i]);
+  }
+  for (const char* other : {"EncryptionAlgorithms", "SigningAlgorithms", "MacAlgorithms",
+                            "KeyAgreementAlgorithms"}) {
+    if (std::string_view(other) != c.member) CHECK_FALSE(m.HasMember(other));
+  }
+  CHECK_FALSE(m.HasMember("CurrentKeyMaterialId"));  // symmetric keys only (KMS_FACTS §7)
+
+  // The stored material is the key itself: a private key, or an HMAC secret of the right size.
+  const auto key = h.registry().FindKey(kUsEast, id);
+  REQUIRE(key != nullptr);
+  REQUIRE(key->materials.size() == 1);
+  const KeySpecInfo* info = FindKeySpec(c.spec);
+  if (info->family == KeyFamily::kHmac) {
+    CHECK(key->materials[0].bytes.size() == info->hmac_key_bytes);
+  } else {
+    CHECK(crypto::ParsePrivateKey(key->materials[0].bytes).has_value());
+  }
+}
+
+TEST_CASE("CreateKey needs a KeyUsage for every spec but SYMMETRIC_DEFAULT", "[ops][keys]") {
   OpHarness h;
   const std::string member = GENERATE(as<std::string>{}, "KeySpec", "CustomerMasterKeySpec");
-  const std::string spec = GENERATE(as<std::string>{}, "RSA_2048", "ECC_NIST_P256", "HMAC_256");
-  CallResult r =
-      h.Call("CreateKey", R"({")" + member + R"(":")" + spec + R"(","KeyUsage":"SIGN_VERIFY"})");
+  const std::string spec =
+      GENERATE(as<std::string>{}, "RSA_2048", "ECC_NIST_P256", "HMAC_256", "SM2", "ECC_SECG_P256K1");
+  CallResult r = h.Call("CreateKey", R"({")" + member + R"(":")" + spec + R"("})");
   CHECK(r.status == 400);
-  CHECK(r.type == "UnsupportedOperationException");
-  CHECK(r.message == "kmsd does not support KeySpec " + spec +
-                         " yet. Only SYMMETRIC_DEFAULT keys can be created.");
+  CHECK(r.type == "ValidationException");
+  CHECK(r.message ==
+        "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.");
   CHECK(h.registry().ListKeys(kUsEast).empty());
 }
 
-TEST_CASE("CreateKey rejects a symmetric key with a usage other than ENCRYPT_DECRYPT",
-          "[ops][keys]") {
+TEST_CASE("CreateKey rejects a KeyUsage that the key spec does not allow", "[ops][keys]") {
   OpHarness h;
-  const std::string usage =
-      GENERATE(as<std::string>{}, "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT");
-  CallResult r = h.Call("CreateKey", R"({"KeyUsage":")" + usage + R"("})");
+  const SpecUsage c = GENERATE(SpecUsage{"RSA_2048", "KEY_AGREEMENT", ""},
+                               SpecUsage{"RSA_4096", "GENERATE_VERIFY_MAC", ""},
+                               SpecUsage{"ECC_NIST_P256", "ENCRYPT_DECRYPT", ""},
+                               SpecUsage{"ECC_SECG_P256K1", "KEY_AGREEMENT", ""},
+                               SpecUsage{"ECC_NIST_EDWARDS25519", "KEY_AGREEMENT", ""},
+                               SpecUsage{"HMAC_256", "SIGN_VERIFY", ""},
+                               SpecUsage{"SYMMETRIC_DEFAULT", "SIGN_VERIFY", ""},
+                               SpecUsage{"SYMMETRIC_DEFAULT", "GENERATE_VERIFY_MAC", ""},
+                               SpecUsage{"SYMMETRIC_DEFAULT", "KEY_AGREEMENT", ""});
+  CallResult r = h.Call("CreateKey", R"({"KeySpec":")" + std::string(c.spec) +
+                                         R"(","KeyUsage":")" + c.usage + R"("})");
   CHECK(r.status == 400);
   CHECK(r.type == "ValidationException");
-  CHECK(r.body.find("The operation failed because the KeyUsage value of the CMK is " + usage +
-                    ". To perform this operation, the KeyUsage value must be ENCRYPT_DECRYPT.") !=
-        std::string::npos);
+  CHECK(r.message == "KeyUsage " + std::string(c.usage) + " is not compatible with KeySpec " +
+                         c.spec);
+  CHECK(h.registry().ListKeys(kUsEast).empty());
+}
+
+TEST_CASE("CreateKey with only a KeyUsage other than ENCRYPT_DECRYPT is rejected",
+          "[ops][keys]") {
+  OpHarness h;
+  CallResult r = h.Call("CreateKey", R"({"KeyUsage":"SIGN_VERIFY"})");
+  CHECK(r.status == 400);
+  CHECK(r.message == "KeyUsage SIGN_VERIFY is not compatible with KeySpec SYMMETRIC_DEFAULT");
+}
+
+TEST_CASE("CreateKey of ML-DSA follows the OpenSSL in use", "[ops][keys]") {
+  OpHarness h;
+  const std::string spec = GENERATE(as<std::string>{}, "ML_DSA_44", "ML_DSA_65", "ML_DSA_87");
+  CallResult r =
+      h.Call("CreateKey", R"({"KeySpec":")" + spec + R"(","KeyUsage":"SIGN_VERIFY"})");
+  if (crypto::KeyPairTypeAvailable(FindKeySpec(spec)->pair_type)) {
+    CHECK(r.status == 200);
+  } else {
+    CHECK(r.status == 400);
+    CHECK(r.type == "UnsupportedOperationException");
+    CHECK(r.message == "kmsd cannot create " + spec +
+                           " keys: they need OpenSSL 3.5 or later, and kmsd runs with " +
+                           crypto::OpenSslVersionText() + ".");
+    CHECK(h.registry().ListKeys(kUsEast).empty());
+  }
+}
+
+TEST_CASE("Asymmetric and HMAC keys survive a restart", "[ops][keys]") {
+  TempDbFile db;
+  OpHarness h(db.path());
+  const std::string signing = h.CreateKeyOf("ECC_NIST_P384", "SIGN_VERIFY");
+  const std::string mac = h.CreateKeyOf("HMAC_384", "GENERATE_VERIFY_MAC");
+  const crypto::Bytes signing_material = h.registry().FindKey(kUsEast, signing)->materials[0].bytes;
+  const crypto::Bytes mac_material = h.registry().FindKey(kUsEast, mac)->materials[0].bytes;
+
+  h.Reopen();
+  CallResult d = Describe(h, signing);
+  REQUIRE(d.status == 200);
+  CHECK(std::string(d.json["KeyMetadata"]["KeySpec"].GetString()) == "ECC_NIST_P384");
+  CHECK(std::string(d.json["KeyMetadata"]["SigningAlgorithms"][0].GetString()) ==
+        "ECDSA_SHA_384");
+  CHECK(h.registry().FindKey(kUsEast, signing)->materials[0].bytes == signing_material);
+  CHECK(h.registry().FindKey(kUsEast, mac)->materials[0].bytes == mac_material);
 }
 
 TEST_CASE("CreateKey answers UnsupportedOperation for origins other than AWS_KMS", "[ops][keys]") {

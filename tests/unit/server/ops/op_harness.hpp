@@ -163,6 +163,16 @@ class OpHarness {
     return r.json["KeyMetadata"]["KeyId"].GetString();
   }
 
+  // Creates a key of `spec` with `usage` and returns its key id.
+  std::string CreateKeyOf(std::string_view spec, std::string_view usage) {
+    server::JsonOut body;
+    body.String("KeySpec", spec);
+    body.String("KeyUsage", usage);
+    CallResult r = Call("CreateKey", body.Finish());
+    if (r.status != 200) throw std::runtime_error("CreateKey failed: " + r.body);
+    return r.json["KeyMetadata"]["KeyId"].GetString();
+  }
+
   std::string Arn(std::string_view key_id, std::string_view region = "us-east-1") const {
     return "arn:aws:kms:" + std::string(region) + ":111122223333:key/" + std::string(key_id);
   }
