@@ -19,8 +19,8 @@ std::string Cause(const std::error_code& ec) {
 
 Error DirectoryError(const char* what, const std::filesystem::path& dir,
                      const std::error_code& ec) {
-  return Error{Error::Code::kIo, std::string(what) + " data directory " + dir.string() + ": " +
-                                     Cause(ec)};
+  return Error{Error::Code::kIo,
+               std::string(what) + " data directory " + dir.string() + ": " + Cause(ec)};
 }
 
 }  // namespace

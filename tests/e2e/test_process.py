@@ -1,8 +1,9 @@
 """The kmsd process contract: the listening line, signals, flags and environment variables,
-and a clear error for a data directory kmsd cannot write."""
+the README's list of them, and a clear error for a data directory kmsd cannot write."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import KMSD_BIN, LISTEN_PREFIX, KmsdServer, call_ok, key_arn, raw, server_env
+from e2e_support import (KMSD_BIN, LISTEN_PREFIX, REPO_ROOT, KmsdServer, call_ok, key_arn, raw,
+                         server_env)
 
 
 def run_kmsd(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
@@ -117,6 +119,21 @@ def test_port_env_fallback(fresh_server):
     port = free_port()
     srv = fresh_server(env={"PORT": str(port)}, port_arg=None)
     assert srv.port == port, f"PORT={port} ignored: listening on {srv.port}"
+
+
+def test_readme_documents_every_flag_and_environment_variable():
+    """README's configuration table is kept by hand: it must list everything --help lists."""
+    help_text = run_kmsd("--help").stdout.decode()
+    flags = set(re.findall(r"^  (--[a-z-]+)", help_text, re.MULTILINE)) - {"--help", "--version"}
+    env_vars = set(re.findall(r"\b(KMS_[A-Z_]+)\b", help_text))
+    assert "--max-connections" in flags and "KMS_MAX_CONNECTIONS" in env_vars, help_text
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `--")]
+    documented_flags = {re.match(r"\| `(--[a-z-]+)", row).group(1) for row in rows}
+    assert flags <= documented_flags, f"README lacks {sorted(flags - documented_flags)}"
+    missing_env = {v for v in env_vars if f"`{v}`" not in table}
+    assert not missing_env, f"README's configuration table lacks {sorted(missing_env)}"
 
 
 # ---- a data directory kmsd cannot write ----------------------------------------------------
