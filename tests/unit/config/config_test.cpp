@@ -149,7 +149,7 @@ TEST_CASE("Each flag and environment variable sets its field", "[config]") {
   CHECK(config.provenance == std::vector<std::string>{c.provenance});
 }
 
-TEST_CASE("--max-connections beats KMS_MAX_CONNECTIONS", "[config]") {
+TEST_CASE("The --max-connections flag beats KMS_MAX_CONNECTIONS", "[config]") {
   const Config c = LoadOk({"--max-connections", "16"}, {{"KMS_MAX_CONNECTIONS", "32"}});
   CHECK(c.max_connections == 16);
   CHECK(c.provenance == std::vector<std::string>{"max_connections=16 (flag --max-connections)"});
@@ -311,7 +311,7 @@ TEST_CASE("Malformed command lines are rejected", "[config]") {
   CHECK(LoadError({"--port", "1", "extra"}) == "unexpected argument 'extra' (see --help)");
 }
 
-TEST_CASE("--help and --version return their action", "[config]") {
+TEST_CASE("The --help and --version flags return their action", "[config]") {
   const auto [args, action] = GENERATE(table<Args, Action>({
       {{"--help"}, Action::kHelp},
       {{"-h"}, Action::kHelp},
