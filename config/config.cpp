@@ -184,6 +184,17 @@ constexpr std::array kSettings = {
                   c.read_timeout = std::chrono::seconds(seconds);
                   return true;
                 }},
+    Setting{
+        .field = "max_connections",
+        .flag = "--max-connections",
+        .metavar = "N",
+        .env = {"KMS_MAX_CONNECTIONS", ""},
+        .default_text = "4096",
+        .help = "Connections served at once; a client beyond them is answered "
+                "ThrottlingException (HTTP 503) and disconnected.",
+        .expected = "an integer from 1 to 1048576",
+        .apply = [](Config& c,
+                    std::string_view v) { return ParseInteger(v, 1, 1 << 20, c.max_connections); }},
 };
 
 const Setting* FindFlag(std::string_view flag) {

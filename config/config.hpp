@@ -40,6 +40,8 @@ struct Config {
   std::string log_level = "info";                // debug | info | warn | error
   std::size_t body_limit_bytes = 1 << 20;
   std::chrono::seconds read_timeout{30};
+  // Connections served at once; one more is answered ThrottlingException (503) and closed.
+  std::size_t max_connections = 4096;
   // One line per field set by a flag or the environment, in table order, for the startup log:
   // "region=eu-west-2 (env KMS_REGION)", "port=4600 (flag --port)".
   std::vector<std::string> provenance;

@@ -5,11 +5,9 @@
 // the listening line, serve until SIGINT/SIGTERM, then close the store.
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -21,6 +19,7 @@
 #include "server/log.hpp"
 #include "server/server.hpp"
 #include "server/startup_heap.hpp"
+#include "storage/data_dir.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 
@@ -82,12 +81,10 @@ int main(int argc, char** argv) {
 
   std::string db_path = ":memory:";
   if (!config.in_memory) {
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) {
-      return Fail("cannot create data directory " + config.data_dir.string() + ": " + ec.message());
-    }
-    db_path = (config.data_dir / "kms.db").string();
+    // A directory kmsd cannot write is refused here, in one line naming it and the cause.
+    auto prepared = kms::storage::PrepareDataDirectory(config.data_dir);
+    if (!prepared) return Fail(prepared.error().message);
+    db_path = prepared->string();
   }
   auto store = kms::storage::SqliteStore::Open(db_path);
   if (!store) return Fail("cannot open database " + db_path + ": " + store.error().message);

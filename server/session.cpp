@@ -109,6 +109,7 @@ Session::Session(Socket&& socket, SessionEnv& env)
     : socket_(std::move(socket)), env_(env), timer_(socket_.get_executor()) {}
 
 Session::~Session() {
+  if (counted_) env_.connections.Release();
   std::lock_guard lock(env_.sessions_mu);
   env_.sessions.erase(this);
 }
@@ -121,9 +122,11 @@ void Session::Run() {
     std::lock_guard lock(env_.sessions_mu);
     env_.sessions.insert(this);
   }
+  counted_ = env_.connections.TryAcquire();
   // Start on the socket's executor (its io_context), as Beast's examples do.
   net::dispatch(socket_.get_executor(),
-                beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+                beast::bind_front_handler(counted_ ? &Session::DoRead : &Session::DoRefuse,
+                                          shared_from_this()));
 }
 
 void Session::CloseIfIdle() {
@@ -153,6 +156,21 @@ void Session::DoRead() {
   SetDeadline(env_.config.read_timeout);
   http::async_read(socket_, buffer_, *parser_,
                    beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+}
+
+void Session::DoRefuse() {
+  const std::string limit = std::to_string(env_.connections.Limit());
+  if (!env_.limit_logged.test_and_set(std::memory_order_relaxed)) {
+    Log(LogLevel::kWarn, "connection limit reached: " + limit +
+                             " connections open; clients beyond them get ThrottlingException "
+                             "until some close (--max-connections; logged once)");
+  }
+  // Answered before the request is read: the answer does not depend on it, and reading it
+  // would spend on this client what the limit is there to save. DoLinger() then drains the
+  // request, so closing does not reset the connection before the client reads the answer.
+  DoWrite(RejectTransport({ErrorCode::kThrottling, "Too many connections: kmsd serves at most " +
+                                                       limit + " at once. Retry later."}),
+          true);
 }
 
 void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
@@ -293,7 +311,8 @@ void Session::OnWrite(bool close_after, beast::error_code ec, std::size_t /*byte
     Log(LogLevel::kDebug, "connection write error: " + ec.message());
     return DoClose();
   }
-  if (close_after) return parser_ && !parser_->is_done() ? DoLinger() : DoClose();
+  // Linger if the request was not read in full, or not at all (DoRefuse).
+  if (close_after) return !parser_ || !parser_->is_done() ? DoLinger() : DoClose();
   if (env_.stopping) return DoClose();
   DoRead();
 }

@@ -52,16 +52,46 @@ namespace kms::server {
 
 class Session;
 
+// Counts the connections being served against a limit (config.max_connections), without a
+// lock: one atomic add when a connection opens and one subtraction when it closes.
+//
+// Thread-safety: every member may be called from any thread.
+class ConnectionCounter {
+ public:
+  explicit ConnectionCounter(std::size_t limit) : limit_(limit) {}
+
+  // Takes a slot; false (and nothing taken) if `limit` connections already hold one.
+  bool TryAcquire() {
+    if (live_.fetch_add(1, std::memory_order_relaxed) < limit_) return true;
+    live_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  // Gives back a slot TryAcquire() took.
+  void Release() { live_.fetch_sub(1, std::memory_order_relaxed); }
+  std::size_t Live() const { return live_.load(std::memory_order_relaxed); }
+  std::size_t Limit() const { return limit_; }
+
+ private:
+  const std::size_t limit_;
+  std::atomic<std::size_t> live_{0};
+};
+
 // What every session of one server shares.
 struct SessionEnv {
   SessionEnv(const Dispatcher& d, storage::Registry& r, const config::Config& c)
-      : dispatcher(d), registry(r), config(c), started(std::chrono::steady_clock::now()) {}
+      : dispatcher(d),
+        registry(r),
+        config(c),
+        started(std::chrono::steady_clock::now()),
+        connections(c.max_connections) {}
 
   const Dispatcher& dispatcher;
   storage::Registry& registry;
   const config::Config& config;
   std::chrono::steady_clock::time_point started;
   std::atomic<bool> stopping{false};
+  ConnectionCounter connections;  // sessions being served (not the ones turned away)
+  std::atomic_flag limit_logged = ATOMIC_FLAG_INIT;  // the first refusal is logged as a warning
 
   // Live sessions, so a graceful shutdown can close the idle ones.
   std::mutex sessions_mu;
@@ -80,7 +110,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Registers the session in env.sessions (so Server::Stop() can reach it) and starts reading.
+  // Registers the session in env.sessions (so Server::Stop() can reach it) and starts reading,
+  // if the session gets one of env.connections' slots. If every slot is taken, it answers
+  // ThrottlingException (HTTP 503) at once, without reading a request, and closes.
   // REQUIRES: the session is owned by a shared_ptr (shared_from_this() works).
   void Run();
   // Closes the connection if no request is in progress; otherwise the session closes
@@ -103,6 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void DoRead();
   void OnRead(boost::beast::error_code ec, std::size_t bytes);
+  void DoRefuse();  // over the connection limit: answer ThrottlingException, then close
   void DoWrite(Reply&& reply, bool close_after);
   void OnWrite(bool close_after, boost::beast::error_code ec, std::size_t bytes);
   void DoClose();
@@ -131,7 +164,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::pmr::monotonic_buffer_resource arena_{arena_buffer_.data(), arena_buffer_.size()};
   std::optional<RequestParser> parser_;
   SessionEnv& env_;
-  bool idle_ = true;  // waiting for the first byte of a request
+  bool counted_ = false;  // holds one of env_.connections' slots, given back by ~Session
+  bool idle_ = true;      // waiting for the first byte of a request
 
   // The request being answered: its id (a UUID), and what the response must echo.
   std::array<char, 36> request_id_{};

@@ -6,7 +6,8 @@
 namespace kms::server {
 namespace {
 
-// 500 for the three faults botocore marks as such; 400 for everything a client caused.
+// 500 for the three faults botocore marks as such; 400 for everything a client caused; 413 and
+// 503 for the transport-level refusals (too large a body, too many connections).
 constexpr std::array kTable = {
     ErrorInfo{ErrorCode::kAlreadyExists, "AlreadyExistsException", 400},
     ErrorInfo{ErrorCode::kCloudHsmClusterInUse, "CloudHsmClusterInUseException", 400},
@@ -68,6 +69,7 @@ constexpr std::array kTable = {
     ErrorInfo{ErrorCode::kAccessDenied, "AccessDeniedException", 400},
     ErrorInfo{ErrorCode::kNotAuthorized, "NotAuthorizedException", 400},
     ErrorInfo{ErrorCode::kRequestEntityTooLarge, "RequestEntityTooLargeException", 413},
+    ErrorInfo{ErrorCode::kThrottling, "ThrottlingException", 503},
 };
 
 constexpr bool TableMatchesEnum() {

@@ -74,6 +74,7 @@ enum class ErrorCode {
   kAccessDenied,
   kNotAuthorized,
   kRequestEntityTooLarge,
+  kThrottling,  // kmsd already serves --max-connections clients
 };
 
 struct ErrorInfo {

@@ -36,7 +36,7 @@ LISTEN_PREFIX = "kmsd listening on http://127.0.0.1:"
 
 # Variables that would change the server's defaults; the fixtures start kmsd without them.
 _SERVER_ENV_VARS = ("KMS_PORT", "PORT", "KMS_REGION", "KMS_ACCOUNT_ID", "KMS_DATA_PATH",
-                    "KMS_SEED_PATH")
+                    "KMS_SEED_PATH", "KMS_MAX_CONNECTIONS")
 
 
 def key_arn(key_id: str, region: str = REGION, account: str = ACCOUNT) -> str:

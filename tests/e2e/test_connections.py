@@ -2,8 +2,9 @@
 
 A thousand keep-alive connections each get their request answered; clients that vanish
 half-way through sending a request, or before reading their answer, cost the server nothing:
-it keeps serving everyone else. And when descriptors run out, kmsd waits for them instead of
-spinning on accept().
+it keeps serving everyone else. When descriptors run out, kmsd waits for them instead of
+spinning on accept(). Beyond --max-connections a client is answered ThrottlingException (503)
+and disconnected, and served again once others have closed.
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import resource
 import socket
 import time
 
+import botocore.exceptions
 import pytest
 
-from e2e_support import KmsdServer, call_ok
+from e2e_support import KmsdServer, call_ok, make_client
 
 CONNECTIONS = 1000
 
@@ -153,3 +155,79 @@ def test_out_of_descriptors_kmsd_waits_instead_of_spinning_then_serves(tmp_path)
         for s in socks:
             s.close()
         srv.cleanup()
+
+
+def _throttled(url: str) -> botocore.exceptions.ClientError | None:
+    """ListKeys from a new boto3 client, closed after: None if served, else the ClientError."""
+    client = make_client(url)
+    try:
+        client.list_keys()
+        return None
+    except botocore.exceptions.ClientError as e:
+        return e
+    finally:
+        client.close()  # its pooled connection must not hold a slot
+
+
+def test_connections_beyond_the_limit_get_throttling_until_others_close(fresh_server):
+    limit = 8
+    srv = fresh_server(extra_args=["--max-connections", str(limit)])
+    request = _request("ListKeys", {})
+    held = []
+
+    def hold() -> socket.socket:
+        """A keep-alive connection that has been served once and then sits idle."""
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(request)
+        status, body = _read_response(s)
+        assert status == 200, f"held connection {len(held)}: {status} {body[:200]!r}"
+        held.append(s)
+        return s
+
+    try:
+        for _ in range(limit):
+            hold()
+        # One more: boto3 (retries disabled) sees ThrottlingException, HTTP 503.
+        err = _throttled(srv.url)
+        assert err is not None, f"client {limit + 1} was served with {limit} connections open"
+        assert err.response["Error"]["Code"] == "ThrottlingException", err.response
+        assert err.response["ResponseMetadata"]["HTTPStatusCode"] == 503, err.response
+        assert str(limit) in err.response["Error"]["Message"], err.response
+        # On the wire: one AWS-shaped error response, then the server hangs up.
+        extra = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        try:
+            extra.sendall(request)
+            status, body = _read_response(extra)
+            assert status == 503
+            assert json.loads(body)["__type"] == "ThrottlingException", body
+            assert extra.recv(1) == b"", "the refused connection was not closed"
+        finally:
+            extra.close()
+        # The connections held are still served.
+        for s in held:
+            s.sendall(request)
+            assert _read_response(s)[0] == 200
+
+        # Three leave: new clients are served again (once kmsd has seen them close) ...
+        for s in held[:3]:
+            s.close()
+        del held[:3]
+        deadline = time.monotonic() + 5
+        while (err := _throttled(srv.url)) is not None:
+            assert time.monotonic() < deadline, f"still refused after closing 3: {err.response}"
+            time.sleep(0.05)
+        for _ in range(3):
+            hold()
+        # ... up to the limit again, and no further.
+        err = _throttled(srv.url)
+        assert err is not None and err.response["Error"]["Code"] == "ThrottlingException"
+    finally:
+        for s in held:
+            s.close()
+    # All closed: served again; the limit was logged once, as a warning.
+    deadline = time.monotonic() + 5
+    while _throttled(srv.url) is not None:
+        assert time.monotonic() < deadline, "still refused after every connection closed"
+        time.sleep(0.05)
+    assert srv.log_tail(20000).count("connection limit reached") == 1, srv.log_tail()
+    assert srv.running()

@@ -50,6 +50,9 @@ def test_full_disk_fails_writes_keeps_reads_and_loses_nothing(tmp_path):
         assert len(keys) > 10, "the limit was reached before any real work"
         assert_error(failed, "KMSInternalException", status=500, what="CreateKey on a full disk")
         assert "could not store" in failed.json["message"]
+        print(f"\ndisk full: {len(keys)} keys and {len(blobs)} blobs acknowledged before the "
+              f"{LIMIT_BYTES // 1024} KiB limit; then CreateKey -> HTTP {failed.status} "
+              f"{failed.type}")
 
         # Reads keep working, on the same connections and new ones.
         call_ok(url, "DescribeKey", {"KeyId": keys[0]})
@@ -84,5 +87,7 @@ def test_full_disk_fails_writes_keeps_reads_and_loses_nothing(tmp_path):
             assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         finally:
             db.close()
+        print(f"disk full: after a restart with space, all {len(keys)} keys listed, all "
+              f"{len(blobs)} blobs decrypt, PRAGMA integrity_check ok")
     finally:
         srv.cleanup()

@@ -1,13 +1,19 @@
-"""The kmsd process contract: the listening line, signals, flags and environment variables."""
+"""The kmsd process contract: the listening line, signals, flags and environment variables,
+the README's list of them, and a clear error for a data directory kmsd cannot write."""
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
-from e2e_support import KMSD_BIN, LISTEN_PREFIX, call_ok, key_arn, raw, server_env
+from e2e_support import (KMSD_BIN, LISTEN_PREFIX, REPO_ROOT, KmsdServer, call_ok, key_arn, raw,
+                         server_env)
 
 
 def run_kmsd(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
@@ -113,3 +119,90 @@ def test_port_env_fallback(fresh_server):
     port = free_port()
     srv = fresh_server(env={"PORT": str(port)}, port_arg=None)
     assert srv.port == port, f"PORT={port} ignored: listening on {srv.port}"
+
+
+def test_readme_documents_every_flag_and_environment_variable():
+    """README's configuration table is kept by hand: it must list everything --help lists."""
+    help_text = run_kmsd("--help").stdout.decode()
+    flags = set(re.findall(r"^  (--[a-z-]+)", help_text, re.MULTILINE)) - {"--help", "--version"}
+    env_vars = set(re.findall(r"\b(KMS_[A-Z_]+)\b", help_text))
+    assert "--max-connections" in flags and "KMS_MAX_CONNECTIONS" in env_vars, help_text
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `--")]
+    documented_flags = {re.match(r"\| `(--[a-z-]+)", row).group(1) for row in rows}
+    assert flags <= documented_flags, f"README lacks {sorted(flags - documented_flags)}"
+    missing_env = {v for v in env_vars if f"`{v}`" not in table}
+    assert not missing_env, f"README's configuration table lacks {sorted(missing_env)}"
+
+
+# ---- a data directory kmsd cannot write ----------------------------------------------------
+class ReadOnlyDir:
+    """A directory made read-only in the way that stops this process: for root, whom file modes
+    do not stop, a tmpfs mount (remounted read-only); for anyone else, mode 0555."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.path.mkdir()
+        self.as_root = os.geteuid() == 0
+        self.mounted = False
+        if self.as_root:
+            done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)],
+                                  capture_output=True)
+            if done.returncode != 0:
+                pytest.skip("running as root, where only a read-only mount stops writes, and "
+                            f"mount is not permitted here: {done.stderr.decode().strip()}")
+            self.mounted = True
+        self.cause = "read-only file system" if self.as_root else "permission denied"
+
+    def make_read_only(self) -> None:
+        if self.as_root:
+            subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True)
+        else:
+            self.path.chmod(0o555)
+
+    def cleanup(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.path)], check=False)
+        elif self.path.exists():
+            self.path.chmod(0o755)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    d = ReadOnlyDir(tmp_path / "ro")
+    yield d
+    d.cleanup()
+
+
+def _start_fails_clearly(data_dir: Path, expected_line: str) -> None:
+    before = sorted(p.name for p in data_dir.parent.rglob("*"))
+    began = time.monotonic()
+    proc = run_kmsd("--port", "0", "--data-dir", str(data_dir), timeout=10)
+    took = time.monotonic() - began
+    err = proc.stderr.decode()
+    assert proc.returncode != 0, f"kmsd started on a read-only data directory: {err}"
+    assert took < 1.0, f"kmsd took {took:.2f} s to give up"
+    assert proc.stdout == b"", f"kmsd printed on stdout: {proc.stdout!r}"
+    assert err.splitlines() == [expected_line], f"expected one clear line, got:\n{err}"
+    assert sorted(p.name for p in data_dir.parent.rglob("*")) == before, "kmsd left files behind"
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["empty", "with-database"])
+def test_read_only_data_directory_is_one_clear_error(read_only_dir, tmp_path, existing):
+    if existing:  # a database made by an earlier run, then the directory turned read-only
+        srv = KmsdServer(read_only_dir.path, tmp_path / "kmsd.log")
+        srv.start()
+        call_ok(srv.url, "CreateKey", {})
+        srv.stop()
+        assert (read_only_dir.path / "kms.db").exists()
+    read_only_dir.make_read_only()
+    _start_fails_clearly(read_only_dir.path, f"kmsd: cannot open data directory "
+                                             f"{read_only_dir.path}: {read_only_dir.cause}")
+
+
+def test_data_directory_that_cannot_be_created_is_one_clear_error(read_only_dir):
+    read_only_dir.make_read_only()
+    missing = read_only_dir.path / "data"
+    _start_fails_clearly(missing, f"kmsd: cannot create data directory {missing}: "
+                                  f"{read_only_dir.cause}")

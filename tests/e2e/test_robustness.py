@@ -207,6 +207,21 @@ def test_body_over_the_limit_gets_an_aws_error_not_a_dropped_connection(server):
     still_serving(server)
 
 
+def test_headers_over_the_limit_get_an_aws_error_and_the_connection_closes(server):
+    body = b'{"NumberOfBytes": 8}'
+    head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {JSON_CT}\r\n"
+            f"X-Amz-Target: TrentService.GenerateRandom\r\nX-Padding: {'p' * 20000}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    r = send_raw_bytes(server.url, head, body)
+    assert r.status == 400, f"oversized headers: expected 400, got {r.describe()}"
+    assert isinstance(r.json, dict) and r.json.get("__type") == "SerializationException", (
+        f"oversized headers: expected SerializationException, got {r.describe()}")
+    assert "16384" in r.json.get("message", ""), r.describe()
+    assert r.headers.get("connection") == "close", r.headers
+    assert "x-amzn-requestid" in r.headers, r.headers
+    still_serving(server)
+
+
 def test_chunked_request_body(server):
     body = b'{"NumberOfBytes": 24}'
     chunks = body[:7], body[7:]

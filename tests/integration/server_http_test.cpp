@@ -45,11 +45,13 @@ class RunningServer {
  public:
   explicit RunningServer(std::size_t body_limit = 1 << 20,
                          std::unique_ptr<kms::storage::Store> store = MemoryStore(),
-                         std::chrono::seconds read_timeout = std::chrono::seconds(5)) {
+                         std::chrono::seconds read_timeout = std::chrono::seconds(5),
+                         std::size_t max_connections = 4096) {
     config_.port = 0;
     config_.threads = 2;
     config_.body_limit_bytes = body_limit;
     config_.read_timeout = read_timeout;
+    config_.max_connections = max_connections;
     auto registry = kms::storage::Registry::Open(std::move(store));
     REQUIRE(registry.has_value());
     registry_ = std::move(*registry);
@@ -150,6 +152,43 @@ TEST_CASE("A body over the limit gets a 413 AWS-shaped error and the server keep
   }
   Client again(server.Port());
   CHECK(again.Post("TrentService.GenerateRandom", R"({"NumberOfBytes":1})").result_int() == 200);
+}
+
+TEST_CASE(
+    "A connection beyond the limit gets one 503 ThrottlingException; a closed one frees a slot",
+    "[integration]") {
+  RunningServer server(1 << 20, MemoryStore(), std::chrono::seconds(5), 2);
+  const std::string kTarget = "TrentService.GenerateRandom";
+  const std::string kBody = R"({"NumberOfBytes":1})";
+  auto first = std::make_unique<Client>(server.Port());
+  Client second(server.Port());
+  REQUIRE(first->Post(kTarget, kBody).result_int() == 200);
+  REQUIRE(second.Post(kTarget, kBody).result_int() == 200);
+  {
+    Client third(server.Port());
+    auto r = third.Post(kTarget, kBody);
+    CHECK(r.result_int() == 503);
+    CHECK(TypeOf(r.body()) == "ThrottlingException");
+    CHECK(r["X-Amzn-Errortype"] == "ThrottlingException");
+    CHECK_FALSE(r["x-amzn-RequestId"].empty());
+    CHECK_FALSE(r.keep_alive());
+    // Then the server hangs up.
+    beast::flat_buffer buffer;
+    http::response<http::string_body> more;
+    beast::error_code ec;
+    http::read(third.stream(), buffer, more, ec);
+    CHECK(ec == http::error::end_of_stream);
+  }
+  CHECK(second.Post(kTarget, kBody).result_int() == 200);  // the connections served still are
+
+  first.reset();  // frees a slot once the server has seen the close (asynchronously)
+  unsigned status = 0;
+  for (int attempt = 0; attempt < 200 && status != 200; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    Client next(server.Port());
+    status = next.Post(kTarget, kBody).result_int();
+  }
+  CHECK(status == 200);
 }
 
 TEST_CASE("Garbage instead of HTTP gets a 400 and the connection closes", "[integration]") {

@@ -44,6 +44,7 @@ std::string Field(const Config& c, std::string_view field) {
   if (field == "log_level") return c.log_level;
   if (field == "body_limit_bytes") return std::to_string(c.body_limit_bytes);
   if (field == "read_timeout") return std::to_string(c.read_timeout.count());
+  if (field == "max_connections") return std::to_string(c.max_connections);
   FAIL("unknown field " << field);
   return {};
 }
@@ -60,6 +61,7 @@ TEST_CASE("With no flags and no environment every field has its default", "[conf
   CHECK(c.log_level == "info");
   CHECK(c.body_limit_bytes == 1048576);
   CHECK(c.read_timeout == std::chrono::seconds(30));
+  CHECK(c.max_connections == 4096);
   CHECK(c.provenance.empty());
 }
 
@@ -120,11 +122,37 @@ TEST_CASE("Each flag and environment variable sets its field", "[config]") {
        "67108864",
        "body_limit_bytes=67108864 (flag --body-limit)"},
       {{"--read-timeout", "5"}, {}, "read_timeout", "5", "read_timeout=5 (flag --read-timeout)"},
+      {{"--max-connections", "8"},
+       {},
+       "max_connections",
+       "8",
+       "max_connections=8 (flag --max-connections)"},
+      {{"--max-connections=1"},
+       {},
+       "max_connections",
+       "1",
+       "max_connections=1 (flag --max-connections)"},
+      {{"--max-connections", "1048576"},
+       {},
+       "max_connections",
+       "1048576",
+       "max_connections=1048576 (flag --max-connections)"},
+      {{},
+       {{"KMS_MAX_CONNECTIONS", "100"}},
+       "max_connections",
+       "100",
+       "max_connections=100 (env KMS_MAX_CONNECTIONS)"},
   }));
   CAPTURE(c.field, c.value);
   const Config config = LoadOk(c.args, c.env);
   CHECK(Field(config, c.field) == c.value);
   CHECK(config.provenance == std::vector<std::string>{c.provenance});
+}
+
+TEST_CASE("The --max-connections flag beats KMS_MAX_CONNECTIONS", "[config]") {
+  const Config c = LoadOk({"--max-connections", "16"}, {{"KMS_MAX_CONNECTIONS", "32"}});
+  CHECK(c.max_connections == 16);
+  CHECK(c.provenance == std::vector<std::string>{"max_connections=16 (flag --max-connections)"});
 }
 
 TEST_CASE("A flag beats the environment", "[config]") {
@@ -254,6 +282,17 @@ TEST_CASE("Invalid values name the flag or variable and the value", "[config]") 
       {{"--read-timeout", "0"},
        {},
        "invalid value '0' for flag --read-timeout: expected a number of seconds from 1 to 3600"},
+      {{"--max-connections", "0"},
+       {},
+       "invalid value '0' for flag --max-connections: expected an integer from 1 to 1048576"},
+      {{"--max-connections", "1048577"},
+       {},
+       "invalid value '1048577' for flag --max-connections: expected an integer from 1 to "
+       "1048576"},
+      {{},
+       {{"KMS_MAX_CONNECTIONS", "many"}},
+       "invalid value 'many' for environment variable KMS_MAX_CONNECTIONS: expected an integer "
+       "from 1 to 1048576"},
       {{"--host="}, {}, "invalid value '' for flag --host: expected a host name or IP address"},
       {{"--data-dir="}, {}, "invalid value '' for flag --data-dir: expected a directory path"},
   }));
@@ -272,7 +311,7 @@ TEST_CASE("Malformed command lines are rejected", "[config]") {
   CHECK(LoadError({"--port", "1", "extra"}) == "unexpected argument 'extra' (see --help)");
 }
 
-TEST_CASE("--help and --version return their action", "[config]") {
+TEST_CASE("The --help and --version flags return their action", "[config]") {
   const auto [args, action] = GENERATE(table<Args, Action>({
       {{"--help"}, Action::kHelp},
       {{"-h"}, Action::kHelp},
@@ -314,6 +353,8 @@ TEST_CASE("The help text lists every flag and environment variable with its defa
                                         "1048576",
                                         "--read-timeout SECONDS",
                                         "default 30",
+                                        "--max-connections N",
+                                        "env KMS_MAX_CONNECTIONS; default 4096",
                                         "--help",
                                         "--version"}) {
     CAPTURE(needle);

@@ -17,7 +17,7 @@ TEST_CASE("Every error code has exactly one table row, in enum order", "[server]
     CHECK(static_cast<std::size_t>(table[i].code) == i);
     CHECK(types.insert(std::string(table[i].type)).second);
   }
-  CHECK(static_cast<std::size_t>(ErrorCode::kRequestEntityTooLarge) == table.size() - 1);
+  CHECK(static_cast<std::size_t>(ErrorCode::kThrottling) == table.size() - 1);
 }
 
 TEST_CASE("Faults are 500 and client errors are 400", "[server][error]") {
@@ -27,6 +27,13 @@ TEST_CASE("Faults are 500 and client errors are 400", "[server][error]") {
   CHECK(KmsError::NotFound("x").HttpStatus() == 400);
   CHECK(KmsError::InvalidCiphertext().HttpStatus() == 400);
   CHECK(KmsError::Validation("x").HttpStatus() == 400);
+}
+
+TEST_CASE("Transport refusals have their own HTTP statuses", "[server][error]") {
+  CHECK(KmsError{ErrorCode::kRequestEntityTooLarge, ""}.HttpStatus() == 413);
+  const KmsError throttled{ErrorCode::kThrottling, "x"};
+  CHECK(throttled.HttpStatus() == 503);
+  CHECK(throttled.Type() == "ThrottlingException");
 }
 
 TEST_CASE("Error types carry AWS's names", "[server][error]") {
