@@ -22,8 +22,22 @@ POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
 KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/@K0@"
 ALIAS_ARN = "arn:aws:kms:us-east-1:111122223333:alias/fuzz"
 
-# name -> (operation, body). @K0@ @K1@ @K2@ @BLOB0@ @BLOB1@ @BLOB2@ are fuzz_dispatch's fixture
-# placeholders (fuzz_dispatch.cpp).
+
+
+def peer_public_key():
+    """A fixed P-256 SubjectPublicKeyInfo (DER, base64) for DeriveSharedSecret seeds."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    key = ec.derive_private_key(0x6b6d7364, ec.SECP256R1()).public_key()
+    return base64.b64encode(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).decode()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+# name -> (operation, body). The @...@ names are fuzz_dispatch's fixture placeholders
+# (fuzz_dispatch.cpp: @K0@ @K1@ @K2@ @BLOB0@ @BLOB1@ @BLOB2@ and the asymmetric/HMAC keys).
 REQUESTS = {
     "CancelKeyDeletion": ("CancelKeyDeletion", {"KeyId": "@K2@"}),
     "CreateAlias": ("CreateAlias", {"AliasName": "alias/fuzz-new", "TargetKeyId": "@K0@"}),
@@ -82,9 +96,48 @@ REQUESTS = {
     "UntagResource": ("UntagResource", {"KeyId": "@K0@", "TagKeys": ["k", "missing"]}),
     "UpdateAlias": ("UpdateAlias", {"AliasName": "alias/fuzz", "TargetKeyId": "@K1@"}),
     "UpdateKeyDescription": ("UpdateKeyDescription", {"KeyId": "@K0@", "Description": "new ✓"}),
-    # Error paths.
-    "Sign-unsupported": ("Sign", {
+    # Asymmetric and HMAC keys.
+    "CreateKey-ecc-sign": ("CreateKey", {"KeySpec": "ECC_NIST_P384", "KeyUsage": "SIGN_VERIFY"}),
+    "CreateKey-hmac": ("CreateKey", {"KeySpec": "HMAC_512", "KeyUsage": "GENERATE_VERIFY_MAC"}),
+    "GetPublicKey": ("GetPublicKey", {"KeyId": "@RSA_SIGN@"}),
+    "Sign-ecdsa": ("Sign", {
+        "KeyId": "@EC_SIGN@", "Message": "aGVsbG8=", "SigningAlgorithm": "ECDSA_SHA_256"}),
+    "Sign-rsa-pss-digest": ("Sign", {
+        "KeyId": "@RSA_SIGN@", "Message": b64(bytes(range(32))), "MessageType": "DIGEST",
+        "SigningAlgorithm": "RSASSA_PSS_SHA_256"}),
+    "Sign-ed25519": ("Sign", {
+        "KeyId": "@ED_SIGN@", "Message": "aGVsbG8=", "MessageType": "RAW",
+        "SigningAlgorithm": "ED25519_SHA_512"}),
+    "Sign-symmetric-key": ("Sign", {
         "KeyId": "@K0@", "Message": "eA==", "SigningAlgorithm": "RSASSA_PSS_SHA_256"}),
+    "Verify-ecdsa": ("Verify", {
+        "KeyId": "@EC_SIGN@", "Message": "aGVsbG8=", "SigningAlgorithm": "ECDSA_SHA_256",
+        "Signature": b64(bytes.fromhex("3006020101020101"))}),
+    "Verify-rsa-pkcs1": ("Verify", {
+        "KeyId": "@RSA_SIGN@", "Message": "aGVsbG8=", "SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_512",
+        "Signature": b64(bytes(256))}),
+    "Encrypt-rsa": ("Encrypt", {
+        "KeyId": "@RSA_ENC@", "Plaintext": "aGVsbG8=", "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}),
+    "Encrypt-sm2": ("Encrypt", {
+        "KeyId": "@SM2_ENC@", "Plaintext": "aGVsbG8=", "EncryptionAlgorithm": "SM2PKE"}),
+    "Decrypt-rsa": ("Decrypt", {
+        "KeyId": "@RSA_ENC@", "CiphertextBlob": b64(bytes(range(256))),
+        "EncryptionAlgorithm": "RSAES_OAEP_SHA_1"}),
+    "ReEncrypt-to-rsa": ("ReEncrypt", {
+        "CiphertextBlob": "@BLOB0@", "SourceEncryptionContext": {"purpose": "fuzz"},
+        "DestinationKeyId": "@RSA_ENC@", "DestinationEncryptionAlgorithm": "RSAES_OAEP_SHA_256"}),
+    "GenerateDataKeyPair": ("GenerateDataKeyPair", {
+        "KeyId": "@K0@", "KeyPairSpec": "ECC_NIST_P256", "EncryptionContext": {"a": "b"}}),
+    "GenerateDataKeyPairWithoutPlaintext": ("GenerateDataKeyPairWithoutPlaintext", {
+        "KeyId": "alias/fuzz", "KeyPairSpec": "ECC_NIST_EDWARDS25519"}),
+    "GenerateMac": ("GenerateMac", {
+        "KeyId": "@HMAC@", "Message": "aGVsbG8=", "MacAlgorithm": "HMAC_SHA_256"}),
+    "VerifyMac": ("VerifyMac", {
+        "KeyId": "@HMAC@", "Message": "aGVsbG8=", "MacAlgorithm": "HMAC_SHA_256",
+        "Mac": b64(bytes(32))}),
+    "DeriveSharedSecret": ("DeriveSharedSecret", {
+        "KeyId": "@EC_ECDH@", "KeyAgreementAlgorithm": "ECDH", "PublicKey": peer_public_key()}),
+    # Error paths.
     "CreateGrant-unsupported": ("CreateGrant", {
         "KeyId": "@K0@", "GranteePrincipal": "arn:aws:iam::111122223333:role/r",
         "Operations": ["Encrypt", "Decrypt"], "Constraints": {"EncryptionContextSubset": {"a": "b"}}}),
@@ -153,6 +206,9 @@ def main():
     fill = {"@K0@": "1234abcd-12ab-34cd-56ef-1234567890ab", "@K1@": "mrk-1234abcd12ab34cd56ef1234567890ab",
             "@K2@": "0987dcba-09ba-87dc-65fe-0987654321ba", "@BLOB0@": base64.b64encode(blob).decode(),
             "@BLOB1@": base64.b64encode(blob[:-1]).decode(), "@BLOB2@": "AQ=="}
+    for name in ("@RSA_ENC@", "@RSA_SIGN@", "@EC_SIGN@", "@EC_ECDH@", "@ED_SIGN@", "@SM2_ENC@",
+                 "@HMAC@"):
+        fill[name] = "1234abcd-12ab-34cd-56ef-1234567890ab"
     for name, (op, body) in REQUESTS.items():
         text = dump(body)
         for k, v in fill.items():
