@@ -1,10 +1,13 @@
 // File: data_keys.cpp
 //
 // GenerateDataKey, GenerateDataKeyWithoutPlaintext (one file-local function; the variant drops
-// the plaintext, as local-kms's generateDataKey() does) and GenerateRandom.
+// the plaintext, as local-kms's generateDataKey() does), GenerateDataKeyPair,
+// GenerateDataKeyPairWithoutPlaintext (likewise) and GenerateRandom.
 //
-// Data keys are made with crypto::RandomSecureBytes and live only in SecureBytes, which cleanses
-// them when the handler returns; kmsd never stores or logs them.
+// Data keys are made with crypto::RandomSecureBytes, data key pairs with
+// crypto::GeneratePrivateKey; secrets live only in SecureBytes, which cleanses them when the
+// handler returns; kmsd never stores or logs them. A pair's private key is sealed as a normal
+// symmetric ciphertext blob of its PKCS#8 DER, so Decrypt (with the same context) returns it.
 //
 // Thread-safety: handlers may run concurrently; they only read the registry.
 #include <cstddef>
@@ -14,8 +17,10 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/encryption_context.hpp"
+#include "crypto/key_pair.hpp"
 #include "crypto/random.hpp"
 #include "server/ops/key_lookup.hpp"
+#include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
 #include "server/ops/symmetric.hpp"
 
@@ -67,6 +72,13 @@ KmsError RecipientUnsupported() {
       "kmsd does not support Recipient: there is no Nitro Enclave attestation to verify.");
 }
 
+// KeyMaterialId: the version of the wrapping key's material that sealed the blob.
+void WriteKeyMaterialId(JsonOut& out, const SealedBlob& sealed) {
+  if (!sealed.material->material_id.empty()) {
+    out.String("KeyMaterialId", sealed.material->material_id);
+  }
+}
+
 Result<void> GenerateDataKeyImpl(OpContext& ctx, const JsonIn& in, JsonOut& out,
                                  std::string_view operation, bool with_plaintext) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
@@ -86,9 +98,57 @@ Result<void> GenerateDataKeyImpl(OpContext& ctx, const JsonIn& in, JsonOut& out,
   out.Blob("CiphertextBlob", sealed.blob);
   if (with_plaintext) out.Blob("Plaintext", *data_key);
   out.String("KeyId", ctx.KeyArn(key->key_id));
-  if (!sealed.material->material_id.empty()) {
-    out.String("KeyMaterialId", sealed.material->material_id);
+  WriteKeyMaterialId(out, sealed);
+  return {};
+}
+
+// The key pair type of a DataKeyPairSpec. The model check already refused other values; this
+// guards the handler with the same kind of message (ML-DSA specs are key specs, not data key
+// pair specs).
+Result<crypto::KeyPairType> DataKeyPairType(std::string_view spec) {
+  const KeySpecInfo* info = FindKeySpec(spec);
+  if (info == nullptr || info->family != KeyFamily::kAsymmetric || spec.starts_with("ML_DSA")) {
+    return KmsError::Validation(
+        "1 validation error detected: Value '" + std::string(spec) +
+        "' at 'keyPairSpec' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, "
+        "ECC_SECG_P256K1, SM2, ECC_NIST_EDWARDS25519]");
   }
+  return info->pair_type;
+}
+
+Result<void> GenerateDataKeyPairImpl(OpContext& ctx, const JsonIn& in, JsonOut& out,
+                                     std::string_view operation, bool with_plaintext) {
+  KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
+  KMS_ASSIGN_OR_RETURN(std::string_view spec, in.RequiredString("KeyPairSpec"));
+  KMS_ASSIGN_OR_RETURN(crypto::KeyPairType type, DataKeyPairType(spec));
+  KMS_ASSIGN_OR_RETURN(crypto::EncryptionContext context,
+                       in.OptionalStringMap("EncryptionContext"));
+  if (with_plaintext && in.Has("Recipient")) return RecipientUnsupported();
+
+  KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
+  KMS_TRY(RequireSymmetricEncryptionKey(ctx, *key, operation));
+  KMS_TRY(CheckDryRun(in));
+
+  auto private_key = crypto::GeneratePrivateKey(type);
+  if (!private_key) {
+    return KmsError::Internal("key pair generation failed: " + private_key.error().message);
+  }
+  auto parsed = crypto::ParsePrivateKey(*private_key);
+  if (!parsed) return KmsError::Internal("key pair generation failed: " + parsed.error().message);
+  auto public_key = crypto::PublicKeyDer(parsed->get());
+  if (!public_key) {
+    return KmsError::Internal("key pair generation failed: " + public_key.error().message);
+  }
+  KMS_ASSIGN_OR_RETURN(SealedBlob sealed,
+                       SealUnderCurrentMaterial(ctx, *key, *private_key, context));
+
+  out.Blob("PrivateKeyCiphertextBlob", sealed.blob);
+  if (with_plaintext) out.Blob("PrivateKeyPlaintext", *private_key);
+  out.Blob("PublicKey", *public_key);
+  out.String("KeyId", ctx.KeyArn(key->key_id));
+  out.String("KeyPairSpec", spec);
+  WriteKeyMaterialId(out, sealed);
   return {};
 }
 
@@ -107,6 +167,23 @@ Result<void> GenerateDataKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 Result<void> GenerateDataKeyWithoutPlaintext(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   return GenerateDataKeyImpl(ctx, in, out, "GenerateDataKeyWithoutPlaintext",
                              /*with_plaintext=*/false);
+}
+
+// GenerateDataKeyPair:
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyPair.html
+// PublicKey is DER SubjectPublicKeyInfo, PrivateKeyPlaintext DER PKCS#8 PrivateKeyInfo.
+// Deviation: key policies, grants and GrantTokens are not enforced.
+// Deviation: Recipient (Nitro Enclaves attestation) is not supported: UnsupportedOperation.
+Result<void> GenerateDataKeyPair(OpContext& ctx, const JsonIn& in, JsonOut& out) {
+  return GenerateDataKeyPairImpl(ctx, in, out, "GenerateDataKeyPair", /*with_plaintext=*/true);
+}
+
+// GenerateDataKeyPairWithoutPlaintext:
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyPairWithoutPlaintext.html
+// Deviation: key policies, grants and GrantTokens are not enforced.
+Result<void> GenerateDataKeyPairWithoutPlaintext(OpContext& ctx, const JsonIn& in, JsonOut& out) {
+  return GenerateDataKeyPairImpl(ctx, in, out, "GenerateDataKeyPairWithoutPlaintext",
+                                 /*with_plaintext=*/false);
 }
 
 // GenerateRandom: https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateRandom.html

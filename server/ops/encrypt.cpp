@@ -1,27 +1,45 @@
 // File: encrypt.cpp
 //
-// Encrypt, Decrypt, ReEncrypt: symmetric encryption under a KMS key. The hot path: handlers
-// only read the registry (no writer lock, no disk) and hold the key through a KeyPtr, so the
-// key record and its material are never copied.
+// Encrypt, Decrypt, ReEncrypt under a KMS key: symmetric (SYMMETRIC_DEFAULT, kmsd's AES-GCM
+// ciphertext blob) or asymmetric (RSA_* with RSAES_OAEP_SHA_1 / RSAES_OAEP_SHA_256, SM2 with
+// SM2PKE; the ciphertext is the algorithm's raw output, as in AWS, so it interoperates with
+// anyone holding GetPublicKey's DER).
+//
+// The symmetric path is the hot path: handlers only read the registry (no writer lock, no disk)
+// and hold the key through a KeyPtr, so the key record and its material are never copied. The
+// asymmetric path takes the parsed private key from PrivateKeyOf's per-thread cache.
+//
+// An asymmetric ciphertext carries no key id, so Decrypt (and ReEncrypt's source) use the
+// public-key path exactly when KeyId (SourceKeyId) names an asymmetric ENCRYPT_DECRYPT key;
+// otherwise the blob must be one of kmsd's symmetric blobs.
 //
 // Crypto errors are translated here and nowhere else: an authentication failure or a blob that
 // does not parse is InvalidCiphertextException with no message (KMS_FACTS §1, §4); any other
 // crypto failure is KMSInternalException.
 //
 // Thread-safety: handlers may run concurrently; they share only the thread-safe registry.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "crypto/asymmetric_cipher.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/ciphertext_blob.hpp"
 #include "crypto/encryption_context.hpp"
+#include "server/ops/asymmetric.hpp"
 #include "server/ops/key_lookup.hpp"
+#include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
 #include "server/ops/symmetric.hpp"
 
 namespace kms::ops {
 namespace {
+
+constexpr std::string_view kRsaOaepSha1 = "RSAES_OAEP_SHA_1";
+constexpr std::string_view kSm2Pke = "SM2PKE";
+// AWS's documented SM2PKE plaintext limit (Encrypt API reference).
+constexpr std::size_t kSm2MaxPlaintextBytes = 1024;
 
 KmsError IncorrectKey() {
   return {server::ErrorCode::kIncorrectKey,
@@ -39,13 +57,52 @@ KmsError FromOpenError(const crypto::Error& error) {
   return KmsError::Internal("decryption failed: " + error.message);
 }
 
-// kmsd seals only under symmetric keys; RSA / SM2 encryption is not implemented.
-Result<void> RequireSupportedSpec(const storage::KeyRecord& key, std::string_view operation) {
-  if (key.key_usage == kEncryptDecrypt && key.key_spec != kSymmetricDefault) {
-    return KmsError::Unsupported("kmsd does not implement " + std::string(operation) + " with " +
-                                 key.key_spec + " keys; only SYMMETRIC_DEFAULT keys.");
-  }
-  return {};
+// RSA_* or SM2 with ENCRYPT_DECRYPT usage: encrypted with a public-key algorithm.
+bool IsAsymmetricEncryptionKey(const storage::KeyRecord& key) {
+  if (key.key_spec == kSymmetricDefault || key.key_usage != kEncryptDecrypt) return false;
+  const KeySpecInfo* spec = FindKeySpec(key.key_spec);
+  return spec != nullptr && spec->family == KeyFamily::kAsymmetric;
+}
+
+// `algorithm` was checked against the key by CheckEncryptionAlgorithm.
+crypto::AsymmetricCipher CipherOf(std::string_view algorithm) {
+  if (algorithm == kRsaOaepSha1) return crypto::AsymmetricCipher::kRsaOaepSha1;
+  if (algorithm == kSm2Pke) return crypto::AsymmetricCipher::kSm2;
+  return crypto::AsymmetricCipher::kRsaOaepSha256;
+}
+
+// The largest plaintext AWS encrypts with `algorithm` under a key of `key_spec`: for RSA-OAEP
+// the modulus bytes - 2 * hash bytes - 2 (RSA_2048: 214 with SHA-1, 190 with SHA-256).
+std::size_t MaxPlaintextBytes(std::string_view key_spec, std::string_view algorithm) {
+  if (algorithm == kSm2Pke) return kSm2MaxPlaintextBytes;
+  std::size_t modulus_bytes = 256;
+  if (key_spec == "RSA_3072") modulus_bytes = 384;
+  if (key_spec == "RSA_4096") modulus_bytes = 512;
+  const std::size_t hash_bytes = algorithm == kRsaOaepSha1 ? 20 : 32;
+  return modulus_bytes - 2 * hash_bytes - 2;
+}
+
+// ValidationException "Algorithm RSAES_OAEP_SHA_1 and key spec RSA_2048 cannot encrypt data
+// larger than 214 bytes." (KMS_FACTS §4; the SM2PKE variant follows the same pattern, not pinned).
+Result<void> CheckPlaintextLimit(const storage::KeyRecord& key, std::string_view algorithm,
+                                 std::size_t plaintext_bytes) {
+  if (algorithm == kSymmetricDefault) return {};
+  const std::size_t limit = MaxPlaintextBytes(key.key_spec, algorithm);
+  if (plaintext_bytes <= limit) return {};
+  return KmsError::Validation("Algorithm " + std::string(algorithm) + " and key spec " +
+                              key.key_spec + " cannot encrypt data larger than " +
+                              std::to_string(limit) + " bytes.");
+}
+
+// AWS documents that its asymmetric encryption algorithms take no encryption context. The error
+// for sending one anyway is not pinned: ValidationException naming the member and the key spec.
+// An empty map is the same as none (both encode as an empty context).
+Result<void> RequireNoContext(const storage::KeyRecord& key,
+                              const crypto::EncryptionContext& context, std::string_view member) {
+  if (context.empty()) return {};
+  return KmsError::Validation(std::string(member) +
+                              " is not supported with asymmetric KMS keys (key spec " +
+                              key.key_spec + ").");
 }
 
 // The key and material version that sealed a ciphertext blob.
@@ -55,13 +112,13 @@ struct BlobKey {
 };
 
 // Finds the key named by the blob's header in the caller's scope and checks that it may
-// decrypt now. `key_ref` (Decrypt's KeyId, ReEncrypt's SourceKeyId), when given, must resolve
-// to that same key. Errors, in order: InvalidCiphertextException (the blob does not parse, or
-// names no key of this scope); NotFoundException (key_ref resolves to nothing);
-// IncorrectKeyException (key_ref names another key); DisabledException /
+// decrypt now. `named` (the resolution of Decrypt's KeyId / ReEncrypt's SourceKeyId), when
+// given, must be that same key. Errors, in order: InvalidCiphertextException (the blob does not
+// parse, or names no key of this scope); NotFoundException (the KeyId resolves to nothing);
+// IncorrectKeyException (the KeyId names another key); DisabledException /
 // KMSInvalidStateException (key state); InvalidCiphertextException (no such material version).
 Result<BlobKey> FindBlobKey(const OpContext& ctx, crypto::ByteView blob,
-                            std::optional<std::string_view> key_ref, std::string_view operation) {
+                            const Result<KeyPtr>* named, std::string_view operation) {
   auto header = crypto::ParseBlobHeader(blob);
   if (!header || !IsWellFormedKeyId(header->key_id)) return KmsError::InvalidCiphertext();
   // A key of another region or account is not in scope: to this caller the blob names no key,
@@ -69,9 +126,9 @@ Result<BlobKey> FindBlobKey(const OpContext& ctx, crypto::ByteView blob,
   KeyPtr key = ctx.registry.FindKey(ctx.scope, header->key_id);
   if (key == nullptr || IsGone(*key, ctx.Now())) return KmsError::InvalidCiphertext();
 
-  if (key_ref) {
-    KMS_ASSIGN_OR_RETURN(KeyPtr named, ResolveKey(ctx, *key_ref, KeyRefForms::kAny));
-    if (named->key_id != key->key_id) return IncorrectKey();
+  if (named != nullptr) {
+    if (!*named) return named->error();
+    if ((*named).value()->key_id != key->key_id) return IncorrectKey();
   }
   KMS_TRY(RequireEnabled(ctx, *key));
   KMS_TRY(RequireUsage(ctx, *key, kEncryptDecrypt, operation));
@@ -81,15 +138,97 @@ Result<BlobKey> FindBlobKey(const OpContext& ctx, crypto::ByteView blob,
   return BlobKey{std::move(key), material};
 }
 
-void WriteKeyMaterialId(JsonOut& out, std::string_view member, const storage::KeyMaterial& m) {
-  if (!m.material_id.empty()) out.String(member, m.material_id);
+// The key a ciphertext is opened with, and how.
+struct Source {
+  KeyPtr key;
+  std::string_view algorithm;                      // SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, ...
+  const storage::KeyMaterial* material = nullptr;  // symmetric only: the version that sealed it
+};
+
+// Decrypt's and ReEncrypt's checks of the ciphertext's key: `key_ref` is KeyId / SourceKeyId,
+// `algorithm` EncryptionAlgorithm / SourceEncryptionAlgorithm and `context` the encryption
+// context sent under `context_member`.
+Result<Source> FindSource(const OpContext& ctx, crypto::ByteView blob,
+                          std::optional<std::string_view> key_ref,
+                          std::optional<std::string_view> algorithm,
+                          const crypto::EncryptionContext& context, std::string_view context_member,
+                          std::string_view operation) {
+  std::optional<Result<KeyPtr>> named;
+  if (key_ref) {
+    named = ResolveKey(ctx, *key_ref, KeyRefForms::kAny);
+    if (*named && IsAsymmetricEncryptionKey(*named->value())) {
+      KeyPtr key = std::move(named->value());
+      KMS_TRY(RequireEnabled(ctx, *key));
+      KMS_ASSIGN_OR_RETURN(std::string_view checked, CheckEncryptionAlgorithm(*key, algorithm));
+      KMS_TRY(RequireNoContext(*key, context, context_member));
+      return Source{std::move(key), checked, nullptr};
+    }
+  }
+  KMS_ASSIGN_OR_RETURN(BlobKey found, FindBlobKey(ctx, blob, named ? &*named : nullptr, operation));
+  KMS_ASSIGN_OR_RETURN(std::string_view checked, CheckEncryptionAlgorithm(*found.key, algorithm));
+  return Source{std::move(found.key), checked, found.material};
+}
+
+Result<crypto::SecureBytes> OpenSource(const OpContext& ctx, const Source& source,
+                                       crypto::ByteView blob,
+                                       const crypto::EncryptionContext& context) {
+  if (source.material != nullptr) {
+    auto plaintext = crypto::OpenBlob(blob, source.material->bytes, context);
+    if (!plaintext) return FromOpenError(plaintext.error());
+    return std::move(*plaintext);
+  }
+  KMS_ASSIGN_OR_RETURN(crypto::Pkey pkey, PrivateKeyOf(ctx, *source.key));
+  auto plaintext = crypto::AsymmetricDecrypt(pkey.get(), CipherOf(source.algorithm), blob);
+  if (!plaintext) return FromOpenError(plaintext.error());
+  return std::move(*plaintext);
+}
+
+// Encrypt's and ReEncrypt's checks of the destination key (already resolved and enabled):
+// usage, algorithm, context. Returns the algorithm to seal with.
+Result<std::string_view> CheckDestination(const OpContext& ctx, const storage::KeyRecord& key,
+                                          std::optional<std::string_view> algorithm,
+                                          const crypto::EncryptionContext& context,
+                                          std::string_view context_member,
+                                          std::string_view operation) {
+  if (IsAsymmetricEncryptionKey(key)) {
+    KMS_ASSIGN_OR_RETURN(std::string_view checked, CheckEncryptionAlgorithm(key, algorithm));
+    KMS_TRY(RequireNoContext(key, context, context_member));
+    return checked;
+  }
+  KMS_TRY(RequireSymmetricEncryptionKey(ctx, key, operation));
+  return CheckEncryptionAlgorithm(key, algorithm);
+}
+
+struct Sealed {
+  crypto::Bytes blob;
+  const storage::KeyMaterial* material = nullptr;  // symmetric only: the version that sealed it
+};
+
+// Encrypts under `key` with the checked `algorithm`.
+Result<Sealed> Seal(const OpContext& ctx, const storage::KeyRecord& key, std::string_view algorithm,
+                    crypto::ByteView plaintext, const crypto::EncryptionContext& context) {
+  if (algorithm == kSymmetricDefault) {
+    KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, key, plaintext, context));
+    return Sealed{std::move(sealed.blob), sealed.material};
+  }
+  KMS_TRY(CheckPlaintextLimit(key, algorithm, plaintext.size()));
+  KMS_ASSIGN_OR_RETURN(crypto::Pkey pkey, PrivateKeyOf(ctx, key));
+  auto blob = crypto::AsymmetricEncrypt(pkey.get(), CipherOf(algorithm), plaintext);
+  if (!blob) return KmsError::Internal("encryption failed: " + blob.error().message);
+  return Sealed{std::move(*blob), nullptr};
+}
+
+void WriteKeyMaterialId(JsonOut& out, std::string_view member, const storage::KeyMaterial* m) {
+  if (m != nullptr && !m->material_id.empty()) out.String(member, m->material_id);
 }
 
 }  // namespace
 
 // Encrypt: https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html
+// Asymmetric keys need EncryptionAlgorithm (absent means SYMMETRIC_DEFAULT, which they do not
+// list) and take no EncryptionContext.
 // Deviation: key policies, grants and GrantTokens are not enforced.
-// Deviation: asymmetric (RSA, SM2) encryption is not implemented: UnsupportedOperationException.
+// Deviation: SM2PKE works in every region (AWS offers it in China Regions only).
 Result<void> Encrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
   KMS_ASSIGN_OR_RETURN(crypto::SecureBytes plaintext, in.RequiredSecretBlob("Plaintext"));
@@ -97,24 +236,26 @@ Result<void> Encrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
                        in.OptionalStringMap("EncryptionContext"));
 
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
-  KMS_TRY(RequireSupportedSpec(*key, "Encrypt"));
-  KMS_TRY(RequireSymmetricEncryptionKey(ctx, *key, "Encrypt"));
-  KMS_TRY(CheckSymmetricAlgorithm(in.OptionalString("EncryptionAlgorithm")));
+  KMS_ASSIGN_OR_RETURN(std::string_view algorithm,
+                       CheckDestination(ctx, *key, in.OptionalString("EncryptionAlgorithm"),
+                                        context, "EncryptionContext", "Encrypt"));
+  KMS_TRY(CheckPlaintextLimit(*key, algorithm, plaintext.size()));
   KMS_TRY(CheckDryRun(in));
 
-  KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, *key, plaintext, context));
+  KMS_ASSIGN_OR_RETURN(Sealed sealed, Seal(ctx, *key, algorithm, plaintext, context));
   out.Blob("CiphertextBlob", sealed.blob);
   out.String("KeyId", ctx.KeyArn(key->key_id));
-  out.String("EncryptionAlgorithm", kSymmetricDefault);
+  out.String("EncryptionAlgorithm", algorithm);
   return {};
 }
 
 // Decrypt: https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html
-// The blob names its key and material version, so KeyId is optional; when given it must name
-// the same key (IncorrectKeyException otherwise).
+// A symmetric blob names its key and material version, so KeyId is optional; when given it must
+// name the same key (IncorrectKeyException otherwise). An asymmetric ciphertext needs KeyId and
+// EncryptionAlgorithm; without KeyId it is not a kmsd blob (InvalidCiphertextException).
+// KeyMaterialId is sent for symmetric keys only (asymmetric keys have no CurrentKeyMaterialId).
 // Deviation: key policies, grants and GrantTokens are not enforced; DryRunModifiers is ignored.
 // Deviation: Recipient (Nitro Enclaves attestation) is not supported: UnsupportedOperation.
-// Deviation: only kmsd's own symmetric blobs decrypt; there is no RSA / SM2 decryption.
 Result<void> Decrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(crypto::Bytes blob, in.RequiredBlob("CiphertextBlob"));
   KMS_ASSIGN_OR_RETURN(crypto::EncryptionContext context,
@@ -124,25 +265,25 @@ Result<void> Decrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
         "kmsd does not support Recipient: there is no Nitro Enclave attestation to verify.");
   }
 
-  KMS_ASSIGN_OR_RETURN(BlobKey source,
-                       FindBlobKey(ctx, blob, in.OptionalString("KeyId"), "Decrypt"));
-  KMS_TRY(CheckSymmetricAlgorithm(in.OptionalString("EncryptionAlgorithm")));
+  KMS_ASSIGN_OR_RETURN(Source source, FindSource(ctx, blob, in.OptionalString("KeyId"),
+                                                 in.OptionalString("EncryptionAlgorithm"), context,
+                                                 "EncryptionContext", "Decrypt"));
   KMS_TRY(CheckDryRun(in));
 
-  auto plaintext = crypto::OpenBlob(blob, source.material->bytes, context);
-  if (!plaintext) return FromOpenError(plaintext.error());
+  KMS_ASSIGN_OR_RETURN(crypto::SecureBytes plaintext, OpenSource(ctx, source, blob, context));
   out.String("KeyId", ctx.KeyArn(source.key->key_id));
-  out.Blob("Plaintext", *plaintext);
-  out.String("EncryptionAlgorithm", kSymmetricDefault);
-  WriteKeyMaterialId(out, "KeyMaterialId", *source.material);
+  out.Blob("Plaintext", plaintext);
+  out.String("EncryptionAlgorithm", source.algorithm);
+  WriteKeyMaterialId(out, "KeyMaterialId", source.material);
   return {};
 }
 
 // ReEncrypt: https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html
-// Decrypts under the blob's key (SourceKeyId optional, as Decrypt's KeyId) and encrypts under
-// DestinationKeyId; the plaintext never leaves kmsd.
+// Decrypts under the source key (SourceKeyId optional for a symmetric blob, required with
+// SourceEncryptionAlgorithm for an asymmetric ciphertext, as Decrypt) and encrypts under
+// DestinationKeyId with DestinationEncryptionAlgorithm; any mix of symmetric and asymmetric
+// keys works. The plaintext never leaves kmsd.
 // Deviation: key policies, grants and GrantTokens are not enforced; DryRunModifiers is ignored.
-// Deviation: asymmetric source or destination keys are not supported.
 Result<void> ReEncrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(crypto::Bytes blob, in.RequiredBlob("CiphertextBlob"));
   KMS_ASSIGN_OR_RETURN(std::string_view destination_ref, in.RequiredString("DestinationKeyId"));
@@ -151,28 +292,29 @@ Result<void> ReEncrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(crypto::EncryptionContext destination_context,
                        in.OptionalStringMap("DestinationEncryptionContext"));
 
-  KMS_ASSIGN_OR_RETURN(BlobKey source,
-                       FindBlobKey(ctx, blob, in.OptionalString("SourceKeyId"), "ReEncrypt"));
-  KMS_TRY(CheckSymmetricAlgorithm(in.OptionalString("SourceEncryptionAlgorithm")));
-
+  KMS_ASSIGN_OR_RETURN(Source source,
+                       FindSource(ctx, blob, in.OptionalString("SourceKeyId"),
+                                  in.OptionalString("SourceEncryptionAlgorithm"), source_context,
+                                  "SourceEncryptionContext", "ReEncrypt"));
   KMS_ASSIGN_OR_RETURN(KeyPtr destination, ResolveUsableKey(ctx, destination_ref));
-  KMS_TRY(RequireSupportedSpec(*destination, "ReEncrypt"));
-  KMS_TRY(RequireSymmetricEncryptionKey(ctx, *destination, "ReEncrypt"));
-  KMS_TRY(CheckSymmetricAlgorithm(in.OptionalString("DestinationEncryptionAlgorithm")));
+  KMS_ASSIGN_OR_RETURN(
+      std::string_view destination_algorithm,
+      CheckDestination(ctx, *destination, in.OptionalString("DestinationEncryptionAlgorithm"),
+                       destination_context, "DestinationEncryptionContext", "ReEncrypt"));
   KMS_TRY(CheckDryRun(in));
 
-  auto plaintext = crypto::OpenBlob(blob, source.material->bytes, source_context);
-  if (!plaintext) return FromOpenError(plaintext.error());
-  KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, *destination, *plaintext,
-                                                                   destination_context));
+  KMS_ASSIGN_OR_RETURN(crypto::SecureBytes plaintext,
+                       OpenSource(ctx, source, blob, source_context));
+  KMS_ASSIGN_OR_RETURN(Sealed sealed, Seal(ctx, *destination, destination_algorithm, plaintext,
+                                           destination_context));
 
   out.Blob("CiphertextBlob", sealed.blob);
   out.String("SourceKeyId", ctx.KeyArn(source.key->key_id));
   out.String("KeyId", ctx.KeyArn(destination->key_id));
-  out.String("SourceEncryptionAlgorithm", kSymmetricDefault);
-  out.String("DestinationEncryptionAlgorithm", kSymmetricDefault);
-  WriteKeyMaterialId(out, "SourceKeyMaterialId", *source.material);
-  WriteKeyMaterialId(out, "DestinationKeyMaterialId", *sealed.material);
+  out.String("SourceEncryptionAlgorithm", source.algorithm);
+  out.String("DestinationEncryptionAlgorithm", destination_algorithm);
+  WriteKeyMaterialId(out, "SourceKeyMaterialId", source.material);
+  WriteKeyMaterialId(out, "DestinationKeyMaterialId", sealed.material);
   return {};
 }
 

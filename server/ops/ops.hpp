@@ -40,6 +40,8 @@ KMS_DECLARE_OP(ReEncrypt);
 // ops/data_keys.cpp
 KMS_DECLARE_OP(GenerateDataKey);
 KMS_DECLARE_OP(GenerateDataKeyWithoutPlaintext);
+KMS_DECLARE_OP(GenerateDataKeyPair);
+KMS_DECLARE_OP(GenerateDataKeyPairWithoutPlaintext);
 KMS_DECLARE_OP(GenerateRandom);
 
 // ops/aliases.cpp

@@ -1,12 +1,14 @@
 // File: symmetric.hpp
 //
 // Steps shared by the operations that seal data under a symmetric KMS key: Encrypt, ReEncrypt
-// (encrypt.cpp) and GenerateDataKey[WithoutPlaintext] (data_keys.cpp). Header-only, so it needs
-// no build change; everything here is small and on the hot path.
+// (encrypt.cpp) and GenerateDataKey[Pair][WithoutPlaintext] (data_keys.cpp), plus the
+// EncryptionAlgorithm check every encryption operation makes, symmetric or not. Header-only, so it
+// needs no build change; everything here is small and on the hot path.
 //
 //   KMS_TRY(RequireSymmetricEncryptionKey(ctx, *key, "GenerateDataKey"));
-//   KMS_TRY(CheckSymmetricAlgorithm(in.OptionalString("EncryptionAlgorithm")));
-//   KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, *key, data, context));
+//   KMS_ASSIGN_OR_RETURN(auto alg, CheckEncryptionAlgorithm(*key,
+//   in.OptionalString("EncryptionAlgorithm"))); KMS_ASSIGN_OR_RETURN(SealedBlob sealed,
+//   SealUnderCurrentMaterial(ctx, *key, data, context));
 //
 // Thread-safety: stateless functions. A SealedBlob points into the KeyRecord it was made
 // from: keep the KeyPtr alive while using it.
@@ -21,6 +23,7 @@
 #include "crypto/encryption_context.hpp"
 #include "server/ops/context.hpp"
 #include "server/ops/key_lookup.hpp"
+#include "server/ops/key_specs.hpp"
 #include "server/protocol/result.hpp"
 #include "storage/records.hpp"
 
@@ -45,15 +48,21 @@ inline server::Result<void> RequireSymmetricEncryptionKey(const OpContext& ctx,
   return {};
 }
 
-// An EncryptionAlgorithm member (absent, or SYMMETRIC_DEFAULT) for a symmetric key; the enum
-// itself was checked by the model. Any other algorithm: InvalidKeyUsageException
-// "Algorithm RSAES_OAEP_SHA_256 is incompatible with key spec SYMMETRIC_DEFAULT." (modelled on
-// AWS's pinned MAC text; the encryption variant is not pinned).
-inline server::Result<void> CheckSymmetricAlgorithm(std::optional<std::string_view> algorithm) {
-  if (!algorithm || *algorithm == kSymmetricDefault) return {};
+// The EncryptionAlgorithm member `algorithm` (absent means SYMMETRIC_DEFAULT, as in AWS) for an
+// ENCRYPT_DECRYPT key: it must be one the key lists (key_specs.hpp). Returns the algorithm.
+// Otherwise InvalidKeyUsageException "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec
+// RSA_4096." (AWS's text when an asymmetric key gets no algorithm, seen in client reports; the
+// same pattern as the pinned MAC text). One check for symmetric and asymmetric keys alike.
+inline server::Result<std::string_view> CheckEncryptionAlgorithm(
+    const storage::KeyRecord& key, std::optional<std::string_view> algorithm) {
+  const std::string_view wanted = algorithm.value_or(kSymmetricDefault);
+  if (wanted == kSymmetricDefault && key.key_spec == kSymmetricDefault) return kSymmetricDefault;
+  for (std::string_view listed : AlgorithmsFor(key.key_spec, kEncryptDecrypt)) {
+    if (listed == wanted) return listed;
+  }
   return server::KmsError{
       server::ErrorCode::kInvalidKeyUsage,
-      "Algorithm " + std::string(*algorithm) + " is incompatible with key spec SYMMETRIC_DEFAULT."};
+      "Algorithm " + std::string(wanted) + " is incompatible with key spec " + key.key_spec + "."};
 }
 
 struct SealedBlob {

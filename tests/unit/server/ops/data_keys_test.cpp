@@ -1,4 +1,4 @@
-// Tests for server/ops/data_keys.cpp: GenerateDataKey, GenerateDataKeyWithoutPlaintext and
+// Tests for server/ops/data_keys.cpp: GenerateDataKey[Pair][WithoutPlaintext] and
 // GenerateRandom, through the dispatcher.
 #include <cstddef>
 #include <cstdint>
@@ -7,9 +7,12 @@
 #include <string_view>
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 
+#include "crypto/base64.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/encryption_context.hpp"
+#include "crypto/key_pair.hpp"
 #include "server/protocol/json_io.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
 
@@ -244,4 +247,200 @@ TEST_CASE("GenerateRandom in a custom key store or for a Recipient is unsupporte
   CallResult recipient =
       h.Call("GenerateRandom", R"({"NumberOfBytes":8,"Recipient":{"AttestationDocument":"aGk="}})");
   CHECK(recipient.type == "UnsupportedOperationException");
+}
+
+// ---------------------------------------------------------------------------------------------
+// GenerateDataKeyPair[WithoutPlaintext]
+
+namespace {
+
+// A GenerateDataKeyPair* request body.
+std::string PairBody(std::string_view key_ref, std::string_view pair_spec,
+                     const std::optional<EncryptionContext>& context = std::nullopt) {
+  JsonOut out;
+  out.String("KeyId", key_ref);
+  out.String("KeyPairSpec", pair_spec);
+  if (context) WriteContext(out, "EncryptionContext", *context);
+  return out.Finish();
+}
+
+void RequireInvalidCiphertext(const CallResult& r) {
+  CHECK(r.status == 400);
+  CHECK(r.type == "InvalidCiphertextException");
+  CHECK(r.message.empty());
+}
+
+// Decrypts a PrivateKeyCiphertextBlob with `context`.
+CallResult DecryptPrivateKey(OpHarness& h, const CallResult& pair,
+                             const std::optional<EncryptionContext>& context) {
+  return h.Call("Decrypt", DecryptBody(pair.Str("PrivateKeyCiphertextBlob"), context));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "GenerateDataKeyPair makes every DataKeyPairSpec: PKCS#8 private key, matching SPKI "
+    "public key, and a blob Decrypt opens with the same context",
+    "[ops][data_keys][pair]") {
+  OpHarness h;
+  const std::string key = h.CreateSymmetricKey();
+  const auto [spec, openssl_type, bits] = GENERATE(table<std::string, std::string, int>({
+      {"RSA_2048", "RSA", 2048},
+      {"RSA_3072", "RSA", 3072},
+      {"RSA_4096", "RSA", 4096},
+      {"ECC_NIST_P256", "EC", 256},
+      {"ECC_NIST_P384", "EC", 384},
+      {"ECC_NIST_P521", "EC", 521},
+      {"ECC_SECG_P256K1", "EC", 256},
+      {"SM2", "SM2", 256},
+      {"ECC_NIST_EDWARDS25519", "ED25519", 256},
+  }));
+  CAPTURE(spec);
+  const EncryptionContext context{{"purpose", "pair"}};
+
+  CallResult pair = h.Call("GenerateDataKeyPair", PairBody(key, spec, context));
+  REQUIRE(pair.status == 200);
+  CHECK(pair.Str("KeyId") == h.Arn(key));
+  CHECK(pair.Str("KeyPairSpec") == spec);
+  CHECK(pair.Str("KeyMaterialId") == h.CurrentKeyMaterialId(key));
+
+  const Bytes private_der = Decoded(pair, "PrivateKeyPlaintext");
+  const Bytes public_der = Decoded(pair, "PublicKey");
+  auto private_key = kms::crypto::ParsePrivateKey(private_der);
+  REQUIRE(private_key);
+  CHECK(EVP_PKEY_is_a(private_key->get(), openssl_type.c_str()) == 1);
+  CHECK(kms::crypto::KeyBits(private_key->get()) == bits);
+  REQUIRE(kms::crypto::ParsePublicKey(public_der));
+  auto derived_public = kms::crypto::PublicKeyDer(private_key->get());
+  REQUIRE(derived_public);
+  CHECK(*derived_public == public_der);
+
+  CallResult opened = DecryptPrivateKey(h, pair, context);
+  REQUIRE(opened.status == 200);
+  CHECK(Decoded(opened, "Plaintext") == private_der);
+  CHECK(opened.Str("KeyId") == h.Arn(key));
+  RequireInvalidCiphertext(DecryptPrivateKey(h, pair, std::nullopt));
+  RequireInvalidCiphertext(DecryptPrivateKey(h, pair, EncryptionContext{{"purpose", "x"}}));
+}
+
+TEST_CASE("GenerateDataKeyPairWithoutPlaintext omits the private key; the blob holds it",
+          "[ops][data_keys][pair]") {
+  OpHarness h;
+  const std::string key = h.CreateSymmetricKey();
+  const std::string spec = GENERATE(as<std::string>{}, "ECC_NIST_P256", "RSA_2048");
+  CallResult pair = h.Call("GenerateDataKeyPairWithoutPlaintext", PairBody(key, spec));
+  REQUIRE(pair.status == 200);
+  CHECK_FALSE(pair.json.HasMember("PrivateKeyPlaintext"));
+  CHECK(pair.Str("KeyPairSpec") == spec);
+  CHECK(pair.Str("KeyId") == h.Arn(key));
+  CHECK(pair.Str("KeyMaterialId") == h.CurrentKeyMaterialId(key));
+
+  CallResult opened = DecryptPrivateKey(h, pair, std::nullopt);
+  REQUIRE(opened.status == 200);
+  auto private_key = kms::crypto::ParsePrivateKey(Decoded(opened, "Plaintext"));
+  REQUIRE(private_key);
+  auto derived_public = kms::crypto::PublicKeyDer(private_key->get());
+  REQUIRE(derived_public);
+  CHECK(*derived_public == Decoded(pair, "PublicKey"));
+}
+
+TEST_CASE("Two data key pairs are never the same", "[ops][data_keys][pair]") {
+  OpHarness h;
+  const std::string key = h.CreateSymmetricKey();
+  CallResult a = h.Call("GenerateDataKeyPair", PairBody(key, "ECC_NIST_P256"));
+  CallResult b = h.Call("GenerateDataKeyPair", PairBody(key, "ECC_NIST_P256"));
+  REQUIRE(a.status == 200);
+  REQUIRE(b.status == 200);
+  CHECK(a.Str("PublicKey") != b.Str("PublicKey"));
+  CHECK(a.Str("PrivateKeyPlaintext") != b.Str("PrivateKeyPlaintext"));
+}
+
+TEST_CASE("GenerateDataKeyPair needs a symmetric encryption key", "[ops][data_keys][pair]") {
+  OpHarness h;
+  const std::string op =
+      GENERATE(as<std::string>{}, "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext");
+
+  SECTION("an RSA encryption key") {
+    const std::string rsa = h.CreateKeyOf("RSA_2048", "ENCRYPT_DECRYPT");
+    CallResult r = h.Call(op, PairBody(rsa, "ECC_NIST_P256"));
+    CHECK(r.type == "InvalidKeyUsageException");
+    CHECK(r.message == h.Arn(rsa) + " key spec is RSA_2048 which is not valid for " + op + ".");
+  }
+  SECTION("signing, MAC and key agreement keys") {
+    const auto [spec, usage] = GENERATE(table<std::string, std::string>({
+        {"RSA_2048", "SIGN_VERIFY"},
+        {"ECC_NIST_P256", "SIGN_VERIFY"},
+        {"HMAC_256", "GENERATE_VERIFY_MAC"},
+        {"ECC_NIST_P256", "KEY_AGREEMENT"},
+    }));
+    const std::string other = h.CreateKeyOf(spec, usage);
+    CallResult r = h.Call(op, PairBody(other, "ECC_NIST_P256"));
+    CHECK(r.type == "InvalidKeyUsageException");
+    CHECK(r.message ==
+          h.Arn(other) + " key usage is " + usage + " which is not valid for " + op + ".");
+  }
+  SECTION("a disabled key") {
+    const std::string key = h.CreateSymmetricKey();
+    REQUIRE(h.Call("DisableKey", KeyIdBody(key)).status == 200);
+    CallResult r = h.Call(op, PairBody(key, "ECC_NIST_P256"));
+    CHECK(r.type == "DisabledException");
+    CHECK(r.message == h.Arn(key) + " is disabled.");
+  }
+  SECTION("a key that does not exist") {
+    const std::string missing = "00000000-0000-4000-8000-000000000000";
+    CallResult r = h.Call(op, PairBody(missing, "ECC_NIST_P256"));
+    CHECK(r.type == "NotFoundException");
+  }
+}
+
+TEST_CASE("GenerateDataKeyPair validates KeyPairSpec, DryRun and Recipient",
+          "[ops][data_keys][pair]") {
+  OpHarness h;
+  const std::string key = h.CreateSymmetricKey();
+  SECTION("a key spec that is not a data key pair spec") {
+    const std::string spec = GENERATE(as<std::string>{}, "ML_DSA_44", "HMAC_256", "AES_256");
+    CallResult r = h.Call("GenerateDataKeyPair", PairBody(key, spec));
+    CHECK(r.type == "ValidationException");
+    CHECK(r.message.find("keyPairSpec") != std::string::npos);
+  }
+  SECTION("no KeyPairSpec") {
+    CallResult r = h.Call("GenerateDataKeyPair", KeyIdBody(key));
+    CHECK(r.type == "ValidationException");
+  }
+  SECTION("DryRun") {
+    CallResult r = h.Call("GenerateDataKeyPairWithoutPlaintext",
+                          WithMembers(PairBody(key, "SM2"), "\"DryRun\":true"));
+    CHECK(r.type == "DryRunOperationException");
+    CHECK(r.message == "The request would have succeeded, but the DryRun option is set.");
+  }
+  SECTION("Recipient") {
+    CallResult r =
+        h.Call("GenerateDataKeyPair",
+               WithMembers(PairBody(key, "SM2"), R"("Recipient":{"AttestationDocument":"aGk="})"));
+    CHECK(r.type == "UnsupportedOperationException");
+    CHECK_FALSE(r.message.empty());
+  }
+}
+
+TEST_CASE("GenerateDataKey refuses asymmetric and HMAC keys", "[ops][data_keys]") {
+  OpHarness h;
+  const std::string op =
+      GENERATE(as<std::string>{}, "GenerateDataKey", "GenerateDataKeyWithoutPlaintext");
+  const auto [spec, usage] = GENERATE(table<std::string, std::string>({
+      {"RSA_2048", "ENCRYPT_DECRYPT"},
+      {"RSA_3072", "SIGN_VERIFY"},
+      {"ECC_NIST_P256", "SIGN_VERIFY"},
+      {"SM2", "ENCRYPT_DECRYPT"},
+      {"HMAC_384", "GENERATE_VERIFY_MAC"},
+  }));
+  const std::string key = h.CreateKeyOf(spec, usage);
+  CallResult r = h.Call(op, Body(key));
+  CHECK(r.status == 400);
+  CHECK(r.type == "InvalidKeyUsageException");
+  if (usage == "ENCRYPT_DECRYPT") {
+    CHECK(r.message == h.Arn(key) + " key spec is " + spec + " which is not valid for " + op + ".");
+  } else {
+    CHECK(r.message ==
+          h.Arn(key) + " key usage is " + usage + " which is not valid for " + op + ".");
+  }
 }

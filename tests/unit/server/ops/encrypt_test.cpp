@@ -1,6 +1,7 @@
 // Tests for server/ops/encrypt.cpp: Encrypt, Decrypt, ReEncrypt, through the dispatcher.
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -8,10 +9,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "crypto/asymmetric_cipher.hpp"
 #include "crypto/base64.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/ciphertext_blob.hpp"
 #include "crypto/encryption_context.hpp"
+#include "crypto/key_pair.hpp"
 #include "crypto/random.hpp"
 #include "server/protocol/json_io.hpp"
 #include "storage/records.hpp"
@@ -500,5 +503,383 @@ TEST_CASE("A blob made in eu-west-2 does not decrypt from us-east-1", "[ops][enc
     CallResult r = h.Call("Encrypt", EncryptBody(key, "x"), "us-east-1");
     CHECK(r.type == "NotFoundException");
     CHECK(r.message == "Key '" + h.Arn(key) + "' does not exist");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asymmetric keys: RSA_* with RSAES_OAEP_SHA_1 / RSAES_OAEP_SHA_256, SM2 with SM2PKE.
+
+namespace {
+
+// An Encrypt body with EncryptionAlgorithm (omitted when empty) and raw plaintext bytes.
+std::string AsymEncryptBody(std::string_view key_ref, const Bytes& plaintext,
+                            std::string_view algorithm) {
+  JsonOut out;
+  out.String("KeyId", key_ref);
+  out.String("Plaintext", B64(plaintext));
+  if (!algorithm.empty()) out.String("EncryptionAlgorithm", algorithm);
+  return out.Finish();
+}
+
+// A Decrypt body with KeyId and EncryptionAlgorithm (each omitted when empty).
+std::string AsymDecryptBody(const std::string& blob_b64, std::string_view key_ref,
+                            std::string_view algorithm) {
+  JsonOut out;
+  out.String("CiphertextBlob", blob_b64);
+  if (!key_ref.empty()) out.String("KeyId", key_ref);
+  if (!algorithm.empty()) out.String("EncryptionAlgorithm", algorithm);
+  return out.Finish();
+}
+
+Bytes Pattern(std::size_t n) {
+  Bytes b(n);
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(i * 31 + 7);
+  return b;
+}
+
+struct AsymCase {
+  const char* spec;
+  const char* algorithm;
+  std::size_t limit;         // AWS's plaintext limit
+  std::size_t output_bytes;  // RSA: the modulus; 0 for SM2 (DER, variable)
+};
+
+const AsymCase kAsymCases[] = {
+    {"RSA_2048", "RSAES_OAEP_SHA_1", 214, 256},
+    {"RSA_2048", "RSAES_OAEP_SHA_256", 190, 256},
+    {"RSA_3072", "RSAES_OAEP_SHA_1", 342, 384},
+    {"RSA_3072", "RSAES_OAEP_SHA_256", 318, 384},
+    {"RSA_4096", "RSAES_OAEP_SHA_1", 470, 512},
+    {"RSA_4096", "RSAES_OAEP_SHA_256", 446, 512},
+    {"SM2", "SM2PKE", 1024, 0},
+};
+
+void RequireInvalidKeyUsage(const CallResult& r, const std::string& message) {
+  CHECK(r.status == 400);
+  CHECK(r.type == "InvalidKeyUsageException");
+  CHECK(r.message == message);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Asymmetric Encrypt takes exactly AWS's limit, refuses one byte more, and Decrypt "
+    "returns the plaintext",
+    "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const std::string spec = GENERATE(as<std::string>{}, "RSA_2048", "RSA_3072", "RSA_4096", "SM2");
+  const std::string key = h.CreateKeyOf(spec, "ENCRYPT_DECRYPT");
+  for (const AsymCase& c : kAsymCases) {
+    if (c.spec != spec) continue;
+    CAPTURE(c.spec, c.algorithm);
+    const Bytes plaintext = Pattern(c.limit);
+    CallResult enc = h.Call("Encrypt", AsymEncryptBody(key, plaintext, c.algorithm));
+    REQUIRE(enc.status == 200);
+    CHECK(enc.Str("KeyId") == h.Arn(key));
+    CHECK(enc.Str("EncryptionAlgorithm") == c.algorithm);
+    const Bytes blob = Decoded(enc, "CiphertextBlob");
+    if (c.output_bytes != 0) CHECK(blob.size() == c.output_bytes);
+
+    CallResult dec = h.Call("Decrypt", AsymDecryptBody(B64(blob), h.Arn(key), c.algorithm));
+    REQUIRE(dec.status == 200);
+    CHECK(Decoded(dec, "Plaintext") == plaintext);
+    CHECK(dec.Str("KeyId") == h.Arn(key));
+    CHECK(dec.Str("EncryptionAlgorithm") == c.algorithm);
+    CHECK_FALSE(dec.json.HasMember("KeyMaterialId"));
+
+    CallResult over = h.Call("Encrypt", AsymEncryptBody(key, Pattern(c.limit + 1), c.algorithm));
+    CHECK(over.status == 400);
+    CHECK(over.type == "ValidationException");
+    CHECK(over.message == "Algorithm " + std::string(c.algorithm) + " and key spec " + spec +
+                              " cannot encrypt data larger than " + std::to_string(c.limit) +
+                              " bytes.");
+  }
+}
+
+TEST_CASE("Data encrypted offline with GetPublicKey's DER decrypts through Decrypt",
+          "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const AsymCase c = GENERATE(
+      values(std::initializer_list<AsymCase>{kAsymCases[0], kAsymCases[1], kAsymCases[6]}));
+  CAPTURE(c.spec, c.algorithm);
+  const std::string key = h.CreateKeyOf(c.spec, "ENCRYPT_DECRYPT");
+  CallResult pub = h.Call("GetPublicKey", KeyIdBody(key));
+  REQUIRE(pub.status == 200);
+  auto public_key = kms::crypto::ParsePublicKey(Decoded(pub, "PublicKey"));
+  REQUIRE(public_key);
+  const auto cipher = std::string_view(c.algorithm) == "SM2PKE"
+                          ? kms::crypto::AsymmetricCipher::kSm2
+                          : (std::string_view(c.algorithm) == "RSAES_OAEP_SHA_1"
+                                 ? kms::crypto::AsymmetricCipher::kRsaOaepSha1
+                                 : kms::crypto::AsymmetricCipher::kRsaOaepSha256);
+  auto blob =
+      kms::crypto::AsymmetricEncrypt(public_key->get(), cipher, kms::crypto::AsBytes("offline"));
+  REQUIRE(blob);
+  CallResult dec = h.Call("Decrypt", AsymDecryptBody(B64(*blob), key, c.algorithm));
+  REQUIRE(dec.status == 200);
+  CHECK(Text(Decoded(dec, "Plaintext")) == "offline");
+}
+
+TEST_CASE("Asymmetric Encrypt and Decrypt need an algorithm the key lists",
+          "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const std::string rsa = h.CreateKeyOf("RSA_2048", "ENCRYPT_DECRYPT");
+  const std::string sm2 = h.CreateKeyOf("SM2", "ENCRYPT_DECRYPT");
+  const Bytes data = Pattern(4);
+
+  SECTION("Encrypt without EncryptionAlgorithm means SYMMETRIC_DEFAULT, which RSA keys lack") {
+    RequireInvalidKeyUsage(h.Call("Encrypt", AsymEncryptBody(rsa, data, "")),
+                           "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.");
+    RequireInvalidKeyUsage(h.Call("Encrypt", AsymEncryptBody(sm2, data, "SYMMETRIC_DEFAULT")),
+                           "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec SM2.");
+  }
+  SECTION("an algorithm of another key spec") {
+    RequireInvalidKeyUsage(h.Call("Encrypt", AsymEncryptBody(rsa, data, "SM2PKE")),
+                           "Algorithm SM2PKE is incompatible with key spec RSA_2048.");
+    RequireInvalidKeyUsage(h.Call("Encrypt", AsymEncryptBody(sm2, data, "RSAES_OAEP_SHA_256")),
+                           "Algorithm RSAES_OAEP_SHA_256 is incompatible with key spec SM2.");
+  }
+  SECTION("Decrypt without EncryptionAlgorithm") {
+    CallResult enc = h.Call("Encrypt", AsymEncryptBody(rsa, data, "RSAES_OAEP_SHA_256"));
+    REQUIRE(enc.status == 200);
+    RequireInvalidKeyUsage(h.Call("Decrypt", AsymDecryptBody(enc.Str("CiphertextBlob"), rsa, "")),
+                           "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.");
+  }
+  SECTION("Decrypt with the other OAEP hash does not decrypt") {
+    CallResult enc = h.Call("Encrypt", AsymEncryptBody(rsa, data, "RSAES_OAEP_SHA_256"));
+    REQUIRE(enc.status == 200);
+    RequireEmptyInvalidCiphertext(
+        h.Call("Decrypt", AsymDecryptBody(enc.Str("CiphertextBlob"), rsa, "RSAES_OAEP_SHA_1")));
+  }
+}
+
+TEST_CASE("Asymmetric Decrypt answers InvalidCiphertextException for what does not decrypt",
+          "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const std::string spec = GENERATE(as<std::string>{}, "RSA_2048", "SM2");
+  const std::string algorithm = spec == "SM2" ? "SM2PKE" : "RSAES_OAEP_SHA_256";
+  const std::string key = h.CreateKeyOf(spec, "ENCRYPT_DECRYPT");
+  CallResult enc = h.Call("Encrypt", AsymEncryptBody(key, Pattern(64), algorithm));
+  REQUIRE(enc.status == 200);
+  const Bytes blob = Decoded(enc, "CiphertextBlob");
+
+  SECTION("without KeyId the ciphertext is not a kmsd blob") {
+    RequireEmptyInvalidCiphertext(h.Call("Decrypt", AsymDecryptBody(B64(blob), "", algorithm)));
+  }
+  SECTION("a flipped bit anywhere") {
+    for (std::size_t i : {std::size_t{0}, blob.size() / 2, blob.size() - 1}) {
+      Bytes tampered = blob;
+      tampered[i] ^= 0x01;
+      INFO("byte " << i);
+      RequireEmptyInvalidCiphertext(
+          h.Call("Decrypt", AsymDecryptBody(B64(tampered), key, algorithm)));
+    }
+  }
+  SECTION("truncated, extended or random bytes") {
+    Bytes truncated(blob.begin(), blob.end() - 1);
+    Bytes longer = blob;
+    longer.push_back(0);
+    for (const Bytes& bad : {truncated, longer, Pattern(1), Pattern(blob.size())}) {
+      RequireEmptyInvalidCiphertext(h.Call("Decrypt", AsymDecryptBody(B64(bad), key, algorithm)));
+    }
+  }
+  SECTION("another key of the same spec") {
+    const std::string other = h.CreateKeyOf(spec, "ENCRYPT_DECRYPT");
+    RequireEmptyInvalidCiphertext(h.Call("Decrypt", AsymDecryptBody(B64(blob), other, algorithm)));
+  }
+  SECTION("a symmetric blob sent with an asymmetric KeyId") {
+    const std::string symmetric = h.CreateSymmetricKey();
+    const std::string sym_blob = EncryptOk(h, symmetric, "x");
+    RequireEmptyInvalidCiphertext(h.Call("Decrypt", AsymDecryptBody(sym_blob, key, algorithm)));
+  }
+}
+
+TEST_CASE("Asymmetric keys take no EncryptionContext", "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const std::string key = h.CreateKeyOf("RSA_2048", "ENCRYPT_DECRYPT");
+  JsonOut body;
+  body.String("KeyId", key);
+  body.String("Plaintext", B64("x"));
+  body.String("EncryptionAlgorithm", "RSAES_OAEP_SHA_1");
+  WriteContext(body, "EncryptionContext", {{"purpose", "test"}});
+  CallResult r = h.Call("Encrypt", body.Finish());
+  CHECK(r.status == 400);
+  CHECK(r.type == "ValidationException");
+  CHECK(r.message ==
+        "EncryptionContext is not supported with asymmetric KMS keys (key spec RSA_2048).");
+
+  SECTION("an empty context is the same as none") {
+    JsonOut empty;
+    empty.String("KeyId", key);
+    empty.String("Plaintext", B64("x"));
+    empty.String("EncryptionAlgorithm", "RSAES_OAEP_SHA_1");
+    WriteContext(empty, "EncryptionContext", {});
+    CallResult ok = h.Call("Encrypt", empty.Finish());
+    REQUIRE(ok.status == 200);
+
+    JsonOut dec;
+    dec.String("CiphertextBlob", ok.Str("CiphertextBlob"));
+    dec.String("KeyId", key);
+    dec.String("EncryptionAlgorithm", "RSAES_OAEP_SHA_1");
+    WriteContext(dec, "EncryptionContext", {{"purpose", "test"}});
+    CallResult refused = h.Call("Decrypt", dec.Finish());
+    CHECK(refused.type == "ValidationException");
+  }
+}
+
+TEST_CASE("Encrypt refuses asymmetric keys that are not for encryption",
+          "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const auto [spec, usage] = GENERATE(table<std::string, std::string>({
+      {"RSA_2048", "SIGN_VERIFY"},
+      {"ECC_NIST_P256", "SIGN_VERIFY"},
+      {"ECC_NIST_P384", "KEY_AGREEMENT"},
+      {"SM2", "SIGN_VERIFY"},
+  }));
+  const std::string key = h.CreateKeyOf(spec, usage);
+  RequireInvalidKeyUsage(
+      h.Call("Encrypt", AsymEncryptBody(key, Pattern(8), "RSAES_OAEP_SHA_256")),
+      h.Arn(key) + " key usage is " + usage + " which is not valid for Encrypt.");
+
+  SECTION("and as Decrypt's KeyId for a symmetric blob it is another key") {
+    const std::string blob = EncryptOk(h, h.CreateSymmetricKey(), "x");
+    CallResult r = h.Call("Decrypt", DecryptBody(blob, std::nullopt, key));
+    CHECK(r.type == "IncorrectKeyException");
+  }
+}
+
+TEST_CASE("A disabled asymmetric key neither encrypts nor decrypts", "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const std::string key = h.CreateKeyOf("RSA_2048", "ENCRYPT_DECRYPT");
+  CallResult enc = h.Call("Encrypt", AsymEncryptBody(key, Pattern(8), "RSAES_OAEP_SHA_256"));
+  REQUIRE(enc.status == 200);
+  REQUIRE(h.Call("DisableKey", KeyIdBody(key)).status == 200);
+  CallResult e = h.Call("Encrypt", AsymEncryptBody(key, Pattern(8), "RSAES_OAEP_SHA_256"));
+  CHECK(e.type == "DisabledException");
+  CHECK(e.message == h.Arn(key) + " is disabled.");
+  CallResult d =
+      h.Call("Decrypt", AsymDecryptBody(enc.Str("CiphertextBlob"), key, "RSAES_OAEP_SHA_256"));
+  CHECK(d.type == "DisabledException");
+}
+
+TEST_CASE("DryRun on asymmetric Encrypt and Decrypt answers DryRunOperationException",
+          "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const std::string key = h.CreateKeyOf("RSA_2048", "ENCRYPT_DECRYPT");
+  CallResult enc = h.Call("Encrypt", AsymEncryptBody(key, Pattern(8), "RSAES_OAEP_SHA_1"));
+  REQUIRE(enc.status == 200);
+  CallResult e = h.Call("Encrypt", WithMembers(AsymEncryptBody(key, Pattern(8), "RSAES_OAEP_SHA_1"),
+                                               "\"DryRun\":true"));
+  CHECK(e.type == "DryRunOperationException");
+  CallResult d = h.Call(
+      "Decrypt", WithMembers(AsymDecryptBody(enc.Str("CiphertextBlob"), key, "RSAES_OAEP_SHA_1"),
+                             "\"DryRun\":true"));
+  CHECK(d.type == "DryRunOperationException");
+  // The limit is checked before DryRun answers.
+  CallResult over = h.Call(
+      "Encrypt",
+      WithMembers(AsymEncryptBody(key, Pattern(215), "RSAES_OAEP_SHA_1"), "\"DryRun\":true"));
+  CHECK(over.type == "ValidationException");
+}
+
+TEST_CASE("ReEncrypt moves ciphertexts between symmetric and asymmetric keys",
+          "[ops][encrypt][asymmetric]") {
+  OpHarness h;
+  const std::string symmetric = h.CreateSymmetricKey();
+  const std::string rsa = h.CreateKeyOf("RSA_2048", "ENCRYPT_DECRYPT");
+  const std::string sm2 = h.CreateKeyOf("SM2", "ENCRYPT_DECRYPT");
+
+  SECTION("symmetric to RSA") {
+    const std::string blob = EncryptOk(h, symmetric, "payload", EncryptionContext{{"a", "b"}});
+    JsonOut body;
+    body.String("CiphertextBlob", blob);
+    WriteContext(body, "SourceEncryptionContext", {{"a", "b"}});
+    body.String("DestinationKeyId", rsa);
+    body.String("DestinationEncryptionAlgorithm", "RSAES_OAEP_SHA_256");
+    CallResult re = h.Call("ReEncrypt", body.Finish());
+    REQUIRE(re.status == 200);
+    CHECK(re.Str("SourceKeyId") == h.Arn(symmetric));
+    CHECK(re.Str("KeyId") == h.Arn(rsa));
+    CHECK(re.Str("SourceEncryptionAlgorithm") == "SYMMETRIC_DEFAULT");
+    CHECK(re.Str("DestinationEncryptionAlgorithm") == "RSAES_OAEP_SHA_256");
+    CHECK(re.Str("SourceKeyMaterialId") == h.CurrentKeyMaterialId(symmetric));
+    CHECK_FALSE(re.json.HasMember("DestinationKeyMaterialId"));
+    CHECK(Decoded(re, "CiphertextBlob").size() == 256);
+    CallResult dec =
+        h.Call("Decrypt", AsymDecryptBody(re.Str("CiphertextBlob"), rsa, "RSAES_OAEP_SHA_256"));
+    REQUIRE(dec.status == 200);
+    CHECK(Text(Decoded(dec, "Plaintext")) == "payload");
+  }
+  SECTION("RSA to symmetric, and RSA to SM2") {
+    CallResult enc = h.Call("Encrypt", AsymEncryptBody(rsa, Pattern(100), "RSAES_OAEP_SHA_1"));
+    REQUIRE(enc.status == 200);
+    JsonOut body;
+    body.String("CiphertextBlob", enc.Str("CiphertextBlob"));
+    body.String("SourceKeyId", rsa);
+    body.String("SourceEncryptionAlgorithm", "RSAES_OAEP_SHA_1");
+    body.String("DestinationKeyId", symmetric);
+    WriteContext(body, "DestinationEncryptionContext", {{"stage", "two"}});
+    CallResult re = h.Call("ReEncrypt", body.Finish());
+    REQUIRE(re.status == 200);
+    CHECK(re.Str("SourceKeyId") == h.Arn(rsa));
+    CHECK(re.Str("SourceEncryptionAlgorithm") == "RSAES_OAEP_SHA_1");
+    CHECK(re.Str("DestinationEncryptionAlgorithm") == "SYMMETRIC_DEFAULT");
+    CHECK_FALSE(re.json.HasMember("SourceKeyMaterialId"));
+    CHECK(re.Str("DestinationKeyMaterialId") == h.CurrentKeyMaterialId(symmetric));
+    CallResult dec = h.Call(
+        "Decrypt", DecryptBody(re.Str("CiphertextBlob"), EncryptionContext{{"stage", "two"}}));
+    REQUIRE(dec.status == 200);
+    CHECK(Decoded(dec, "Plaintext") == Pattern(100));
+
+    JsonOut to_sm2;
+    to_sm2.String("CiphertextBlob", enc.Str("CiphertextBlob"));
+    to_sm2.String("SourceKeyId", rsa);
+    to_sm2.String("SourceEncryptionAlgorithm", "RSAES_OAEP_SHA_1");
+    to_sm2.String("DestinationKeyId", sm2);
+    to_sm2.String("DestinationEncryptionAlgorithm", "SM2PKE");
+    CallResult moved = h.Call("ReEncrypt", to_sm2.Finish());
+    REQUIRE(moved.status == 200);
+    CallResult sm2_dec =
+        h.Call("Decrypt", AsymDecryptBody(moved.Str("CiphertextBlob"), sm2, "SM2PKE"));
+    REQUIRE(sm2_dec.status == 200);
+    CHECK(Decoded(sm2_dec, "Plaintext") == Pattern(100));
+  }
+  SECTION("an asymmetric source without SourceEncryptionAlgorithm") {
+    CallResult enc = h.Call("Encrypt", AsymEncryptBody(rsa, Pattern(10), "RSAES_OAEP_SHA_1"));
+    REQUIRE(enc.status == 200);
+    CallResult re = h.Call("ReEncrypt", R"({"CiphertextBlob":")" + enc.Str("CiphertextBlob") +
+                                            R"(","SourceKeyId":")" + rsa +
+                                            R"(","DestinationKeyId":")" + symmetric + R"("})");
+    RequireInvalidKeyUsage(re,
+                           "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.");
+  }
+  SECTION("a plaintext over the destination's limit") {
+    const std::string blob = EncryptOk(h, symmetric, std::string(215, 'p'));
+    CallResult re =
+        h.Call("ReEncrypt", R"({"CiphertextBlob":")" + blob + R"(","DestinationKeyId":")" + rsa +
+                                R"(","DestinationEncryptionAlgorithm":"RSAES_OAEP_SHA_1"})");
+    CHECK(re.type == "ValidationException");
+    CHECK(re.message ==
+          "Algorithm RSAES_OAEP_SHA_1 and key spec RSA_2048 cannot encrypt data larger than 214 "
+          "bytes.");
+  }
+  SECTION("a destination context for an asymmetric destination") {
+    const std::string blob = EncryptOk(h, symmetric, "x");
+    CallResult re =
+        h.Call("ReEncrypt", R"({"CiphertextBlob":")" + blob + R"(","DestinationKeyId":")" + rsa +
+                                R"(","DestinationEncryptionAlgorithm":"RSAES_OAEP_SHA_1",)"
+                                R"("DestinationEncryptionContext":{"a":"b"}})");
+    CHECK(re.type == "ValidationException");
+    CHECK(re.message ==
+          "DestinationEncryptionContext is not supported with asymmetric KMS keys "
+          "(key spec RSA_2048).");
+  }
+  SECTION("a signing destination") {
+    const std::string signer = h.CreateKeyOf("RSA_2048", "SIGN_VERIFY");
+    const std::string blob = EncryptOk(h, symmetric, "x");
+    CallResult re = h.Call("ReEncrypt", R"({"CiphertextBlob":")" + blob +
+                                            R"(","DestinationKeyId":")" + signer + R"("})");
+    RequireInvalidKeyUsage(
+        re, h.Arn(signer) + " key usage is SIGN_VERIFY which is not valid for ReEncrypt.");
   }
 }
