@@ -8,7 +8,8 @@ the state is cleared (POST /_kmsd/reset), so every round builds up the same amou
 and resident memory must level off: a leak shows as growth from round to round.
 
 After a warm-up (the first round), the samples are split into quarters and compared:
-  * resident memory (VmRSS): median of the last quarter <= median of the first + RSS_MARGIN;
+  * resident memory (VmRSS): median of the last quarter <= median of the first + RSS_MARGIN
+    (not under AddressSanitizer, whose quarantine grows by design);
   * open descriptors: the last quarter's highest <= the first quarter's highest;
   * latency: p99 of the last quarter <= 2 x p99 of the first + LATENCY_SLACK (a shared,
     noisy machine);
@@ -36,6 +37,10 @@ ROUND_SECONDS = 5.0
 KEYS_PER_WORKER = 8  # keys a worker uses at once; a CreateKey replaces its oldest
 ALIASES_PER_WORKER = 3
 RSS_MARGIN_KIB = 4 * 1024
+# Under AddressSanitizer (scripts/sanitize.sh sets KMSD_SANITIZER=asan) resident memory is the
+# allocator's quarantine and shadow, not kmsd's: it grows by design, so only LeakSanitizer's
+# report at exit speaks for leaks there and the RSS bound is not checked.
+RSS_CHECKED = os.environ.get("KMSD_SANITIZER", "") not in ("asan",)
 LATENCY_SLACK_S = 0.005
 JSON_CT = "application/x-amz-json-1.1"
 
@@ -246,7 +251,9 @@ def test_soak_memory_descriptors_and_latency_stay_flat(fresh_server):
     assert all(counts.get(op, 0) > 0 for op in ("CreateKey", "Encrypt", "Decrypt", "GenerateDataKey",
                                                 "DescribeKey", "TagResource", "CreateAlias",
                                                 "UpdateAlias", "ListKeys")), counts
-    assert rss_last <= rss_first + RSS_MARGIN_KIB, (
+    if not RSS_CHECKED:
+        print("soak: VmRSS bound not checked under AddressSanitizer (LeakSanitizer checks at exit)")
+    assert not RSS_CHECKED or rss_last <= rss_first + RSS_MARGIN_KIB, (
         f"resident memory grew from {rss_first:.0f} KiB to {rss_last:.0f} KiB (medians)")
     assert fds_last <= fds_first, f"open descriptors grew from {fds_first} to {fds_last}"
     assert p99_last <= 2 * p99_first + LATENCY_SLACK_S, (
