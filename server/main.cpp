@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
     if (!prepared) return Fail(prepared.error().message);
     db_path = prepared->string();
   }
-  auto store = kms::storage::SqliteStore::Open(db_path);
+  // A new database file is built by the registry's committer as it starts, off this path.
+  auto store = kms::storage::SqliteStore::Open(db_path, kms::storage::SqliteStore::Creation::kDeferred);
   if (!store) return Fail("cannot open database " + db_path + ": " + store.error().message);
   auto registry = [&] {
     const kms::server::HugePageHeap heap(kms::server::EstimatedLoadBytes(db_path));

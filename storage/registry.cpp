@@ -267,6 +267,9 @@ void Registry::Enqueue(Seq seq, Change change, Undo undo) {
 }
 
 void Registry::CommitLoop() {
+  // What opening the store left for later (a new database file), done now rather than by the
+  // first write. A failure here recurs in that write's Apply, which reports it.
+  (void)store_->Prepare();
   std::vector<Change> batch;
   std::size_t previous_batch = 0;  // changes in the last batch
   std::size_t queued_after = 0;    // changes queued when the last batch was settled

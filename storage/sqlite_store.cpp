@@ -455,23 +455,10 @@ Result<void> CreateDatabase(const std::string& path) {
   return SyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
 }
 
-}  // namespace
-
-SqliteStore::SqliteStore(std::string path, DbHandle db)
-    : path_(std::move(path)), db_(std::move(db)), stmts_(db_.get()) {}
-
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
-  const std::string context = "open " + (path.empty() ? std::string("\"\"") : path);
-  if (path.empty()) return Error{Error::Code::kIo, context + ": empty database path"};
+// Opens the existing database at `path` (or ":memory:") for SqliteStore, checks it is writable
+// and in WAL mode, and migrates it. `context` prefixes every error.
+Result<DbHandle> Connect(const std::string& path, const std::string& context) {
   const bool in_memory = path == ":memory:";
-  if (!in_memory) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
-      // Any other failure (and a lost race) is for sqlite3_open_v2 below to report.
-      if (auto r = CreateDatabase(path); !r) return WithContext(r.error(), context);
-    }
-  }
-
   // NOMUTEX: the connection is only ever used under SqliteStore::mu_.
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(
@@ -487,7 +474,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   if (sqlite3_db_readonly(db.get(), "main") == 1) {
     return Error{Error::Code::kIo, context + ": the database file is read-only"};
   }
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  sqlite3_busy_timeout(db.get(), SqliteStore::kBusyTimeoutMs);
 
   // foreign_keys is per connection and must be set outside a transaction. secure_delete
   // overwrites deleted key material instead of leaving it in free pages.
@@ -507,12 +494,61 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
     }
   }
   if (auto r = Migrate(db.get()); !r) return WithContext(r.error(), context);
+  return db;
+}
 
-  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(db)));
+std::string OpenContext(const std::string& path) {
+  return "open " + (path.empty() ? std::string("\"\"") : path);
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::string path, DbHandle db)
+    : path_(std::move(path)), db_(std::move(db)) {
+  if (db_ != nullptr) stmts_.emplace(db_.get());
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       Creation creation) {
+  const std::string context = OpenContext(path);
+  if (path.empty()) return Error{Error::Code::kIo, context + ": empty database path"};
+  if (path != ":memory:") {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+      // Any other failure (and a lost race) is for Connect below to report.
+      if (creation == Creation::kDeferred) {
+        return std::unique_ptr<SqliteStore>(new SqliteStore(path, nullptr));
+      }
+      if (auto r = CreateDatabase(path); !r) return WithContext(r.error(), context);
+    }
+  }
+  auto db = Connect(path, context);
+  if (!db) return db.error();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(*db)));
+}
+
+Result<void> SqliteStore::ConnectIfDeferred() {
+  if (db_ != nullptr) return {};
+  const std::string context = OpenContext(path_);
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0 && errno == ENOENT) {
+    if (auto r = CreateDatabase(path_); !r) return WithContext(r.error(), context);
+  }
+  auto db = Connect(path_, context);
+  if (!db) return db.error();
+  db_ = std::move(*db);
+  stmts_.emplace(db_.get());
+  return {};
+}
+
+Result<void> SqliteStore::Prepare() {
+  const std::lock_guard lock(mu_);
+  return ConnectIfDeferred();
 }
 
 Result<Snapshot> SqliteStore::LoadAll() {
   const std::lock_guard lock(mu_);
+  if (db_ == nullptr) return Snapshot{};  // a deferred creation: the database is empty
   // One transaction so the tables are read at a single point in time even if another process
   // writes the file concurrently.
   auto txn = Transaction::Begin(db_.get());
@@ -520,12 +556,12 @@ Result<Snapshot> SqliteStore::LoadAll() {
 
   // Built as mutable records, completed table by table, and published as const ones.
   std::vector<std::shared_ptr<KeyRecord>> keys;
-  auto max_rowid = ForEachRow(stmts_, kMaxKeyRowid, [&](const Statement& row) -> Result<void> {
+  auto max_rowid = ForEachRow(*stmts_, kMaxKeyRowid, [&](const Statement& row) -> Result<void> {
     if (auto n = Narrow<std::uint32_t>(row.Int(0))) keys.reserve(*n);
     return {};
   });
   if (!max_rowid) return WithContext(max_rowid.error(), "LoadAll");
-  auto key_rows = ForEachRow(stmts_, kSelectKeys, [&](const Statement& row) -> Result<void> {
+  auto key_rows = ForEachRow(*stmts_, kSelectKeys, [&](const Statement& row) -> Result<void> {
     auto key = std::make_shared<KeyRecord>();
     if (auto r = ReadKeyRow(row, *key); !r) return r.error();
     keys.push_back(std::move(key));
@@ -534,7 +570,7 @@ Result<Snapshot> SqliteStore::LoadAll() {
   if (!key_rows) return WithContext(key_rows.error(), "LoadAll");
 
   KeyFinder finder(keys);
-  auto tags = ForEachRow(stmts_, kSelectTags, [&](const Statement& row) -> Result<void> {
+  auto tags = ForEachRow(*stmts_, kSelectTags, [&](const Statement& row) -> Result<void> {
     auto owner = finder.OwnerOf(row, "key_tags");
     if (!owner) return owner.error();
     (*owner)->tags.push_back(Tag{row.Text(3), row.Text(4)});
@@ -544,7 +580,7 @@ Result<Snapshot> SqliteStore::LoadAll() {
 
   TextInterner policies_seen;
   finder.Rewind();
-  auto policies = ForEachRow(stmts_, kSelectPolicies, [&](const Statement& row) -> Result<void> {
+  auto policies = ForEachRow(*stmts_, kSelectPolicies, [&](const Statement& row) -> Result<void> {
     auto owner = finder.OwnerOf(row, "key_policies");
     if (!owner) return owner.error();
     (*owner)->policy = policies_seen.Intern(row.TextView(3));
@@ -553,7 +589,7 @@ Result<Snapshot> SqliteStore::LoadAll() {
   if (!policies) return WithContext(policies.error(), "LoadAll");
 
   finder.Rewind();
-  auto materials = ForEachRow(stmts_, kSelectMaterials, [&](const Statement& row) -> Result<void> {
+  auto materials = ForEachRow(*stmts_, kSelectMaterials, [&](const Statement& row) -> Result<void> {
     auto owner = finder.OwnerOf(row, "key_materials");
     if (!owner) return owner.error();
     auto version = ReadNarrow<std::uint32_t>(row, 3, "key material version");
@@ -576,7 +612,7 @@ Result<Snapshot> SqliteStore::LoadAll() {
     snapshot.keys.push_back(std::move(key));
   }
 
-  auto aliases = ForEachRow(stmts_, kSelectAliases, [&](const Statement& row) -> Result<void> {
+  auto aliases = ForEachRow(*stmts_, kSelectAliases, [&](const Statement& row) -> Result<void> {
     snapshot.aliases.push_back(AliasRecord{Scope{row.Text(0), row.Text(1)}, row.Text(2),
                                            row.Text(3), row.Int(4), row.Int(5)});
     return {};
@@ -592,29 +628,29 @@ Result<Snapshot> SqliteStore::LoadAll() {
 Result<void> SqliteStore::Write(const change::InsertKey& c) {
   const KeyRecord& key = *c.key;
   const std::string context = "InsertKey " + Describe(key.scope, key.key_id);
-  auto inserted = RunStatement(stmts_, kInsertKey, [&](Statement& s) { BindKeyColumns(s, key); });
+  auto inserted = RunStatement(*stmts_, kInsertKey, [&](Statement& s) { BindKeyColumns(s, key); });
   if (!inserted) return WithContext(inserted.error(), context);
-  if (auto r = InsertChildRows(stmts_, key); !r) return WithContext(r.error(), context);
+  if (auto r = InsertChildRows(*stmts_, key); !r) return WithContext(r.error(), context);
   return {};
 }
 
 Result<void> SqliteStore::Write(const change::UpdateKey& c) {
   const KeyRecord& key = *c.key;
   const std::string context = "UpdateKey " + Describe(key.scope, key.key_id);
-  auto changed = RunStatement(stmts_, kUpdateKey, [&](Statement& s) { BindKeyColumns(s, key); });
+  auto changed = RunStatement(*stmts_, kUpdateKey, [&](Statement& s) { BindKeyColumns(s, key); });
   if (!changed) return WithContext(changed.error(), context);
   if (*changed == 0) return NotFound("key", key.scope, key.key_id);
-  if (auto r = DeleteChildRows(stmts_, key.scope, key.key_id); !r) {
+  if (auto r = DeleteChildRows(*stmts_, key.scope, key.key_id); !r) {
     return WithContext(r.error(), context);
   }
-  if (auto r = InsertChildRows(stmts_, key); !r) return WithContext(r.error(), context);
+  if (auto r = InsertChildRows(*stmts_, key); !r) return WithContext(r.error(), context);
   return {};
 }
 
 Result<void> SqliteStore::Write(const change::DeleteKey& c) {
   // One statement: the foreign-key cascade removes tags, policies, materials and aliases.
   auto changed =
-      RunStatement(stmts_, kDeleteKey, [&](Statement& s) { BindScoped(s, c.scope, c.key_id); });
+      RunStatement(*stmts_, kDeleteKey, [&](Statement& s) { BindScoped(s, c.scope, c.key_id); });
   if (!changed) return WithContext(changed.error(), "DeleteKey " + Describe(c.scope, c.key_id));
   if (*changed == 0) return NotFound("key", c.scope, c.key_id);
   return {};
@@ -622,7 +658,7 @@ Result<void> SqliteStore::Write(const change::DeleteKey& c) {
 
 Result<void> SqliteStore::Write(const change::InsertAlias& c) {
   const AliasRecord& alias = c.alias;
-  auto inserted = RunStatement(stmts_, kInsertAlias, [&](Statement& s) {
+  auto inserted = RunStatement(*stmts_, kInsertAlias, [&](Statement& s) {
     BindScoped(s, alias.scope, alias.name)
         .BindText(4, alias.target_key_id)
         .BindInt(5, alias.creation_date)
@@ -639,7 +675,7 @@ Result<void> SqliteStore::Write(const change::InsertAlias& c) {
 
 Result<void> SqliteStore::Write(const change::UpdateAlias& c) {
   const AliasRecord& alias = c.alias;
-  auto changed = RunStatement(stmts_, kUpdateAlias, [&](Statement& s) {
+  auto changed = RunStatement(*stmts_, kUpdateAlias, [&](Statement& s) {
     BindScoped(s, alias.scope, alias.name)
         .BindText(4, alias.target_key_id)
         .BindInt(5, alias.creation_date)
@@ -657,7 +693,7 @@ Result<void> SqliteStore::Write(const change::UpdateAlias& c) {
 
 Result<void> SqliteStore::Write(const change::DeleteAlias& c) {
   auto changed =
-      RunStatement(stmts_, kDeleteAlias, [&](Statement& s) { BindScoped(s, c.scope, c.name); });
+      RunStatement(*stmts_, kDeleteAlias, [&](Statement& s) { BindScoped(s, c.scope, c.name); });
   if (!changed) return WithContext(changed.error(), "DeleteAlias " + Describe(c.scope, c.name));
   if (*changed == 0) return NotFound("alias", c.scope, c.name);
   return {};
@@ -665,7 +701,7 @@ Result<void> SqliteStore::Write(const change::DeleteAlias& c) {
 
 Result<void> SqliteStore::Write(const change::Reset& /*c*/) {
   for (std::string_view sql : kDeleteEverything) {
-    auto deleted = RunStatement(stmts_, sql, [](Statement&) {});
+    auto deleted = RunStatement(*stmts_, sql, [](Statement&) {});
     if (!deleted) return WithContext(deleted.error(), "Reset");
   }
   return {};
@@ -674,6 +710,7 @@ Result<void> SqliteStore::Write(const change::Reset& /*c*/) {
 Result<void> SqliteStore::Apply(std::span<const Change> changes) {
   if (changes.empty()) return {};
   const std::lock_guard lock(mu_);
+  if (auto r = ConnectIfDeferred(); !r) return WithContext(r.error(), "Apply");
   // One transaction, one commit (and so one fsync) for the whole batch: group commit.
   auto txn = Transaction::Begin(db_.get());
   if (!txn) return WithContext(txn.error(), "Apply");

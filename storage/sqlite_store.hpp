@@ -6,6 +6,11 @@
 //   if (!store) return Fail(store.error().message);        // the message names the path
 //   auto registry = Registry::Open(std::move(*store));
 //
+// Start-up: building a new database file costs two fsyncs (about 8 ms on a VM disk), which
+// the server moves off its start-up path with Creation::kDeferred: Open only notes that the
+// file is missing, LoadAll sees an empty database, and Prepare() (the registry's committer,
+// as it starts) or else the first Apply builds the file, before any change is acknowledged.
+//
 // Durability: WAL journal, synchronous=FULL; each Apply (a batch of changes, each possibly
 // many rows: a key with its tags, policy and materials) is one transaction, so a crash leaves
 // either the state before the batch or the state after it.
@@ -18,6 +23,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,19 +47,33 @@ class SqliteStore final : public Store {
   // already exist. Errors (the message names `path`): kIo if the path cannot be opened for
   // writing (missing directory, read-only file or directory, not a regular file); kCorrupt if
   // the file is not a database or was written by a newer kmsd (schema.hpp); kBusy.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  //
+  // Creation::kDeferred (a file path only): a missing file is not built here but by Prepare()
+  // or the first Apply, whichever comes first; until then the store is empty and LoadAll
+  // returns nothing. Building it then fails as Apply does (kIo, kBusy) and is retried by the
+  // next Prepare or Apply. The caller must have checked that the directory is writable
+  // (PrepareDataDirectory), since that error now comes later. If another process builds the
+  // file meanwhile, its contents are not loaded: one data directory serves one kmsd.
+  enum class Creation { kNow, kDeferred };
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                   Creation creation = Creation::kNow);
 
   ~SqliteStore() override = default;
 
   // Store (see store.hpp for the contracts).
   Result<Snapshot> LoadAll() override;
   Result<void> Apply(std::span<const Change> changes) override;
+  Result<void> Prepare() override;
 
 
   const std::string& path() const { return path_; }
 
  private:
   SqliteStore(std::string path, DbHandle db);
+
+  // Builds the database file an Open with Creation::kDeferred left missing, then connects to
+  // it. No-op once connected. REQUIRES: mu_ held.
+  Result<void> ConnectIfDeferred();
 
   // One change inside Apply's transaction. REQUIRES: mu_ held, a transaction open.
   Result<void> Write(const change::InsertKey& c);
@@ -66,8 +86,9 @@ class SqliteStore final : public Store {
 
   const std::string path_;  // immutable
   std::mutex mu_;           // serialises every use of the connection
-  DbHandle db_;             // GUARDED_BY(mu_)
-  StatementCache stmts_;    // GUARDED_BY(mu_); declared after db_ so it is finalized first
+  DbHandle db_;             // GUARDED_BY(mu_); null until a deferred creation is done
+  std::optional<StatementCache> stmts_;  // GUARDED_BY(mu_); set with db_; declared after it
+                                         // so it is finalized first
 };
 
 }  // namespace kms::storage

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -357,6 +358,28 @@ TEST_CASE("Destroying the registry commits what is still queued", "[storage][reg
   auto store = SqliteStore::Open(path);
   REQUIRE(store);
   CHECK(OpenRegistry(std::move(*store))->KeyCount() == 50);
+}
+
+TEST_CASE("The committer builds a deferred database file as it starts, with no write",
+          "[storage][registry]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto store = SqliteStore::Open(path, SqliteStore::Creation::kDeferred);
+  REQUIRE(store);
+  REQUIRE_FALSE(std::filesystem::exists(path));
+  auto registry = OpenRegistry(std::move(*store));
+  CHECK(registry->KeyCount() == 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(std::filesystem::exists(path));
+  // A write right after start waits for the build and lands in the file.
+  REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k1")));
+  registry.reset();
+  auto reopened = SqliteStore::Open(path);
+  REQUIRE(reopened);
+  CHECK(OpenRegistry(std::move(*reopened))->KeyCount() == 1);
 }
 
 TEST_CASE("Writes that contradict memory fail at once and leave memory unchanged",

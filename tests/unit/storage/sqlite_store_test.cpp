@@ -534,6 +534,56 @@ TEST_CASE("A new database file is created complete, in WAL mode, with nothing le
   CHECK(QueryInt(raw.get(), "SELECT count(*) FROM keys") == 1);
 }
 
+TEST_CASE("A deferred creation builds the file only in Prepare or the first Apply",
+          "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  const bool by_prepare = GENERATE(true, false);
+  UNSCOPED_INFO("built by " << (by_prepare ? "Prepare" : "Apply"));
+  {
+    auto store = SqliteStore::Open(path, SqliteStore::Creation::kDeferred);
+    REQUIRE(store);
+    CHECK(FileNames(dir.path()).empty());  // nothing written yet
+    const LoadedRecords empty = LoadSorted(**store);
+    CHECK(empty.keys.empty());
+    CHECK(empty.aliases.empty());
+    CHECK(FileNames(dir.path()).empty());  // LoadAll does not build it either
+    if (by_prepare) {
+      REQUIRE((*store)->Prepare());
+      CHECK(std::filesystem::exists(path));
+      REQUIRE((*store)->Prepare());  // once built, a no-op
+    }
+    REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "k1")));
+  }
+  const DbHandle raw = OpenRaw(path);
+  CHECK(QueryText(raw.get(), "PRAGMA journal_mode") == "wal");
+  CHECK(QueryInt(raw.get(), "PRAGMA user_version") == LatestSchemaVersion());
+  CHECK(QueryInt(raw.get(), "SELECT count(*) FROM keys") == 1);
+  auto reopened = SqliteStore::Open(path, SqliteStore::Creation::kDeferred);
+  REQUIRE(reopened);
+  CHECK(LoadSorted(**reopened).keys.size() == 1);  // an existing file opens as before
+}
+
+TEST_CASE("A deferred creation that cannot be built fails each write, and is retried",
+          "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string missing_dir = dir.File("not-yet");
+  const std::string path = missing_dir + "/kms.db";
+  auto store = SqliteStore::Open(path, SqliteStore::Creation::kDeferred);
+  REQUIRE(store);
+  const auto prepared = (*store)->Prepare();
+  REQUIRE_FALSE(prepared);
+  CHECK(prepared.error().code == Error::Code::kIo);
+  CHECK_THAT(prepared.error().message, Catch::Matchers::Contains(path));
+  const auto written = (*store)->InsertKey(SampleKey(kUsEast, "k1"));
+  REQUIRE_FALSE(written);
+  CHECK(written.error().code == Error::Code::kIo);
+
+  std::filesystem::create_directory(missing_dir);  // the cause goes away: the next write builds it
+  REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "k1")));
+  CHECK(LoadSorted(**store).keys.size() == 1);
+}
+
 TEST_CASE("Creation leftovers of a dead process are removed, a live creator's are not",
           "[storage][sqlite_store]") {
   TempDir dir;
