@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -172,9 +171,10 @@ struct Prepared {
 Result<void> InitEdwards(EVP_MD_CTX* md_ctx, EVP_PKEY* key, Family family, bool sign) {
   OSSL_PARAM params[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
   // OpenSSL 3.2+ selects the RFC 8032 instance by name; the string is only read.
-  static char kPh[] = "Ed25519ph";
-  if (family == Family::kEd25519Ph)
-    params[0] = OSSL_PARAM_construct_utf8_string("instance", kPh, 0);
+  constexpr const char* kEd25519ph = "Ed25519ph";
+  if (family == Family::kEd25519Ph) {
+    params[0] = OSSL_PARAM_construct_utf8_string("instance", const_cast<char*>(kEd25519ph), 0);
+  }
   const int ok =
       sign ? EVP_DigestSignInit_ex(md_ctx, nullptr, nullptr, nullptr, nullptr, key, params)
            : EVP_DigestVerifyInit_ex(md_ctx, nullptr, nullptr, nullptr, nullptr, key, params);
