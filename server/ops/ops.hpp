@@ -32,6 +32,10 @@ KMS_DECLARE_OP(CancelKeyDeletion);
 // ops/public_key.cpp
 KMS_DECLARE_OP(GetPublicKey);
 
+// ops/sign.cpp
+KMS_DECLARE_OP(Sign);
+KMS_DECLARE_OP(Verify);
+
 // ops/encrypt.cpp
 KMS_DECLARE_OP(Encrypt);
 KMS_DECLARE_OP(Decrypt);

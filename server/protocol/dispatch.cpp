@@ -68,14 +68,14 @@ constexpr std::array kOps = {
     OpEntry{"RevokeGrant", nullptr},
     OpEntry{"RotateKeyOnDemand", nullptr},
     OpEntry{"ScheduleKeyDeletion", &ops::ScheduleKeyDeletion},
-    OpEntry{"Sign", nullptr},
+    OpEntry{"Sign", &ops::Sign},
     OpEntry{"TagResource", &ops::TagResource},
     OpEntry{"UntagResource", &ops::UntagResource},
     OpEntry{"UpdateAlias", &ops::UpdateAlias},
     OpEntry{"UpdateCustomKeyStore", nullptr},
     OpEntry{"UpdateKeyDescription", &ops::UpdateKeyDescription},
     OpEntry{"UpdatePrimaryRegion", nullptr},
-    OpEntry{"Verify", nullptr},
+    OpEntry{"Verify", &ops::Verify},
     OpEntry{"VerifyMac", nullptr},
 };
 

@@ -468,10 +468,10 @@ def test_unimplemented_operation_is_unsupported(kms, url):
     e = expect_error(kms.create_grant, "UnsupportedOperationException", KeyId=key_id,
                      GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:root", Operations=["Decrypt"])
     assert "CreateGrant" in e.response["Error"]["Message"], e.response["Error"]
-    r = call(url, "Sign", {"KeyId": key_id, "Message": base64.b64encode(b"m").decode(),
-                           "SigningAlgorithm": "ECDSA_SHA_256"})
-    assert_error(r, "UnsupportedOperationException", what="Sign")
-    assert "Sign" in (r.message or ""), f"the message should name the operation: {r.describe()}"
+    r = call(url, "ReplicateKey", {"KeyId": key_id, "ReplicaRegion": "eu-west-2"})
+    assert_error(r, "UnsupportedOperationException", what="ReplicateKey")
+    assert "ReplicateKey" in (r.message or ""), (
+        f"the message should name the operation: {r.describe()}")
     r = call(url, "RotateKeyOnDemand", {"KeyId": key_id})
     assert_error(r, "UnsupportedOperationException", what="RotateKeyOnDemand")
 
