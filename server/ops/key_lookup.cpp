@@ -129,6 +129,17 @@ Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
                       " which is not valid for " + std::string(operation) + "."};
 }
 
+KmsError IncompatibleAlgorithm(std::string_view algorithm, const storage::KeyRecord& key) {
+  return KmsError{server::ErrorCode::kInvalidKeyUsage, "Algorithm " + std::string(algorithm) +
+                                                           " is incompatible with key spec " +
+                                                           key.key_spec + "."};
+}
+
+KmsError RecipientUnsupported() {
+  return KmsError::Unsupported(
+      "kmsd does not support Recipient: there is no Nitro Enclave attestation to verify.");
+}
+
 const storage::KeyMaterial* FindMaterial(const storage::KeyRecord& key, std::uint32_t version) {
   for (const auto& m : key.materials) {
     if (m.version == version) return &m;

@@ -60,9 +60,7 @@ inline server::Result<std::string_view> CheckEncryptionAlgorithm(
   for (std::string_view listed : AlgorithmsFor(key.key_spec, kEncryptDecrypt)) {
     if (listed == wanted) return listed;
   }
-  return server::KmsError{
-      server::ErrorCode::kInvalidKeyUsage,
-      "Algorithm " + std::string(wanted) + " is incompatible with key spec " + key.key_spec + "."};
+  return IncompatibleAlgorithm(wanted, key);
 }
 
 struct SealedBlob {
