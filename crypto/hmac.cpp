@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <span>
 #include <string>
 
 #include <openssl/core_names.h>
@@ -15,6 +17,7 @@ namespace kms::crypto {
 namespace {
 
 constexpr std::size_t kDigestCount = 4;
+constexpr std::size_t kMaxMacBytes = 64;  // HMAC-SHA512
 
 // Keys up to this size are remembered for the same-key fast path (KMS HMAC keys are 28-64
 // bytes); longer ones are simply set on every call.
@@ -24,10 +27,14 @@ std::size_t IndexOf(HmacDigest digest) { return static_cast<std::size_t>(digest)
 
 const char* DigestName(HmacDigest digest) {
   switch (digest) {
-    case HmacDigest::kSha224: return "SHA224";
-    case HmacDigest::kSha256: return "SHA256";
-    case HmacDigest::kSha384: return "SHA384";
-    case HmacDigest::kSha512: return "SHA512";
+    case HmacDigest::kSha224:
+      return "SHA224";
+    case HmacDigest::kSha256:
+      return "SHA256";
+    case HmacDigest::kSha384:
+      return "SHA384";
+    case HmacDigest::kSha512:
+      return "SHA512";
   }
   return "";
 }
@@ -99,24 +106,13 @@ Result<DigestSlot*> Begin(HmacDigest digest, ByteView key) {
   return &slot;
 }
 
-}  // namespace
-
-std::size_t HmacSize(HmacDigest digest) {
-  switch (digest) {
-    case HmacDigest::kSha224: return 28;
-    case HmacDigest::kSha256: return 32;
-    case HmacDigest::kSha384: return 48;
-    case HmacDigest::kSha512: return 64;
-  }
-  return 0;
-}
-
-Result<Bytes> Hmac(HmacDigest digest, ByteView key, ByteView message) {
+// The HMAC of `message` under `key` into `out`, which is exactly HmacSize(digest) bytes.
+Result<void> HmacInto(HmacDigest digest, ByteView key, ByteView message,
+                      std::span<std::uint8_t> out) {
   if (key.empty()) return Error{Error::Code::kBadInput, "an HMAC key must not be empty"};
   auto slot = Begin(digest, key);
   if (!slot) return slot.error();
   EVP_MAC_CTX* ctx = (*slot)->ctx.get();
-  Bytes out(HmacSize(digest));
   std::size_t len = 0;
   if (EVP_MAC_update(ctx, message.data(), message.size()) != 1) {
     return Fail(**slot, "EVP_MAC_update");
@@ -124,15 +120,40 @@ Result<Bytes> Hmac(HmacDigest digest, ByteView key, ByteView message) {
   if (EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 || len != out.size()) {
     return Fail(**slot, "EVP_MAC_final");
   }
+  return {};
+}
+
+}  // namespace
+
+std::size_t HmacSize(HmacDigest digest) {
+  switch (digest) {
+    case HmacDigest::kSha224:
+      return 28;
+    case HmacDigest::kSha256:
+      return 32;
+    case HmacDigest::kSha384:
+      return 48;
+    case HmacDigest::kSha512:
+      return 64;
+  }
+  return 0;
+}
+
+Result<Bytes> Hmac(HmacDigest digest, ByteView key, ByteView message) {
+  Bytes out(HmacSize(digest));
+  if (auto r = HmacInto(digest, key, message, out); !r) return r.error();
   return out;
 }
 
 Result<bool> HmacVerify(HmacDigest digest, ByteView key, ByteView message, ByteView mac) {
-  auto expected = Hmac(digest, key, message);
-  if (!expected) return expected.error();
+  std::array<std::uint8_t, kMaxMacBytes> buffer{};
+  const std::span<std::uint8_t> expected(buffer.data(), HmacSize(digest));
+  if (auto r = HmacInto(digest, key, message, expected); !r) return r.error();
   // The length is public (it follows from the algorithm); only the bytes need constant time.
-  if (mac.size() != expected->size()) return false;
-  return CRYPTO_memcmp(expected->data(), mac.data(), mac.size()) == 0;
+  const bool valid =
+      mac.size() == expected.size() && CRYPTO_memcmp(expected.data(), mac.data(), mac.size()) == 0;
+  OPENSSL_cleanse(buffer.data(), buffer.size());
+  return valid;
 }
 
 }  // namespace kms::crypto

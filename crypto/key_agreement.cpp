@@ -99,15 +99,17 @@ Result<SecureBytes> DeriveWithPointMul(const EVP_PKEY* own, const EVP_PKEY* peer
 
   PointBytes encoded{};
   std::size_t encoded_len = 0;
-  if (EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, encoded.data(),
-                                      encoded.size(), &encoded_len) != 1) {
+  if (EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, encoded.data(), encoded.size(),
+                                      &encoded_len) != 1) {
     DrainOpenSslErrors();
     return BadInput("the public key has no point");
   }
   const EcPoint peer_point(EC_POINT_new(group));
   const EcPoint shared(EC_POINT_new(group));
   const Bignum x(BN_new());
-  if (peer_point == nullptr || shared == nullptr || x == nullptr) return OpenSslError("EC_POINT_new");
+  if (peer_point == nullptr || shared == nullptr || x == nullptr) {
+    return OpenSslError("EC_POINT_new");
+  }
   // oct2point refuses a point that is not on the curve.
   if (EC_POINT_oct2point(group, peer_point.get(), encoded.data(), encoded_len, bn_ctx) != 1 ||
       EC_POINT_is_at_infinity(group, peer_point.get()) == 1) {

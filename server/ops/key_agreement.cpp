@@ -11,11 +11,12 @@
 //
 // Thread-safety: handlers may run concurrently; they only read the registry. The parsed private
 // key comes from PrivateKeyOf's per-thread cache.
+#include "crypto/key_agreement.hpp"
+
 #include <string>
 #include <string_view>
 
 #include "crypto/bytes.hpp"
-#include "crypto/key_agreement.hpp"
 #include "server/ops/asymmetric.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"

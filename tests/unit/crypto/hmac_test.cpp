@@ -43,8 +43,7 @@ std::span<const Vector> Rfc4231() {
        "fab21649",
        "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65"
        "f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"},
-      {Bytes(20, 0xaa), Bytes(50, 0xdd),
-       "7fb3cb3588c6c1f6ffa9694d7d6ad2649365b0c1f65d69d1ec8333ea",
+      {Bytes(20, 0xaa), Bytes(50, 0xdd), "7fb3cb3588c6c1f6ffa9694d7d6ad2649365b0c1f65d69d1ec8333ea",
        "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
        "88062608d3e6ad8a0aa2ace014c8a86f0aa635d947ac9febe83ef4e55966144b2a5ab39dc13814b94e3ab6e1"
        "01a34f27",
@@ -63,16 +62,20 @@ std::span<const Vector> Rfc4231() {
 
 const char* Expected(const Vector& v, HmacDigest digest) {
   switch (digest) {
-    case HmacDigest::kSha224: return v.sha224;
-    case HmacDigest::kSha256: return v.sha256;
-    case HmacDigest::kSha384: return v.sha384;
-    case HmacDigest::kSha512: return v.sha512;
+    case HmacDigest::kSha224:
+      return v.sha224;
+    case HmacDigest::kSha256:
+      return v.sha256;
+    case HmacDigest::kSha384:
+      return v.sha384;
+    case HmacDigest::kSha512:
+      return v.sha512;
   }
   return "";
 }
 
-constexpr HmacDigest kDigests[] = {HmacDigest::kSha224, HmacDigest::kSha256,
-                                   HmacDigest::kSha384, HmacDigest::kSha512};
+constexpr HmacDigest kDigests[] = {HmacDigest::kSha224, HmacDigest::kSha256, HmacDigest::kSha384,
+                                   HmacDigest::kSha512};
 
 TEST_CASE("Hmac matches the RFC 4231 vectors for every digest", "[crypto][hmac]") {
   const HmacDigest digest = GENERATE(values(std::initializer_list<HmacDigest>{

@@ -60,11 +60,11 @@ struct Curve {
 
 TEST_CASE("Both sides of an ECDH exchange derive the same field-sized secret",
           "[crypto][key_agreement]") {
-  const Curve c = GENERATE(values(std::initializer_list<Curve>{
-      {KeyPairType::kEccNistP256, "P-256", 32},
-      {KeyPairType::kEccNistP384, "P-384", 48},
-      {KeyPairType::kEccNistP521, "P-521", 66},
-      {KeyPairType::kSm2, "SM2", 32}}));
+  const Curve c =
+      GENERATE(values(std::initializer_list<Curve>{{KeyPairType::kEccNistP256, "P-256", 32},
+                                                   {KeyPairType::kEccNistP384, "P-384", 48},
+                                                   {KeyPairType::kEccNistP521, "P-521", 66},
+                                                   {KeyPairType::kSm2, "SM2", 32}}));
   CAPTURE(c.name);
   const Pkey alice = NewKey(c.type);
   const Pkey bob = NewKey(c.type);
@@ -144,10 +144,10 @@ TEST_CASE("P-256 ECDH matches the NIST CDH test vector", "[crypto][key_agreement
   const Bytes own_pub = Unhex(
       "04ead218590119e8876b29146ff89ca61770c4edbbf97d38ce385ed281d8a6b230"
       "28af61281fd35e2fa7002523acc85a429cb06ee6648325389f59edfce1405141");
-  const Bytes peer_spki = Concat(
-      Unhex("3059301306072a8648ce3d020106082a8648ce3d030107034200"),
-      Unhex("04700c48f77f56584c5cc632ca65640db91b6bacce3a4df6b42ce7cc838833d287"
-            "db71e509e3fd9b060ddb20ba5c51dcc5948d46fbf640dfe0441782cab85fa4ac"));
+  const Bytes peer_spki =
+      Concat(Unhex("3059301306072a8648ce3d020106082a8648ce3d030107034200"),
+             Unhex("04700c48f77f56584c5cc632ca65640db91b6bacce3a4df6b42ce7cc838833d287"
+                   "db71e509e3fd9b060ddb20ba5c51dcc5948d46fbf640dfe0441782cab85fa4ac"));
 
   const Pkey own = KeyFromData("EC", "P-256", d, own_pub);
 
@@ -201,8 +201,7 @@ TEST_CASE("A peer key that does not parse, is on another curve or is no valid po
   }
   SECTION("the point at infinity") {
     // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING { 0x00 } }
-    CheckBadInput(p256.get(),
-                  Unhex("3019301306072a8648ce3d020106082a8648ce3d03010703020000"));
+    CheckBadInput(p256.get(), Unhex("3019301306072a8648ce3d020106082a8648ce3d03010703020000"));
   }
 }
 

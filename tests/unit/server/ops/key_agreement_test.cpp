@@ -1,4 +1,6 @@
 // Tests for server/ops/key_agreement.cpp: DeriveSharedSecret, through the dispatcher.
+#include "crypto/key_agreement.hpp"
+
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -7,7 +9,6 @@
 
 #include "crypto/base64.hpp"
 #include "crypto/bytes.hpp"
-#include "crypto/key_agreement.hpp"
 #include "crypto/key_pair.hpp"
 #include "server/protocol/json_io.hpp"
 #include "tests/unit/crypto/key_util.hpp"
@@ -55,11 +56,11 @@ struct Case {
 
 TEST_CASE("DeriveSharedSecret agrees with the peer's own derivation for every curve",
           "[ops][key_agreement]") {
-  const Case c = GENERATE(values(std::initializer_list<Case>{
-      {"ECC_NIST_P256", KeyPairType::kEccNistP256, 32},
-      {"ECC_NIST_P384", KeyPairType::kEccNistP384, 48},
-      {"ECC_NIST_P521", KeyPairType::kEccNistP521, 66},
-      {"SM2", KeyPairType::kSm2, 32}}));
+  const Case c =
+      GENERATE(values(std::initializer_list<Case>{{"ECC_NIST_P256", KeyPairType::kEccNistP256, 32},
+                                                  {"ECC_NIST_P384", KeyPairType::kEccNistP384, 48},
+                                                  {"ECC_NIST_P521", KeyPairType::kEccNistP521, 66},
+                                                  {"SM2", KeyPairType::kSm2, 32}}));
   CAPTURE(c.spec);
   OpHarness h;
   const std::string id = h.CreateKeyOf(c.spec, "KEY_AGREEMENT");
@@ -90,9 +91,7 @@ TEST_CASE("DeriveSharedSecret answers an empty ValidationException for an unusab
     CHECK(r.type == "ValidationException");
     CHECK(r.body == R"({"__type":"ValidationException"})");
   };
-  SECTION("not DER") {
-    check_bad(p256, crypto::Base64Encode(crypto::AsBytes("not a public key")));
-  }
+  SECTION("not DER") { check_bad(p256, crypto::Base64Encode(crypto::AsBytes("not a public key"))); }
   SECTION("another curve") {
     check_bad(p256, SpkiB64(NewPeer(KeyPairType::kEccNistP384)));
     check_bad(p256, SpkiB64(NewPeer(KeyPairType::kSm2)));
@@ -104,8 +103,8 @@ TEST_CASE("DeriveSharedSecret answers an empty ValidationException for an unusab
     check_bad(sm2, SpkiB64(NewPeer(KeyPairType::kEd25519)));
   }
   SECTION("a point off the curve") {
-    for (const auto& [key_id, type] : {std::pair{p256, KeyPairType::kEccNistP256},
-                                       std::pair{sm2, KeyPairType::kSm2}}) {
+    for (const auto& [key_id, type] :
+         {std::pair{p256, KeyPairType::kEccNistP256}, std::pair{sm2, KeyPairType::kSm2}}) {
       Bytes spki = crypto::testing::SpkiOf(NewPeer(type).get());
       spki.back() ^= 0x01;
       check_bad(key_id, crypto::Base64Encode(spki));
@@ -116,16 +115,16 @@ TEST_CASE("DeriveSharedSecret answers an empty ValidationException for an unusab
 TEST_CASE("DeriveSharedSecret needs a KEY_AGREEMENT key", "[ops][key_agreement]") {
   OpHarness h;
   const std::string peer = SpkiB64(NewPeer(KeyPairType::kEccNistP256));
-  for (const auto& [spec, usage] : {std::pair{"ECC_NIST_P256", "SIGN_VERIFY"},
-                                    std::pair{"SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"},
-                                    std::pair{"HMAC_256", "GENERATE_VERIFY_MAC"},
-                                    std::pair{"SM2", "ENCRYPT_DECRYPT"}}) {
+  for (const auto& [spec, usage] :
+       {std::pair{"ECC_NIST_P256", "SIGN_VERIFY"},
+        std::pair{"SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"},
+        std::pair{"HMAC_256", "GENERATE_VERIFY_MAC"}, std::pair{"SM2", "ENCRYPT_DECRYPT"}}) {
     CAPTURE(spec);
     const std::string id = h.CreateKeyOf(spec, usage);
     CallResult r = h.Call("DeriveSharedSecret", DeriveBody(id, peer));
     CHECK(r.type == "InvalidKeyUsageException");
-    CHECK(r.message == h.Arn(id) + " key usage is " + usage +
-                           " which is not valid for DeriveSharedSecret.");
+    CHECK(r.message ==
+          h.Arn(id) + " key usage is " + usage + " which is not valid for DeriveSharedSecret.");
   }
 }
 
@@ -148,11 +147,10 @@ TEST_CASE("DeriveSharedSecret with Recipient is UnsupportedOperationException",
           "[ops][key_agreement]") {
   OpHarness h;
   const std::string id = h.CreateKeyOf("ECC_NIST_P256", "KEY_AGREEMENT");
-  CallResult r = h.Call(
-      "DeriveSharedSecret",
-      WithMembers(DeriveBody(id, SpkiB64(NewPeer(KeyPairType::kEccNistP256))),
-                  R"("Recipient":{"KeyEncryptionAlgorithm":"RSAES_OAEP_SHA_256",)"
-                  R"("AttestationDocument":"aGk="})"));
+  CallResult r = h.Call("DeriveSharedSecret",
+                        WithMembers(DeriveBody(id, SpkiB64(NewPeer(KeyPairType::kEccNistP256))),
+                                    R"("Recipient":{"KeyEncryptionAlgorithm":"RSAES_OAEP_SHA_256",)"
+                                    R"("AttestationDocument":"aGk="})"));
   CHECK(r.type == "UnsupportedOperationException");
   CHECK(r.message ==
         "kmsd does not support Recipient: there is no Nitro Enclave attestation to verify.");
@@ -169,17 +167,16 @@ TEST_CASE("DeriveSharedSecret needs an enabled key that exists", "[ops][key_agre
   REQUIRE(h.Call("EnableKey", KeyIdBody(id)).status == 200);
   h.ScheduleDeletion(id);
   CHECK(h.Call("DeriveSharedSecret", DeriveBody(id, peer)).type == "KMSInvalidStateException");
-  CallResult missing =
-      h.Call("DeriveSharedSecret", DeriveBody("alias/none", peer));
+  CallResult missing = h.Call("DeriveSharedSecret", DeriveBody("alias/none", peer));
   CHECK(missing.type == "NotFoundException");
 }
 
-TEST_CASE("DeriveSharedSecret checks DryRun last and ignores GrantTokens",
-          "[ops][key_agreement]") {
+TEST_CASE("DeriveSharedSecret checks DryRun last and ignores GrantTokens", "[ops][key_agreement]") {
   OpHarness h;
   const std::string id = h.CreateKeyOf("ECC_NIST_P256", "KEY_AGREEMENT");
   const std::string peer = SpkiB64(NewPeer(KeyPairType::kEccNistP256));
-  CallResult dry = h.Call("DeriveSharedSecret", WithMembers(DeriveBody(id, peer), R"("DryRun":true)"));
+  CallResult dry =
+      h.Call("DeriveSharedSecret", WithMembers(DeriveBody(id, peer), R"("DryRun":true)"));
   CHECK(dry.type == "DryRunOperationException");
   CHECK(dry.message == "The request would have succeeded, but the DryRun option is set.");
   CallResult bad_key = h.Call(

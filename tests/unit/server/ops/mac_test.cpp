@@ -59,8 +59,8 @@ std::string GenerateOk(OpHarness& h, std::string_view key_ref, std::string_view 
 
 TEST_CASE("GenerateMac is HMAC under the key material for every HMAC spec and key reference",
           "[ops][mac]") {
-  const Spec spec = GENERATE(values(std::initializer_list<Spec>{kSpecs[0], kSpecs[1], kSpecs[2],
-                                                                kSpecs[3]}));
+  const Spec spec =
+      GENERATE(values(std::initializer_list<Spec>{kSpecs[0], kSpecs[1], kSpecs[2], kSpecs[3]}));
   CAPTURE(spec.key_spec);
   OpHarness h;
   const std::string id = h.CreateKeyOf(spec.key_spec, "GENERATE_VERIFY_MAC");
@@ -105,7 +105,8 @@ TEST_CASE("VerifyMac raises KMSInvalidMacException with no message for any other
   Bytes raw = *crypto::Base64Decode(good);
 
   auto check_invalid = [&](std::string_view message, const Bytes& mac) {
-    CallResult r = h.Call("VerifyMac", MacBody(id, message, "HMAC_SHA_384", crypto::Base64Encode(mac)));
+    CallResult r =
+        h.Call("VerifyMac", MacBody(id, message, "HMAC_SHA_384", crypto::Base64Encode(mac)));
     CHECK(r.status == 400);
     CHECK(r.type == "KMSInvalidMacException");
     CHECK(r.body == R"({"__type":"KMSInvalidMacException"})");
@@ -135,8 +136,8 @@ TEST_CASE("GenerateMac and VerifyMac refuse keys that are not for MACs", "[ops][
     const std::string mac = std::string(op) == "VerifyMac" ? B64("0123456789abcdef") : "";
     CallResult r = h.Call(op, MacBody(symmetric, "m", "HMAC_SHA_256", mac));
     CHECK(r.type == "InvalidKeyUsageException");
-    CHECK(r.message == h.Arn(symmetric) + " key usage is ENCRYPT_DECRYPT which is not valid for " +
-                           op + ".");
+    CHECK(r.message ==
+          h.Arn(symmetric) + " key usage is ENCRYPT_DECRYPT which is not valid for " + op + ".");
     CallResult e = h.Call(op, MacBody(ecc, "m", "HMAC_SHA_256", mac));
     CHECK(e.type == "InvalidKeyUsageException");
     CHECK(e.message == h.Arn(ecc) + " key usage is SIGN_VERIFY which is not valid for " + op + ".");
@@ -202,7 +203,8 @@ TEST_CASE("GenerateMac and VerifyMac check DryRun last and ignore GrantTokens", 
   const std::string id = h.CreateKeyOf("HMAC_512", "GENERATE_VERIFY_MAC");
   const std::string mac = GenerateOk(h, id, "m", "HMAC_SHA_512");
   const std::string text = "The request would have succeeded, but the DryRun option is set.";
-  CallResult g = h.Call("GenerateMac", WithMembers(MacBody(id, "m", "HMAC_SHA_512"), R"("DryRun":true)"));
+  CallResult g =
+      h.Call("GenerateMac", WithMembers(MacBody(id, "m", "HMAC_SHA_512"), R"("DryRun":true)"));
   CHECK(g.type == "DryRunOperationException");
   CHECK(g.message == text);
   CallResult v =

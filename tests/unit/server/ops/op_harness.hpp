@@ -19,13 +19,13 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <stdlib.h>
 #include <string>
 #include <string_view>
 #include <system_error>
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
-#include <stdlib.h>
 
 #include "config/config.hpp"
 #include "crypto/base64.hpp"
