@@ -25,19 +25,17 @@ constexpr std::size_t kMaxRememberedKey = 128;
 
 std::size_t IndexOf(HmacDigest digest) { return static_cast<std::size_t>(digest); }
 
-const char* DigestName(HmacDigest digest) {
-  switch (digest) {
-    case HmacDigest::kSha224:
-      return "SHA224";
-    case HmacDigest::kSha256:
-      return "SHA256";
-    case HmacDigest::kSha384:
-      return "SHA384";
-    case HmacDigest::kSha512:
-      return "SHA512";
-  }
-  return "";
-}
+// Per HmacDigest, in enumerator order: OpenSSL's digest name and the MAC length.
+struct DigestInfo {
+  const char* name;
+  std::size_t mac_bytes;
+};
+constexpr std::array<DigestInfo, kDigestCount> kDigestInfo = {{
+    {"SHA224", 28},
+    {"SHA256", 32},
+    {"SHA384", 48},
+    {"SHA512", 64},
+}};
 
 // One digest's context on this thread. `key` holds the key the context is keyed with while
 // `keyed` is true; the context holds the keyed pads anyway, so keeping the key beside it
@@ -82,7 +80,7 @@ Result<DigestSlot*> Begin(HmacDigest digest, ByteView key) {
     if (slot.ctx == nullptr) return Fail(slot, "EVP_MAC_CTX_new");
     const std::array<OSSL_PARAM, 2> params = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                         const_cast<char*>(DigestName(digest)), 0),
+                                         const_cast<char*>(kDigestInfo[IndexOf(digest)].name), 0),
         OSSL_PARAM_construct_end()};
     if (EVP_MAC_CTX_set_params(slot.ctx.get(), params.data()) != 1) {
       return Fail(slot, "EVP_MAC_CTX_set_params(digest)");
@@ -125,19 +123,7 @@ Result<void> HmacInto(HmacDigest digest, ByteView key, ByteView message,
 
 }  // namespace
 
-std::size_t HmacSize(HmacDigest digest) {
-  switch (digest) {
-    case HmacDigest::kSha224:
-      return 28;
-    case HmacDigest::kSha256:
-      return 32;
-    case HmacDigest::kSha384:
-      return 48;
-    case HmacDigest::kSha512:
-      return 64;
-  }
-  return 0;
-}
+std::size_t HmacSize(HmacDigest digest) { return kDigestInfo[IndexOf(digest)].mac_bytes; }
 
 Result<Bytes> Hmac(HmacDigest digest, ByteView key, ByteView message) {
   Bytes out(HmacSize(digest));
