@@ -27,17 +27,6 @@ namespace {
 
 constexpr std::string_view kKeyAgreement = "KEY_AGREEMENT";
 
-// `algorithm` as the key spec lists it (a name that outlives the request), else
-// InvalidKeyUsageException "Algorithm X is incompatible with key spec Y.". The model allows
-// only ECDH, which every KEY_AGREEMENT spec lists, so this only guards the handler.
-Result<std::string_view> CheckKeyAgreementAlgorithm(const storage::KeyRecord& key,
-                                                    std::string_view algorithm) {
-  for (std::string_view listed : AlgorithmsFor(key.key_spec, kKeyAgreement)) {
-    if (listed == algorithm) return listed;
-  }
-  return IncompatibleAlgorithm(algorithm, key);
-}
-
 // crypto -> KMS: an unusable public key is an empty ValidationException; anything else is a
 // kmsd fault.
 KmsError FromKeyAgreementError(const crypto::Error& error) {
@@ -60,7 +49,9 @@ Result<void> DeriveSharedSecret(OpContext& ctx, const JsonIn& in, JsonOut& out) 
 
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
   KMS_TRY(RequireUsage(ctx, *key, kKeyAgreement, "DeriveSharedSecret"));
-  KMS_ASSIGN_OR_RETURN(std::string_view checked, CheckKeyAgreementAlgorithm(*key, algorithm));
+  // The model allows only ECDH, which every KEY_AGREEMENT spec lists: this guards the handler.
+  KMS_ASSIGN_OR_RETURN(std::string_view checked,
+                       RequireListedAlgorithm(*key, kKeyAgreement, algorithm));
   KMS_ASSIGN_OR_RETURN(crypto::Pkey own, PrivateKeyOf(ctx, *key));
   auto peer = crypto::ParsePeerPublicKey(own.get(), public_key);
   if (!peer) return FromKeyAgreementError(peer.error());

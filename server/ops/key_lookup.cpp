@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "server/ops/key_specs.hpp"
+
 namespace kms::ops {
 namespace {
 
@@ -129,7 +131,12 @@ Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
                       " which is not valid for " + std::string(operation) + "."};
 }
 
-KmsError IncompatibleAlgorithm(std::string_view algorithm, const storage::KeyRecord& key) {
+Result<std::string_view> RequireListedAlgorithm(const storage::KeyRecord& key,
+                                                std::string_view usage,
+                                                std::string_view algorithm) {
+  for (std::string_view listed : AlgorithmsFor(key.key_spec, usage)) {
+    if (listed == algorithm) return listed;
+  }
   return KmsError{server::ErrorCode::kInvalidKeyUsage, "Algorithm " + std::string(algorithm) +
                                                            " is incompatible with key spec " +
                                                            key.key_spec + "."};

@@ -51,19 +51,17 @@ Result<MacKey> ResolveMacKey(const OpContext& ctx, std::string_view key_ref,
                              std::string_view algorithm, std::string_view operation) {
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
   KMS_TRY(RequireUsage(ctx, *key, kGenerateVerifyMac, operation));
-  for (std::string_view listed : AlgorithmsFor(key->key_spec, kGenerateVerifyMac)) {
-    if (listed != algorithm) continue;
-    for (const MacAlgorithmInfo& info : kMacAlgorithms) {
-      if (info.name != listed) continue;
-      const storage::KeyMaterial* material = CurrentMaterial(*key);
-      if (material == nullptr) {
-        return KmsError::Internal("kmsd has no current key material for " +
-                                  ctx.KeyArn(key->key_id) + ".");
-      }
-      return MacKey{std::move(key), info.name, info.digest, material};
-    }
+  KMS_ASSIGN_OR_RETURN(std::string_view listed,
+                       RequireListedAlgorithm(*key, kGenerateVerifyMac, algorithm));
+  const MacAlgorithmInfo* info = nullptr;
+  for (const MacAlgorithmInfo& candidate : kMacAlgorithms) {
+    if (candidate.name == listed) info = &candidate;
   }
-  return IncompatibleAlgorithm(algorithm, *key);
+  const storage::KeyMaterial* material = CurrentMaterial(*key);
+  if (info == nullptr || material == nullptr) {
+    return KmsError::Internal("kmsd cannot compute MACs with " + ctx.KeyArn(key->key_id) + ".");
+  }
+  return MacKey{std::move(key), listed, info->digest, material};
 }
 
 }  // namespace
