@@ -19,6 +19,8 @@
 #include <string_view>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include "crypto/error.hpp"
@@ -71,6 +73,29 @@ struct BioFree {
   void operator()(BIO* p) const noexcept { BIO_free_all(p); }
 };
 using Bio = std::unique_ptr<BIO, BioFree>;
+
+// Low-level EC arithmetic, for what the EVP interface does not offer (ECDH with SM2 keys).
+struct EcGroupFree {
+  void operator()(EC_GROUP* p) const noexcept { EC_GROUP_free(p); }
+};
+using EcGroup = std::unique_ptr<EC_GROUP, EcGroupFree>;
+
+// Points may be secret (a shared point): cleansed before they are freed.
+struct EcPointFree {
+  void operator()(EC_POINT* p) const noexcept { EC_POINT_clear_free(p); }
+};
+using EcPoint = std::unique_ptr<EC_POINT, EcPointFree>;
+
+// Numbers may be secret (a private scalar): cleansed before they are freed.
+struct BignumFree {
+  void operator()(BIGNUM* p) const noexcept { BN_clear_free(p); }
+};
+using Bignum = std::unique_ptr<BIGNUM, BignumFree>;
+
+struct BnCtxFree {
+  void operator()(BN_CTX* p) const noexcept { BN_CTX_free(p); }
+};
+using BnCtx = std::unique_ptr<BN_CTX, BnCtxFree>;
 
 // Pops every entry off this thread's OpenSSL error queue and joins them into one string
 // ("error:...:reason; error:...:reason"). Returns "" when the queue was empty.

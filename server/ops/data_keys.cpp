@@ -67,11 +67,6 @@ Result<std::size_t> DataKeyLength(const JsonIn& in) {
                               "enum value set: [AES_256, AES_128]");
 }
 
-KmsError RecipientUnsupported() {
-  return KmsError::Unsupported(
-      "kmsd does not support Recipient: there is no Nitro Enclave attestation to verify.");
-}
-
 // KeyMaterialId: the version of the wrapping key's material that sealed the blob.
 void WriteKeyMaterialId(JsonOut& out, const SealedBlob& sealed) {
   if (!sealed.material->material_id.empty()) {

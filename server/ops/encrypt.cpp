@@ -260,10 +260,7 @@ Result<void> Decrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(crypto::Bytes blob, in.RequiredBlob("CiphertextBlob"));
   KMS_ASSIGN_OR_RETURN(crypto::EncryptionContext context,
                        in.OptionalStringMap("EncryptionContext"));
-  if (in.Has("Recipient")) {
-    return KmsError::Unsupported(
-        "kmsd does not support Recipient: there is no Nitro Enclave attestation to verify.");
-  }
+  if (in.Has("Recipient")) return RecipientUnsupported();
 
   KMS_ASSIGN_OR_RETURN(Source source, FindSource(ctx, blob, in.OptionalString("KeyId"),
                                                  in.OptionalString("EncryptionAlgorithm"), context,

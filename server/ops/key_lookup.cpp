@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "server/ops/key_specs.hpp"
+
 namespace kms::ops {
 namespace {
 
@@ -127,6 +129,22 @@ Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
   return KmsError{server::ErrorCode::kInvalidKeyUsage,
                   ctx.KeyArn(key.key_id) + " key usage is " + key.key_usage +
                       " which is not valid for " + std::string(operation) + "."};
+}
+
+Result<std::string_view> RequireListedAlgorithm(const storage::KeyRecord& key,
+                                                std::string_view usage,
+                                                std::string_view algorithm) {
+  for (std::string_view listed : AlgorithmsFor(key.key_spec, usage)) {
+    if (listed == algorithm) return listed;
+  }
+  return KmsError{server::ErrorCode::kInvalidKeyUsage, "Algorithm " + std::string(algorithm) +
+                                                           " is incompatible with key spec " +
+                                                           key.key_spec + "."};
+}
+
+KmsError RecipientUnsupported() {
+  return KmsError::Unsupported(
+      "kmsd does not support Recipient: there is no Nitro Enclave attestation to verify.");
 }
 
 const storage::KeyMaterial* FindMaterial(const storage::KeyRecord& key, std::uint32_t version) {

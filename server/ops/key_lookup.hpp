@@ -55,6 +55,17 @@ Result<KeyPtr> ResolveUsableKey(const OpContext& ctx, std::string_view ref);
 Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
                           std::string_view usage, std::string_view operation);
 
+// `algorithm` as key_specs.hpp lists it for the key's spec with `usage` (the returned view is
+// the table's, so it outlives the request). Otherwise InvalidKeyUsageException
+// "Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_224." (KMS_FACTS §9).
+Result<std::string_view> RequireListedAlgorithm(const storage::KeyRecord& key,
+                                                std::string_view usage, std::string_view algorithm);
+
+// UnsupportedOperationException for a request with Recipient (Nitro Enclaves attestation),
+// which kmsd does not support: Decrypt, GenerateDataKey, GenerateDataKeyPair, GenerateRandom,
+// DeriveSharedSecret.
+KmsError RecipientUnsupported();
+
 // Symmetric AES key material by version; nullptr if the key has no such version.
 const storage::KeyMaterial* FindMaterial(const storage::KeyRecord& key, std::uint32_t version);
 const storage::KeyMaterial* CurrentMaterial(const storage::KeyRecord& key);

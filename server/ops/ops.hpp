@@ -48,6 +48,13 @@ KMS_DECLARE_OP(GenerateDataKeyPair);
 KMS_DECLARE_OP(GenerateDataKeyPairWithoutPlaintext);
 KMS_DECLARE_OP(GenerateRandom);
 
+// ops/mac.cpp
+KMS_DECLARE_OP(GenerateMac);
+KMS_DECLARE_OP(VerifyMac);
+
+// ops/key_agreement.cpp
+KMS_DECLARE_OP(DeriveSharedSecret);
+
 // ops/aliases.cpp
 KMS_DECLARE_OP(CreateAlias);
 KMS_DECLARE_OP(UpdateAlias);

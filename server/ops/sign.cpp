@@ -43,18 +43,6 @@ struct SigningRequest {
 
 bool IsMlDsa(std::string_view key_spec) { return key_spec.starts_with("ML_DSA_"); }
 
-// InvalidKeyUsageException "Algorithm ECDSA_SHA_512 is incompatible with key spec
-// ECC_NIST_P256." unless the key spec lists the algorithm (the pattern of AWS's MAC text,
-// KMS_FACTS §9; reported for Sign by other emulators that recorded AWS).
-Result<void> RequireListedAlgorithm(const storage::KeyRecord& key, std::string_view algorithm) {
-  for (std::string_view listed : AlgorithmsFor(key.key_spec, kSignVerify)) {
-    if (listed == algorithm) return {};
-  }
-  return KmsError{server::ErrorCode::kInvalidKeyUsage, "Algorithm " + std::string(algorithm) +
-                                                           " is incompatible with key spec " +
-                                                           key.key_spec + "."};
-}
-
 KmsError MessageTypeError(std::string_view type, std::string_view what) {
   return KmsError::Validation("Message type " + std::string(type) + " is incompatible with " +
                               std::string(what) + ".");
@@ -70,7 +58,7 @@ Result<SigningRequest> CheckSigningRequest(const OpContext& ctx, const JsonIn& i
 
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
   KMS_TRY(RequireUsage(ctx, *key, kSignVerify, operation));
-  KMS_TRY(RequireListedAlgorithm(*key, algorithm_name));
+  KMS_TRY(RequireListedAlgorithm(*key, kSignVerify, algorithm_name));
 
   // EXTERNAL_MU is ML-DSA's; ML-DSA takes no DIGEST (texts not pinned: the pattern other
   // emulators recorded from AWS for the Ed25519 rules below).

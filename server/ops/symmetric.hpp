@@ -57,12 +57,7 @@ inline server::Result<std::string_view> CheckEncryptionAlgorithm(
     const storage::KeyRecord& key, std::optional<std::string_view> algorithm) {
   const std::string_view wanted = algorithm.value_or(kSymmetricDefault);
   if (wanted == kSymmetricDefault && key.key_spec == kSymmetricDefault) return kSymmetricDefault;
-  for (std::string_view listed : AlgorithmsFor(key.key_spec, kEncryptDecrypt)) {
-    if (listed == wanted) return listed;
-  }
-  return server::KmsError{
-      server::ErrorCode::kInvalidKeyUsage,
-      "Algorithm " + std::string(wanted) + " is incompatible with key spec " + key.key_spec + "."};
+  return RequireListedAlgorithm(key, kEncryptDecrypt, wanted);
 }
 
 struct SealedBlob {

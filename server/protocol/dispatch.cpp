@@ -33,7 +33,7 @@ constexpr std::array kOps = {
     OpEntry{"DeleteAlias", &ops::DeleteAlias},
     OpEntry{"DeleteCustomKeyStore", nullptr},
     OpEntry{"DeleteImportedKeyMaterial", nullptr},
-    OpEntry{"DeriveSharedSecret", nullptr},
+    OpEntry{"DeriveSharedSecret", &ops::DeriveSharedSecret},
     OpEntry{"DescribeCustomKeyStores", nullptr},
     OpEntry{"DescribeKey", &ops::DescribeKey},
     OpEntry{"DisableKey", &ops::DisableKey},
@@ -46,7 +46,7 @@ constexpr std::array kOps = {
     OpEntry{"GenerateDataKeyPair", &ops::GenerateDataKeyPair},
     OpEntry{"GenerateDataKeyPairWithoutPlaintext", &ops::GenerateDataKeyPairWithoutPlaintext},
     OpEntry{"GenerateDataKeyWithoutPlaintext", &ops::GenerateDataKeyWithoutPlaintext},
-    OpEntry{"GenerateMac", nullptr},
+    OpEntry{"GenerateMac", &ops::GenerateMac},
     OpEntry{"GenerateRandom", &ops::GenerateRandom},
     OpEntry{"GetKeyLastUsage", nullptr},
     OpEntry{"GetKeyPolicy", &ops::GetKeyPolicy},
@@ -76,7 +76,7 @@ constexpr std::array kOps = {
     OpEntry{"UpdateKeyDescription", &ops::UpdateKeyDescription},
     OpEntry{"UpdatePrimaryRegion", nullptr},
     OpEntry{"Verify", &ops::Verify},
-    OpEntry{"VerifyMac", nullptr},
+    OpEntry{"VerifyMac", &ops::VerifyMac},
 };
 
 const OpEntry* FindOp(std::string_view name) {

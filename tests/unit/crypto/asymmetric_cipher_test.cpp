@@ -10,23 +10,17 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/key_pair.hpp"
+#include "tests/unit/crypto/key_util.hpp"
 
 namespace kms::crypto {
 namespace {
 
-Pkey NewKey(KeyPairType type) {
-  auto der = GeneratePrivateKey(type);
-  REQUIRE(der);
-  auto key = ParsePrivateKey(*der);
-  REQUIRE(key);
-  return std::move(*key);
-}
+using testing::NewKey;
+using testing::SpkiOf;
 
 // The public half alone, as a client holding GetPublicKey's DER has it.
 Pkey PublicOnly(const EVP_PKEY* key) {
-  auto spki = PublicKeyDer(key);
-  REQUIRE(spki);
-  auto pub = ParsePublicKey(*spki);
+  auto pub = ParsePublicKey(SpkiOf(key));
   REQUIRE(pub);
   return std::move(*pub);
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <openssl/err.h>
+#include <openssl/obj_mac.h>
 
 namespace kms::crypto {
 namespace {
@@ -46,6 +47,14 @@ TEST_CASE("Handle aliases own and free what OpenSSL allocates", "[crypto][evp_ha
   CHECK(pkey_ctx != nullptr);
   Pkey pkey(EVP_PKEY_new());
   CHECK(pkey != nullptr);
+  EcGroup group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+  REQUIRE(group != nullptr);
+  EcPoint point(EC_POINT_new(group.get()));
+  CHECK(point != nullptr);
+  Bignum bn(BN_new());
+  CHECK(bn != nullptr);
+  BnCtx bn_ctx(BN_CTX_new());
+  CHECK(bn_ctx != nullptr);
 }
 
 }  // namespace

@@ -68,26 +68,6 @@ std::vector<std::string> ListAllKeyIds(OpHarness& h, std::string_view region = {
   return ids;
 }
 
-// A temporary database file, removed (with SQLite's -wal/-shm companions) on scope exit.
-class TempDbFile {
- public:
-  TempDbFile() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kms_keys_test.XXXXXX");
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    dir_ = pattern;
-  }
-  TempDbFile(const TempDbFile&) = delete;
-  TempDbFile& operator=(const TempDbFile&) = delete;
-  ~TempDbFile() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string path() const { return (dir_ / "kms.db").string(); }
-
- private:
-  std::filesystem::path dir_;
-};
-
 }  // namespace
 
 // --- CreateKey --------------------------------------------------------------------------

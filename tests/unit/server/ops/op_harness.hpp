@@ -15,11 +15,14 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <stdlib.h>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
@@ -255,5 +258,26 @@ inline std::string RefOf(const OpHarness& h, std::string_view form, const std::s
   if (form == "alias name") return std::string(alias);
   return h.AliasArn(alias);  // alias ARN
 }
+
+// A temporary database file, removed (with SQLite's -wal/-shm companions) on scope exit: for
+// tests that reopen the same database (a restart).
+class TempDbFile {
+ public:
+  TempDbFile() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "kms_op_test.XXXXXX");
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    dir_ = pattern;
+  }
+  TempDbFile(const TempDbFile&) = delete;
+  TempDbFile& operator=(const TempDbFile&) = delete;
+  ~TempDbFile() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string path() const { return (dir_ / "kms.db").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
 
 }  // namespace kms::testing
