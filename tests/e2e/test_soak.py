@@ -2,8 +2,8 @@
 latency sampled throughout. Nothing may leak or creep, and no call may fail.
 
 Worker threads, each on its own keep-alive connection, run CreateKey, Encrypt, Decrypt,
-GenerateDataKey, DescribeKey, TagResource, CreateAlias/UpdateAlias and ListKeys as fast as
-they can. The run is cut into rounds of ROUND_SECONDS; between rounds the workers pause and
+GenerateDataKey, DescribeKey, TagResource, CreateAlias/UpdateAlias, ListKeys, Sign/Verify
+(ECDSA P-256) and GenerateMac/VerifyMac (HMAC-SHA-256) as fast as they can. The run is cut into rounds of ROUND_SECONDS; between rounds the workers pause and
 the state is cleared (POST /_kmsd/reset), so every round builds up the same amount of state
 and resident memory must level off: a leak shows as growth from round to round.
 
@@ -45,8 +45,14 @@ LATENCY_SLACK_S = 0.005
 JSON_CT = "application/x-amz-json-1.1"
 
 # Operation mix: weights out of 100.
-MIX = [("Encrypt", 24), ("Decrypt", 18), ("GenerateDataKey", 18), ("DescribeKey", 12),
-       ("CreateKey", 8), ("TagResource", 8), ("Alias", 7), ("ListKeys", 5)]
+MIX = [("Encrypt", 20), ("Decrypt", 15), ("GenerateDataKey", 15), ("DescribeKey", 10),
+       ("CreateKey", 8), ("TagResource", 8), ("Alias", 7), ("ListKeys", 5), ("SignVerify", 6),
+       ("Mac", 6)]
+# The asymmetric and HMAC keys each worker signs and MACs with (made once per round, since a
+# reset deletes them): their private keys and prepared contexts go through kmsd's per-thread
+# caches, which must stay bounded as keys come and go.
+SIGN_KEY = {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}
+MAC_KEY = {"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"}
 
 
 def _b64(data: bytes) -> str:
@@ -98,6 +104,7 @@ class Worker(threading.Thread):
                 self.keys: list[str] = []
                 self.blobs: list[tuple[str, dict, bytes]] = []  # blob, context, plaintext
                 self.aliases: set[str] = set()
+                self.special: dict[str, str] = {}  # "sign" / "mac" -> this round's key
                 round_end = self.begin + (round_ + 1) * ROUND_SECONDS
                 while time.monotonic() < round_end and not self.result.errors:
                     self.step(conn)
@@ -166,10 +173,30 @@ class Worker(threading.Thread):
             else:
                 self.call(conn, "CreateAlias", {"AliasName": name, "TargetKeyId": key})
                 self.aliases.add(name)
+        elif op in ("SignVerify", "Mac"):
+            self.sign_or_mac(conn, op)
         else:  # ListKeys
             out = self.call(conn, "ListKeys", {"Limit": 50})
             if not out["Keys"]:
                 raise AssertionError("ListKeys listed no keys")
+
+
+    def sign_or_mac(self, conn: http.client.HTTPConnection, op: str) -> None:
+        kind, spec = ("sign", SIGN_KEY) if op == "SignVerify" else ("mac", MAC_KEY)
+        if kind not in self.special:
+            self.special[kind] = self.call(conn, "CreateKey", spec)["KeyMetadata"]["KeyId"]
+        key = self.special[kind]
+        message = _b64(self.rng.randbytes(self.rng.randint(1, 256)))
+        if kind == "sign":
+            request = {"KeyId": key, "Message": message, "SigningAlgorithm": "ECDSA_SHA_256"}
+            signature = self.call(conn, "Sign", request)["Signature"]
+            if not self.call(conn, "Verify", {**request, "Signature": signature})["SignatureValid"]:
+                raise AssertionError("Verify rejected kmsd's own signature")
+        else:
+            request = {"KeyId": key, "Message": message, "MacAlgorithm": "HMAC_SHA_256"}
+            mac = self.call(conn, "GenerateMac", request)["Mac"]
+            if not self.call(conn, "VerifyMac", {**request, "Mac": mac})["MacValid"]:
+                raise AssertionError("VerifyMac rejected kmsd's own MAC")
 
 
 def _p(values: list[float], q: float) -> float:
@@ -250,7 +277,8 @@ def test_soak_memory_descriptors_and_latency_stay_flat(fresh_server):
     assert requests > 20 * elapsed, f"only {requests} requests in {elapsed:.0f} s: no real load"
     assert all(counts.get(op, 0) > 0 for op in ("CreateKey", "Encrypt", "Decrypt", "GenerateDataKey",
                                                 "DescribeKey", "TagResource", "CreateAlias",
-                                                "UpdateAlias", "ListKeys")), counts
+                                                "UpdateAlias", "ListKeys", "Sign", "Verify",
+                                                "GenerateMac", "VerifyMac")), counts
     if not RSS_CHECKED:
         print("soak: VmRSS bound not checked under AddressSanitizer (LeakSanitizer checks at exit)")
     assert not RSS_CHECKED or rss_last <= rss_first + RSS_MARGIN_KIB, (
