@@ -35,6 +35,10 @@ std::unique_ptr<Server> Server::Create(const config::Config& config, storage::Re
     error = "invalid listen address: " + config.host;
     return nullptr;
   }
+  // As many threads for blocking requests as for the rest: key pairs for several clients at
+  // once, while the io threads keep serving everyone else.
+  server->blocking_ = std::make_unique<net::thread_pool>(threads);
+  server->env_.blocking = server->blocking_.get();
   server->listener_ = Listener::Open(raw, tcp::endpoint(address, config.port), server->env_, error);
   if (!server->listener_) return nullptr;
   return server;

@@ -16,6 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
 #include "server/clock.hpp"
@@ -51,6 +52,9 @@ class Server {
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::shared_ptr<Listener> listener_;
   std::unique_ptr<boost::asio::signal_set> signals_;
+  // SessionEnv::blocking. Declared after contexts_ so it is joined before they go: its tasks
+  // post their answers to them.
+  std::unique_ptr<boost::asio::thread_pool> blocking_;
 
   std::mutex run_mu_;
   std::condition_variable run_cv_;

@@ -79,11 +79,6 @@ std::chrono::steady_clock::time_point CoarseNow() {
 // a field enum by the parser, so only unknown ones are compared as text (a lookup by name
 // compares case-insensitively against the fields, once per header). The first occurrence
 // wins, as with find().
-struct AwsHeaders {
-  std::string_view target;         // X-Amz-Target
-  std::string_view authorization;  // Authorization (its SigV4 scope names the region)
-};
-
 template <class Request>
 AwsHeaders FindAwsHeaders(const Request& req) {
   AwsHeaders found;
@@ -206,7 +201,25 @@ void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
   version_ = request.version();
   keep_alive_ = request.keep_alive();
   const bool close_after = !keep_alive_ || env_.stopping;
-  Respond(Answer(request), close_after);
+  const AwsHeaders headers = FindAwsHeaders(request);
+  if (env_.blocking != nullptr && request.method() == http::verb::post &&
+      Dispatcher::MayBlock(headers.target)) {
+    return AnswerOffThread(headers, close_after);
+  }
+  Respond(Answer(request, headers), close_after);
+}
+
+void Session::AnswerOffThread(const AwsHeaders& headers, bool close_after) {
+  // Tracked work keeps this session's io_context running until the answer is back, even
+  // during a graceful stop (as Respond does for commits).
+  auto executor = net::prefer(socket_.get_executor(), net::execution::outstanding_work.tracked);
+  net::post(*env_.blocking, [self = shared_from_this(), headers, executor, close_after]() mutable {
+    Reply reply = self->Answer(self->parser_->get(), headers);
+    net::post(std::move(executor),
+              [self = std::move(self), reply = std::move(reply), close_after]() mutable {
+                self->Respond(std::move(reply), close_after);
+              });
+  });
 }
 
 void Session::Respond(Reply&& reply, bool close_after) {
@@ -235,7 +248,7 @@ void Session::Respond(Reply&& reply, bool close_after) {
       });
 }
 
-Reply Session::Answer(const Request& request) {
+Reply Session::Answer(const Request& request, const AwsHeaders& headers) {
   NewRequestId(request_id_);
   const std::string_view request_id(request_id_.data(), request_id_.size());
   const bool access_log = LogEnabled(LogLevel::kDebug);
@@ -259,7 +272,6 @@ Reply Session::Answer(const Request& request) {
     out.String("status", "reset");
     reply = Reply{200, out.Finish(), {}, "reset", {first, env_.registry.LastChange()}};
   } else if (request.method() == http::verb::post) {
-    const AwsHeaders headers = FindAwsHeaders(request);
     reply =
         env_.dispatcher.Handle(headers.target, headers.authorization, request.body(), request_id);
   } else {

@@ -6,6 +6,10 @@
 //
 //   DoRead -> OnRead -> Answer() gives a Reply -> DoWrite(reply) -> OnWrite -> DoRead ...
 //
+// Operations that may block (Dispatcher::MayBlock: CreateKey and GenerateDataKeyPair*, which
+// can generate an RSA key pair) are answered on SessionEnv::blocking instead, so that one slow
+// request does not hold up every other connection of its io thread.
+//
 // Network errors end the connection (logged at debug level). KMS errors are responses on
 // a connection that stays healthy. Transport-level rejections (body or header too large,
 // an unparseable HTTP request) get an AWS-shaped error response, then the connection is
@@ -39,6 +43,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -96,6 +101,17 @@ struct SessionEnv {
   // Live sessions, so a graceful shutdown can close the idle ones.
   std::mutex sessions_mu;
   std::unordered_set<Session*> sessions;  // GUARDED_BY(sessions_mu)
+
+  // Runs the requests whose handler may block (Dispatcher::MayBlock: key-pair generation),
+  // so that they do not stall the other connections of their io thread. Set by the Server,
+  // which outlives every session; null answers them on the io thread.
+  boost::asio::thread_pool* blocking = nullptr;
+};
+
+// The AWS headers a request is routed by; views into the request.
+struct AwsHeaders {
+  std::string_view target;         // X-Amz-Target
+  std::string_view authorization;  // Authorization (its SigV4 scope names the region)
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -142,7 +158,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoLinger();
   void OnLinger(boost::beast::error_code ec, std::size_t bytes);
 
-  Reply Answer(const Request& request);
+  Reply Answer(const Request& request, const AwsHeaders& headers);
+  // Answer() on env_.blocking, then Respond() back on this session's executor. The session
+  // does nothing else meanwhile (no read, no timer armed), so the two threads never overlap.
+  void AnswerOffThread(const AwsHeaders& headers, bool close_after);
   // Writes `reply` at once if what it depends on is durable, else once it is (or the
   // commit-failure reply if it failed).
   void Respond(Reply&& reply, bool close_after);

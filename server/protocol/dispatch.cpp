@@ -20,6 +20,9 @@ using RequestDocument =
     rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
                                rapidjson::MemoryPoolAllocator<>>;
 
+// Handlers that generate key pairs (see OpEntry::may_block).
+constexpr bool kMayBlock = true;
+
 // Sorted by name; lookup uses std::lower_bound. dispatch_test.cpp checks the order and that
 // the names are exactly those of tests/data/kms_operations.txt.
 constexpr std::array kOps = {
@@ -28,7 +31,7 @@ constexpr std::array kOps = {
     OpEntry{"CreateAlias", &ops::CreateAlias},
     OpEntry{"CreateCustomKeyStore", nullptr},
     OpEntry{"CreateGrant", nullptr},
-    OpEntry{"CreateKey", &ops::CreateKey},
+    OpEntry{"CreateKey", &ops::CreateKey, kMayBlock},
     OpEntry{"Decrypt", &ops::Decrypt},
     OpEntry{"DeleteAlias", &ops::DeleteAlias},
     OpEntry{"DeleteCustomKeyStore", nullptr},
@@ -43,8 +46,9 @@ constexpr std::array kOps = {
     OpEntry{"EnableKeyRotation", &ops::EnableKeyRotation},
     OpEntry{"Encrypt", &ops::Encrypt},
     OpEntry{"GenerateDataKey", &ops::GenerateDataKey},
-    OpEntry{"GenerateDataKeyPair", &ops::GenerateDataKeyPair},
-    OpEntry{"GenerateDataKeyPairWithoutPlaintext", &ops::GenerateDataKeyPairWithoutPlaintext},
+    OpEntry{"GenerateDataKeyPair", &ops::GenerateDataKeyPair, kMayBlock},
+    OpEntry{"GenerateDataKeyPairWithoutPlaintext", &ops::GenerateDataKeyPairWithoutPlaintext,
+            kMayBlock},
     OpEntry{"GenerateDataKeyWithoutPlaintext", &ops::GenerateDataKeyWithoutPlaintext},
     OpEntry{"GenerateMac", &ops::GenerateMac},
     OpEntry{"GenerateRandom", &ops::GenerateRandom},
@@ -120,6 +124,12 @@ std::string_view RegionFromAuthorization(std::string_view authorization) {
 Dispatcher::Dispatcher(storage::Registry& registry, const Clock& clock,
                        const config::Config& config)
     : registry_(registry), clock_(clock), config_(config) {}
+
+bool Dispatcher::MayBlock(std::string_view target) {
+  if (!target.starts_with(kTargetPrefix)) return false;
+  const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
+  return op != nullptr && op->may_block;
+}
 
 Reply Dispatcher::ErrorReply(const KmsError& error) {
   JsonOut out;

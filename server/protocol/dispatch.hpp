@@ -20,6 +20,9 @@ namespace kms::server {
 struct OpEntry {
   std::string_view name;
   ops::Handler fn;  // nullptr: in the model, not implemented by kmsd yet
+  // The handler may run for long: it can generate a key pair (an RSA_4096 key takes a second
+  // or more). The session runs such requests off its io thread (Dispatcher::MayBlock).
+  bool may_block = false;
 };
 
 // All 54 operations of the KMS model, sorted by name.
@@ -46,6 +49,10 @@ class Dispatcher {
   // `target` is the X-Amz-Target header, `authorization` the Authorization header.
   Reply Handle(std::string_view target, std::string_view authorization, std::string_view body,
                std::string_view request_id) const;
+
+  // True when the operation named by an X-Amz-Target header is one whose handler may block
+  // (OpEntry::may_block). Cheap: a lookup in the sorted table, no parsing of the body.
+  static bool MayBlock(std::string_view target);
 
   // An error reply in the protocol's shape; used by the session for transport-level
   // rejections (body too large) too.

@@ -1,4 +1,5 @@
 // The real Server, listener and sessions on a loopback port, driven by a raw Beast client.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -46,9 +47,9 @@ class RunningServer {
   explicit RunningServer(std::size_t body_limit = 1 << 20,
                          std::unique_ptr<kms::storage::Store> store = MemoryStore(),
                          std::chrono::seconds read_timeout = std::chrono::seconds(5),
-                         std::size_t max_connections = 4096) {
+                         std::size_t max_connections = 4096, unsigned threads = 2) {
     config_.port = 0;
-    config_.threads = 2;
+    config_.threads = threads;
     config_.body_limit_bytes = body_limit;
     config_.read_timeout = read_timeout;
     config_.max_connections = max_connections;
@@ -256,6 +257,49 @@ TEST_CASE("Writes are answered only once committed, and concurrent ones share a 
   for (std::size_t size : batches) total += size;
   CHECK(total == kClients);
   CHECK(batches.size() <= 2);
+}
+
+TEST_CASE("A key pair being generated does not hold up other requests on its io thread",
+          "[integration]") {
+  // One io thread: were CreateKey RSA_4096 (a second or more of key generation) answered on
+  // it, every other request would wait for it.
+  RunningServer server(1 << 20, MemoryStore(), std::chrono::seconds(30), 4096, /*threads=*/1);
+  using Clock = std::chrono::steady_clock;
+  std::atomic<bool> slow_done{false};
+  Clock::duration slow_took{};
+  std::thread slow([&] {
+    Client client(server.Port());
+    const auto start = Clock::now();
+    auto created =
+        client.Post("TrentService.CreateKey", R"({"KeySpec":"RSA_4096","KeyUsage":"SIGN_VERIFY"})");
+    slow_took = Clock::now() - start;
+    CHECK(created.result_int() == 200);
+    slow_done = true;
+  });
+  Client client(server.Port());
+  Clock::duration longest{};
+  int answered = 0;
+  int failed = 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the key pair is under way
+  while (!slow_done) {
+    const auto start = Clock::now();
+    auto random = client.Post("TrentService.GenerateRandom", R"({"NumberOfBytes":16})");
+    longest = std::max(longest, Clock::now() - start);
+    if (random.result_int() != 200) ++failed;
+    ++answered;
+  }
+  slow.join();
+  const auto ms = [](Clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  INFO("CreateKey RSA_4096 took " << ms(slow_took) << " ms; " << answered
+                                  << " GenerateRandom meanwhile, the longest " << ms(longest)
+                                  << " ms");
+  CHECK(failed == 0);
+  CHECK(answered > 1);
+  // Answered on the io thread, one GenerateRandom would have waited for most of the key
+  // generation; off it, each takes a small fraction of it.
+  CHECK(longest * 4 < slow_took);
 }
 
 TEST_CASE("A failed commit answers KMSInternalException and the server keeps serving",
