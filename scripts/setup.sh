@@ -4,6 +4,7 @@
 #   scripts/setup.sh --test   build and test dependencies (boto3, pytest, AWS CLI, Node SDK)
 #   scripts/setup.sh --bench  build dependencies and the load generator (wrk) for bench/run
 #   scripts/setup.sh --fuzz   build dependencies, clang-14 and libFuzzer for scripts/fuzz.sh
+# Flags combine: scripts/setup.sh --test --bench installs both sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,9 +14,15 @@ bench_pkgs=(python3 wrk)
 fuzz_pkgs=(clang-14 libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
-if [[ "${1:-}" == "--bench" ]]; then want+=("${bench_pkgs[@]}"); fi
-if [[ "${1:-}" == "--fuzz" ]]; then want+=("${fuzz_pkgs[@]}"); fi
+with_test=0
+for flag in "$@"; do
+  case "$flag" in
+    --test) want+=("${test_pkgs[@]}"); with_test=1 ;;
+    --bench) want+=("${bench_pkgs[@]}") ;;
+    --fuzz) want+=("${fuzz_pkgs[@]}") ;;
+    *) echo "setup: unknown option $flag (known: --test --bench --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do
@@ -33,7 +40,7 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 fi
 
-if [[ "${1:-}" == "--test" ]]; then
+if ((with_test)); then
   # The AWS SDK for JavaScript v3, pinned by tests/e2e/node/package-lock.json.
   if [[ ! -d tests/e2e/node/node_modules/@aws-sdk/client-kms ]]; then
     echo "setup: installing @aws-sdk/client-kms (npm ci)"
