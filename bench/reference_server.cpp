@@ -61,7 +61,8 @@ class Sealer {
   bool Seal(std::string_view aad, const unsigned char* plaintext, int n, unsigned char* out) {
     int len = 0;
     return EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, out) == 1 &&
-           EVP_EncryptUpdate(ctx_, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+           EVP_EncryptUpdate(ctx_, nullptr, &len,
+                             reinterpret_cast<const unsigned char*>(aad.data()),
                              static_cast<int>(aad.size())) == 1 &&
            EVP_EncryptUpdate(ctx_, out + kIvBytes, &len, plaintext, n) == 1 &&
            EVP_EncryptFinal_ex(ctx_, out + kIvBytes + n, &len) == 1 &&

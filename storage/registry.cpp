@@ -39,14 +39,13 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<Store> store) {
   std::unique_ptr<Registry> registry(new Registry(std::move(store)));
   // The registry is not shared yet: no shard lock is needed. Records move in as they are.
   for (Shard& shard : registry->shards_) {
-    shard.keys.reserve(snapshot->keys.size() / kShardCount + snapshot->keys.size() / 64);
+    shard.keys.Reserve(snapshot->keys.size() / kShardCount + snapshot->keys.size() / 64);
   }
   for (KeyPtr& key : snapshot->keys) {
     if (key == nullptr) return Error{Error::Code::kCorrupt, "store returned a null key"};
     Shard& shard = registry->ShardFor(ViewOf(key));
-    auto [it, inserted] = shard.keys.insert(std::move(key));
-    if (!inserted) {  // *it is the key already there, with the same id
-      return Error{Error::Code::kCorrupt, "store returned key " + (*it)->key_id + " twice"};
+    if (!shard.keys.Insert(key)) {
+      return Error{Error::Code::kCorrupt, "store returned key " + key->key_id + " twice"};
     }
   }
   snapshot->keys = {};
@@ -75,8 +74,8 @@ Registry::KeyPtr Registry::FindKey(const Scope& scope, std::string_view key_id) 
   const ScopedIdView id{scope.account, scope.region, key_id};
   const Shard& shard = ShardFor(id);
   const std::shared_lock lock(shard.mu);
-  auto it = shard.keys.find(id);
-  return it == shard.keys.end() ? nullptr : *it;
+  const KeyPtr* found = shard.keys.Find(id);
+  return found == nullptr ? nullptr : *found;
 }
 
 std::optional<AliasRecord> Registry::FindAlias(const Scope& scope, std::string_view name) const {
@@ -126,21 +125,14 @@ std::size_t Registry::KeyCount() const {
 void Registry::PublishKey(KeyPtr key) {
   Shard& shard = ShardFor(ViewOf(key));
   const std::unique_lock lock(shard.mu);
-  if (auto it = shard.keys.find(ViewOf(key)); it != shard.keys.end()) {
-    // Same scope and id, so the same hash: swap the record inside the existing node.
-    auto node = shard.keys.extract(it);
-    node.value() = std::move(key);
-    shard.keys.insert(std::move(node));
-    return;
-  }
-  shard.keys.insert(std::move(key));
+  shard.keys.Upsert(std::move(key));
 }
 
 void Registry::UnpublishKey(const Scope& scope, std::string_view key_id) {
   const ScopedIdView id{scope.account, scope.region, key_id};
   Shard& shard = ShardFor(id);
   const std::unique_lock lock(shard.mu);
-  if (auto it = shard.keys.find(id); it != shard.keys.end()) shard.keys.erase(it);
+  shard.keys.Erase(id);
 }
 
 void Registry::PublishAlias(AliasRecord alias) {
@@ -169,7 +161,7 @@ void Registry::UnpublishAliasesTargeting(const Scope& scope, std::string_view ke
 void Registry::UnpublishEverything() {
   for (Shard& shard : shards_) {
     const std::unique_lock lock(shard.mu);
-    shard.keys.clear();
+    shard.keys.Clear();
   }
   const std::unique_lock lock(aliases_mu_);
   aliases_.clear();

@@ -53,9 +53,9 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
+#include "storage/open_hash_set.hpp"
 #include "storage/records.hpp"
 #include "storage/store.hpp"
 
@@ -191,9 +191,7 @@ class Registry {
     using is_transparent = void;
     std::size_t operator()(const ScopedIdView& v) const noexcept;
     std::size_t operator()(const ScopedId& v) const noexcept { return (*this)(v.View()); }
-    // Not noexcept, on purpose: libstdc++ then stores each node's hash beside it, so a lookup
-    // or a rehash compares hashes before it dereferences a record (a cache miss).
-    std::size_t operator()(const KeyPtr& key) const { return (*this)(ViewOf(key)); }
+    std::size_t operator()(const KeyPtr& key) const noexcept { return (*this)(ViewOf(key)); }
   };
   struct ScopedIdEqual {
     using is_transparent = void;
@@ -210,7 +208,9 @@ class Registry {
     }
   };
   // Never holds nullptr. Records are immutable, so a key's hash never changes while it is in.
-  using KeySet = std::unordered_set<KeyPtr, ScopedIdHash, ScopedIdEqual>;
+  // A flat table: a lookup reads the slot (hash and pointer) and then the record, with no
+  // node chain in between (see open_hash_set.hpp).
+  using KeySet = OpenHashSet<KeyPtr, ScopedIdHash, ScopedIdEqual>;
   using AliasMap = std::map<ScopedId, AliasRecord, ScopedIdLess>;
 
   static constexpr std::size_t kShardCount = 16;
