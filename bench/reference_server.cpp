@@ -4,14 +4,18 @@
 // storage-free server issue 3 states its ceiling with: a plain Boost.Beast HTTP/1.1 server
 // (one thread, keep-alive) that, for every POST, parses the JSON body with RapidJSON, draws
 // 32 random bytes and AES-256-GCM-seals them (fresh random IV, the request's KeyId as AAD)
-// under one process key, and writes `{"CiphertextBlob":...,"KeyId":...}`. With --fixed-reply
-// it answers `{}` without parsing or sealing (HTTP and the kernel alone).
+// under one process key, and writes `{"CiphertextBlob":...,"KeyId":...}`. The other modes:
+//   --fixed-reply     answer `{}` without parsing or sealing (HTTP and the kernel alone);
+//   --sign KIND       sign SHA-256 of the request's base64 Message with one process key,
+//                     KIND p256 (ECDSA) or rsa2048 (PKCS#1 v1.5), and reply with Signature;
+//   --verify KIND     verify the request's Signature over SHA-256(Message) with that key
+//                     (a signature by another key is simply invalid: the same work).
 //
 // No key lookup, validation, SigV4 parsing, storage or error model: what kmsd costs above this
 // figure on the same machine in the same run is kmsd's own work. Not part of kmsd; never use
 // it as a KMS endpoint.
 //
-//   taskset -c 0 kmsd_bench_reference --port 0 [--fixed-reply]
+//   taskset -c 0 kmsd_bench_reference --port 0 [--fixed-reply | --sign KIND | --verify KIND]
 //   -> prints "reference listening on http://127.0.0.1:PORT" and serves until SIGINT/SIGTERM.
 #include <array>
 #include <cstdint>
@@ -21,14 +25,19 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <rapidjson/document.h>
 
 namespace {
@@ -74,18 +83,8 @@ class Sealer {
   bool ok_ = false;
 };
 
-// The reply body for one request: the sealed data key, or an error text (status 400).
-bool Answer(Sealer& sealer, std::string& body, std::string& reply) {
-  rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    reply = R"({"__type":"SerializationException"})";
-    return false;
-  }
-  std::string_view key_id;
-  if (auto it = doc.FindMember("KeyId"); it != doc.MemberEnd() && it->value.IsString()) {
-    key_id = {it->value.GetString(), it->value.GetStringLength()};
-  }
+// The sealed data key for one request (false: an error text in `reply`).
+bool AnswerSeal(Sealer& sealer, std::string_view key_id, std::string& reply) {
   constexpr std::size_t kBlobBytes = kIvBytes + kDataKeyBytes + kTagBytes;
   std::array<unsigned char, kBlobBytes> blob{};
   // One RAND_bytes call draws the IV and the data key (each call costs OpenSSL a getpid()
@@ -113,10 +112,130 @@ bool Answer(Sealer& sealer, std::string& body, std::string& reply) {
   return true;
 }
 
+// One asymmetric key and a context initialised once for signing or verifying with it.
+class Signer {
+ public:
+  Signer(std::string_view kind, bool sign) : sign_(sign) {
+    key_ = kind == "p256" ? EVP_EC_gen("P-256") : kind == "rsa2048" ? EVP_RSA_gen(2048) : nullptr;
+    if (key_ == nullptr) return;
+    ctx_ = EVP_PKEY_CTX_new_from_pkey(nullptr, key_, nullptr);
+    ok_ = ctx_ != nullptr && (sign ? EVP_PKEY_sign_init(ctx_) : EVP_PKEY_verify_init(ctx_)) == 1 &&
+          EVP_PKEY_CTX_set_signature_md(ctx_, EVP_sha256()) == 1 &&
+          (kind != "rsa2048" || EVP_PKEY_CTX_set_rsa_padding(ctx_, RSA_PKCS1_PADDING) == 1);
+    algorithm_ = kind == "p256" ? "ECDSA_SHA_256" : "RSASSA_PKCS1_V1_5_SHA_256";
+  }
+  Signer(const Signer&) = delete;
+  Signer& operator=(const Signer&) = delete;
+  ~Signer() {
+    EVP_PKEY_CTX_free(ctx_);
+    EVP_PKEY_free(key_);
+  }
+
+  bool ok() const { return ok_; }
+  bool signs() const { return sign_; }
+  std::string_view algorithm() const { return algorithm_; }
+
+  bool Sign(const unsigned char* digest, std::vector<unsigned char>& sig) {
+    std::size_t len = 0;
+    if (EVP_PKEY_sign(ctx_, nullptr, &len, digest, SHA256_DIGEST_LENGTH) != 1) return false;
+    sig.resize(len);
+    if (EVP_PKEY_sign(ctx_, sig.data(), &len, digest, SHA256_DIGEST_LENGTH) != 1) return false;
+    sig.resize(len);
+    return true;
+  }
+  bool Verify(const unsigned char* digest, const std::vector<unsigned char>& sig) {
+    return EVP_PKEY_verify(ctx_, sig.data(), sig.size(), digest, SHA256_DIGEST_LENGTH) == 1;
+  }
+
+ private:
+  bool sign_;
+  EVP_PKEY* key_ = nullptr;
+  EVP_PKEY_CTX* ctx_ = nullptr;
+  std::string_view algorithm_;
+  bool ok_ = false;
+};
+
+std::vector<unsigned char> FromBase64(std::string_view text) {
+  std::vector<unsigned char> out(3 * (text.size() / 4) + 3);
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  std::size_t len = n < 0 ? 0 : static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts the bytes of the '=' padding as zeros: drop them.
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && len > 0; --i) --len;
+  out.resize(len);
+  return out;
+}
+
+void AppendBase64(std::string& out, const unsigned char* data, std::size_t n) {
+  const std::size_t start = out.size();
+  out.resize(start + 4 * ((n + 2) / 3) + 1);  // + NUL
+  const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + start), data,
+                                  static_cast<int>(n));
+  out.resize(start + static_cast<std::size_t>(len));
+}
+
+// Sign or Verify for one request (false: an error text in `reply`).
+bool AnswerSignature(Signer& signer, const rapidjson::Document& doc, std::string_view key_id,
+                     std::string& reply) {
+  const auto member = [&doc](const char* name) -> std::string_view {
+    auto it = doc.FindMember(name);
+    if (it == doc.MemberEnd() || !it->value.IsString()) return {};
+    return {it->value.GetString(), it->value.GetStringLength()};
+  };
+  const std::vector<unsigned char> message = FromBase64(member("Message"));
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(message.data(), message.size(), digest.data());
+  reply.assign(R"({"KeyId":")").append(key_id);
+  if (signer.signs()) {
+    std::vector<unsigned char> sig;
+    if (!signer.Sign(digest.data(), sig)) {
+      reply = R"({"__type":"KMSInternalException"})";
+      return false;
+    }
+    reply.append(R"(","Signature":")");
+    AppendBase64(reply, sig.data(), sig.size());
+  } else {
+    const bool valid = signer.Verify(digest.data(), FromBase64(member("Signature")));
+    ERR_clear_error();  // an invalid signature leaves an error queued
+    reply.append(valid ? R"(","SignatureValid":true)" : R"(","SignatureValid":false)");
+    reply.append(R"(,"SigningAlgorithm":")").append(signer.algorithm()).append(R"("})");
+    return true;
+  }
+  reply.append(R"(","SigningAlgorithm":")").append(signer.algorithm()).append(R"("})");
+  return true;
+}
+
+// What the server does for each request.
+struct Work {
+  enum class Mode { kSeal, kFixed, kSignature };
+  Mode mode = Mode::kSeal;
+  Sealer sealer;
+  std::unique_ptr<Signer> signer;  // kSignature only
+};
+
+// The reply body for one request (false: an error text, status 400).
+bool Answer(Work& work, const std::string& body, std::string& reply) {
+  if (work.mode == Work::Mode::kFixed) {
+    reply = "{}";
+    return true;
+  }
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    reply = R"({"__type":"SerializationException"})";
+    return false;
+  }
+  std::string_view key_id;
+  if (auto it = doc.FindMember("KeyId"); it != doc.MemberEnd() && it->value.IsString()) {
+    key_id = {it->value.GetString(), it->value.GetStringLength()};
+  }
+  if (work.mode == Work::Mode::kSignature) return AnswerSignature(*work.signer, doc, key_id, reply);
+  return AnswerSeal(work.sealer, key_id, reply);
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Sealer& sealer, bool fixed_reply)
-      : stream_(std::move(socket)), sealer_(sealer), fixed_reply_(fixed_reply) {}
+  Session(tcp::socket socket, Work& work) : stream_(std::move(socket)), work_(work) {}
 
   void Read() {
     request_ = {};
@@ -131,13 +250,8 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.version(request_.version());
     response_.keep_alive(request_.keep_alive());
     response_.set(http::field::content_type, "application/x-amz-json-1.1");
-    if (fixed_reply_) {
-      response_.result(http::status::ok);
-      response_.body() = "{}";
-    } else {
-      const bool ok = Answer(sealer_, request_.body(), response_.body());
-      response_.result(ok ? http::status::ok : http::status::bad_request);
-    }
+    const bool ok = Answer(work_, request_.body(), response_.body());
+    response_.result(ok ? http::status::ok : http::status::bad_request);
     response_.prepare_payload();
     http::async_write(stream_, response_,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
@@ -152,17 +266,16 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
-  Sealer& sealer_;
-  bool fixed_reply_;
+  Work& work_;
 };
 
-void Accept(tcp::acceptor& acceptor, Sealer& sealer, bool fixed_reply) {
-  acceptor.async_accept([&acceptor, &sealer, fixed_reply](beast::error_code ec, tcp::socket s) {
+void Accept(tcp::acceptor& acceptor, Work& work) {
+  acceptor.async_accept([&acceptor, &work](beast::error_code ec, tcp::socket s) {
     if (!ec) {
       s.set_option(tcp::no_delay(true));
-      std::make_shared<Session>(std::move(s), sealer, fixed_reply)->Read();
+      std::make_shared<Session>(std::move(s), work)->Read();
     }
-    if (acceptor.is_open()) Accept(acceptor, sealer, fixed_reply);
+    if (acceptor.is_open()) Accept(acceptor, work);
   });
 }
 
@@ -170,20 +283,28 @@ void Accept(tcp::acceptor& acceptor, Sealer& sealer, bool fixed_reply) {
 
 int main(int argc, char** argv) {
   unsigned short port = 0;
-  bool fixed_reply = false;
+  Work work;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--port" && i + 1 < argc) {
       port = static_cast<unsigned short>(std::strtoul(argv[++i], nullptr, 10));
     } else if (arg == "--fixed-reply") {
-      fixed_reply = true;
+      work.mode = Work::Mode::kFixed;
+    } else if ((arg == "--sign" || arg == "--verify") && i + 1 < argc) {
+      work.mode = Work::Mode::kSignature;
+      work.signer = std::make_unique<Signer>(argv[++i], arg == "--sign");
+      if (!work.signer->ok()) {
+        std::fprintf(stderr, "kmsd_bench_reference: cannot set up %s (p256 or rsa2048)\n", argv[i]);
+        return 2;
+      }
     } else {
-      std::fprintf(stderr, "usage: kmsd_bench_reference [--port N] [--fixed-reply]\n");
+      std::fprintf(stderr,
+                   "usage: kmsd_bench_reference [--port N] "
+                   "[--fixed-reply | --sign KIND | --verify KIND]\n");
       return 2;
     }
   }
-  Sealer sealer;
-  if (!sealer.ok()) {
+  if (!work.sealer.ok()) {
     std::fprintf(stderr, "kmsd_bench_reference: OpenSSL AES-256-GCM set-up failed\n");
     return 1;
   }
@@ -194,7 +315,7 @@ int main(int argc, char** argv) {
     acceptor.close();
     io.stop();
   });
-  Accept(acceptor, sealer, fixed_reply);
+  Accept(acceptor, work);
   std::printf("reference listening on http://127.0.0.1:%u\n", acceptor.local_endpoint().port());
   std::fflush(stdout);
   io.run();
