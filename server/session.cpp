@@ -203,7 +203,7 @@ void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
   const bool close_after = !keep_alive_ || env_.stopping;
   const AwsHeaders headers = FindAwsHeaders(request);
   if (env_.blocking != nullptr && request.method() == http::verb::post &&
-      Dispatcher::MayBlock(headers.target)) {
+      Dispatcher::MayBlock(headers.target, request.body())) {
     return AnswerOffThread(headers, close_after);
   }
   Respond(Answer(request, headers), close_after);

@@ -6,9 +6,9 @@
 //
 //   DoRead -> OnRead -> Answer() gives a Reply -> DoWrite(reply) -> OnWrite -> DoRead ...
 //
-// Operations that may block (Dispatcher::MayBlock: CreateKey and GenerateDataKeyPair*, which
-// can generate an RSA key pair) are answered on SessionEnv::blocking instead, so that one slow
-// request does not hold up every other connection of its io thread.
+// Requests that may block (Dispatcher::MayBlock: GenerateDataKeyPair*, and CreateKey of an
+// asymmetric key, which can generate an RSA key pair) are answered on SessionEnv::blocking
+// instead, so that one slow request does not hold up every other connection of its io thread.
 //
 // Network errors end the connection (logged at debug level). KMS errors are responses on
 // a connection that stays healthy. Transport-level rejections (body or header too large,

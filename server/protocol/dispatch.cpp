@@ -20,8 +20,18 @@ using RequestDocument =
     rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
                                rapidjson::MemoryPoolAllocator<>>;
 
-// Handlers that generate key pairs (see OpEntry::may_block).
-constexpr bool kMayBlock = true;
+// OpEntry::may_block for the handlers that generate a key pair on every request.
+bool Always(std::string_view /*body*/) { return true; }
+
+// OpEntry::may_block for CreateKey: a key pair is generated only for an asymmetric KeySpec
+// (or the deprecated CustomerMasterKeySpec, which contains the same text). A body without
+// the text "KeySpec", and without a backslash (an escape could spell the member name),
+// creates a symmetric key, a few microseconds of work best done on the io thread: a thread
+// hop costs more than that (two context switches on a busy core).
+bool CreateKeyMayBlock(std::string_view body) {
+  return body.find("KeySpec") != std::string_view::npos ||
+         body.find('\\') != std::string_view::npos;
+}
 
 // Sorted by name; lookup uses std::lower_bound. dispatch_test.cpp checks the order and that
 // the names are exactly those of tests/data/kms_operations.txt.
@@ -31,7 +41,7 @@ constexpr std::array kOps = {
     OpEntry{"CreateAlias", &ops::CreateAlias},
     OpEntry{"CreateCustomKeyStore", nullptr},
     OpEntry{"CreateGrant", nullptr},
-    OpEntry{"CreateKey", &ops::CreateKey, kMayBlock},
+    OpEntry{"CreateKey", &ops::CreateKey, &CreateKeyMayBlock},
     OpEntry{"Decrypt", &ops::Decrypt},
     OpEntry{"DeleteAlias", &ops::DeleteAlias},
     OpEntry{"DeleteCustomKeyStore", nullptr},
@@ -46,9 +56,9 @@ constexpr std::array kOps = {
     OpEntry{"EnableKeyRotation", &ops::EnableKeyRotation},
     OpEntry{"Encrypt", &ops::Encrypt},
     OpEntry{"GenerateDataKey", &ops::GenerateDataKey},
-    OpEntry{"GenerateDataKeyPair", &ops::GenerateDataKeyPair, kMayBlock},
+    OpEntry{"GenerateDataKeyPair", &ops::GenerateDataKeyPair, &Always},
     OpEntry{"GenerateDataKeyPairWithoutPlaintext", &ops::GenerateDataKeyPairWithoutPlaintext,
-            kMayBlock},
+            &Always},
     OpEntry{"GenerateDataKeyWithoutPlaintext", &ops::GenerateDataKeyWithoutPlaintext},
     OpEntry{"GenerateMac", &ops::GenerateMac},
     OpEntry{"GenerateRandom", &ops::GenerateRandom},
@@ -125,10 +135,10 @@ Dispatcher::Dispatcher(storage::Registry& registry, const Clock& clock,
                        const config::Config& config)
     : registry_(registry), clock_(clock), config_(config) {}
 
-bool Dispatcher::MayBlock(std::string_view target) {
+bool Dispatcher::MayBlock(std::string_view target, std::string_view body) {
   if (!target.starts_with(kTargetPrefix)) return false;
   const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
-  return op != nullptr && op->may_block;
+  return op != nullptr && op->may_block != nullptr && op->may_block(body);
 }
 
 Reply Dispatcher::ErrorReply(const KmsError& error) {

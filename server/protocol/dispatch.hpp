@@ -20,9 +20,11 @@ namespace kms::server {
 struct OpEntry {
   std::string_view name;
   ops::Handler fn;  // nullptr: in the model, not implemented by kmsd yet
-  // The handler may run for long: it can generate a key pair (an RSA_4096 key takes a second
-  // or more). The session runs such requests off its io thread (Dispatcher::MayBlock).
-  bool may_block = false;
+  // Whether the handler may run for long on this request body: it can generate a key pair
+  // (an RSA_4096 key takes a second or more). The session runs such requests off its io
+  // thread (Dispatcher::MayBlock). nullptr: never. A cheap look at the raw body; erring
+  // towards true only costs a thread hop.
+  bool (*may_block)(std::string_view body) = nullptr;
 };
 
 // All 54 operations of the KMS model, sorted by name.
@@ -50,9 +52,10 @@ class Dispatcher {
   Reply Handle(std::string_view target, std::string_view authorization, std::string_view body,
                std::string_view request_id) const;
 
-  // True when the operation named by an X-Amz-Target header is one whose handler may block
-  // (OpEntry::may_block). Cheap: a lookup in the sorted table, no parsing of the body.
-  static bool MayBlock(std::string_view target);
+  // True when the operation named by an X-Amz-Target header may block on this request body
+  // (OpEntry::may_block). Cheap: a lookup in the sorted table and a scan of the raw body, no
+  // JSON parsing.
+  static bool MayBlock(std::string_view target, std::string_view body);
 
   // An error reply in the protocol's shape; used by the session for transport-level
   // rejections (body too large) too.

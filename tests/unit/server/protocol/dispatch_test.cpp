@@ -10,6 +10,7 @@
 
 #include "tests/unit/server/ops/op_harness.hpp"
 
+using kms::server::Dispatcher;
 using kms::server::OperationTable;
 using kms::server::RegionFromAuthorization;
 using kms::testing::OpHarness;
@@ -36,6 +37,24 @@ TEST_CASE("The dispatch table is sorted and holds exactly the model's 54 operati
   CHECK(std::is_sorted(names.begin(), names.end()));
   CHECK(names == ModelOperations());
   CHECK(names.size() == 54);
+}
+
+TEST_CASE("MayBlock: key-pair generation runs off the io thread, a symmetric CreateKey does not",
+          "[server][dispatch]") {
+  // GenerateDataKeyPair* always generate a key pair.
+  CHECK(Dispatcher::MayBlock("TrentService.GenerateDataKeyPair", "{}"));
+  CHECK(Dispatcher::MayBlock("TrentService.GenerateDataKeyPairWithoutPlaintext", "{}"));
+  // CreateKey only when the body may name a key spec.
+  CHECK_FALSE(Dispatcher::MayBlock("TrentService.CreateKey", "{}"));
+  CHECK_FALSE(Dispatcher::MayBlock("TrentService.CreateKey", R"({"Description":"d","Tags":[]})"));
+  CHECK(Dispatcher::MayBlock("TrentService.CreateKey", R"({"KeySpec":"RSA_4096"})"));
+  CHECK(Dispatcher::MayBlock("TrentService.CreateKey", R"({"CustomerMasterKeySpec":"RSA_2048"})"));
+  // An escape could spell "KeySpec" (\u004beySpec): assume it does.
+  CHECK(Dispatcher::MayBlock("TrentService.CreateKey", R"({"\u004beySpec":"RSA_4096"})"));
+  // Everything else answers on the io thread, as do unknown targets.
+  CHECK_FALSE(Dispatcher::MayBlock("TrentService.Encrypt", R"({"KeySpec":"RSA_4096"})"));
+  CHECK_FALSE(Dispatcher::MayBlock("TrentService.NoSuchOperation", "{}"));
+  CHECK_FALSE(Dispatcher::MayBlock("CreateKey", R"({"KeySpec":"RSA_4096"})"));
 }
 
 TEST_CASE("Unknown targets are UnknownOperationException", "[server][dispatch]") {
