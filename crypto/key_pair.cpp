@@ -1,11 +1,9 @@
 #include "crypto/key_pair.hpp"
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -15,6 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/x509.h>
+
+#include "crypto/bounded_cache.hpp"
 
 namespace kms::crypto {
 namespace {
@@ -28,18 +28,30 @@ struct TypeInfo {
 
 TypeInfo InfoOf(KeyPairType type) {
   switch (type) {
-    case KeyPairType::kRsa2048: return {"RSA", 2048, nullptr};
-    case KeyPairType::kRsa3072: return {"RSA", 3072, nullptr};
-    case KeyPairType::kRsa4096: return {"RSA", 4096, nullptr};
-    case KeyPairType::kEccNistP256: return {"EC", 0, "P-256"};
-    case KeyPairType::kEccNistP384: return {"EC", 0, "P-384"};
-    case KeyPairType::kEccNistP521: return {"EC", 0, "P-521"};
-    case KeyPairType::kEccSecgP256k1: return {"EC", 0, "secp256k1"};
-    case KeyPairType::kEd25519: return {"ED25519", 0, nullptr};
-    case KeyPairType::kSm2: return {"SM2", 0, nullptr};
-    case KeyPairType::kMlDsa44: return {"ML-DSA-44", 0, nullptr};
-    case KeyPairType::kMlDsa65: return {"ML-DSA-65", 0, nullptr};
-    case KeyPairType::kMlDsa87: return {"ML-DSA-87", 0, nullptr};
+    case KeyPairType::kRsa2048:
+      return {"RSA", 2048, nullptr};
+    case KeyPairType::kRsa3072:
+      return {"RSA", 3072, nullptr};
+    case KeyPairType::kRsa4096:
+      return {"RSA", 4096, nullptr};
+    case KeyPairType::kEccNistP256:
+      return {"EC", 0, "P-256"};
+    case KeyPairType::kEccNistP384:
+      return {"EC", 0, "P-384"};
+    case KeyPairType::kEccNistP521:
+      return {"EC", 0, "P-521"};
+    case KeyPairType::kEccSecgP256k1:
+      return {"EC", 0, "secp256k1"};
+    case KeyPairType::kEd25519:
+      return {"ED25519", 0, nullptr};
+    case KeyPairType::kSm2:
+      return {"SM2", 0, nullptr};
+    case KeyPairType::kMlDsa44:
+      return {"ML-DSA-44", 0, nullptr};
+    case KeyPairType::kMlDsa65:
+      return {"ML-DSA-65", 0, nullptr};
+    case KeyPairType::kMlDsa87:
+      return {"ML-DSA-87", 0, nullptr};
   }
   return {"", 0, nullptr};
 }
@@ -52,12 +64,6 @@ SecureBytes TakeSecret(unsigned char* data, std::size_t len) {
 }
 
 constexpr std::size_t kCacheCapacity = 1024;
-
-// Lets the cache be searched with a string_view, so a hit allocates nothing.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 }  // namespace
 
@@ -73,8 +79,8 @@ std::string OpenSslVersionText() { return OpenSSL_version(OPENSSL_VERSION); }
 Result<SecureBytes> GeneratePrivateKey(KeyPairType type) {
   const TypeInfo info = InfoOf(type);
   if (!KeyPairTypeAvailable(type)) {
-    return Error{Error::Code::kBadInput, std::string(info.algorithm) + " is not provided by " +
-                                             OpenSslVersionText()};
+    return Error{Error::Code::kBadInput,
+                 std::string(info.algorithm) + " is not provided by " + OpenSslVersionText()};
   }
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, info.algorithm, nullptr));
   if (ctx == nullptr || EVP_PKEY_keygen_init(ctx.get()) != 1) {
@@ -96,9 +102,9 @@ Result<SecureBytes> GeneratePrivateKey(KeyPairType type) {
   const Pkey key(raw);
 
   using EncoderCtx = std::unique_ptr<OSSL_ENCODER_CTX, decltype(&OSSL_ENCODER_CTX_free)>;
-  EncoderCtx encoder(OSSL_ENCODER_CTX_new_for_pkey(key.get(), EVP_PKEY_KEYPAIR, "DER",
-                                                   "PrivateKeyInfo", nullptr),
-                     &OSSL_ENCODER_CTX_free);
+  EncoderCtx encoder(
+      OSSL_ENCODER_CTX_new_for_pkey(key.get(), EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo", nullptr),
+      &OSSL_ENCODER_CTX_free);
   unsigned char* der = nullptr;
   std::size_t der_len = 0;
   if (encoder == nullptr || OSSL_ENCODER_to_data(encoder.get(), &der, &der_len) != 1) {
@@ -126,17 +132,11 @@ Result<Pkey> ParsePrivateKey(ByteView pkcs8_der) {
 }
 
 Result<Pkey> CachedPrivateKey(std::string_view cache_id, ByteView pkcs8_der) {
-  thread_local std::unordered_map<std::string, Pkey, StringHash, std::equal_to<>> cache;
-  auto it = cache.find(cache_id);
-  if (it == cache.end()) {
-    auto parsed = ParsePrivateKey(pkcs8_der);
-    if (!parsed) return parsed.error();
-    // Bounded: when full, drop an arbitrary entry (a miss only costs one parse).
-    if (cache.size() >= kCacheCapacity) cache.erase(cache.begin());
-    it = cache.emplace(std::string(cache_id), std::move(*parsed)).first;
-  }
-  if (EVP_PKEY_up_ref(it->second.get()) != 1) return OpenSslError("EVP_PKEY_up_ref");
-  return Pkey(it->second.get());
+  thread_local BoundedCache<Pkey> cache(kCacheCapacity);
+  auto cached = cache.GetOrMake(cache_id, [pkcs8_der] { return ParsePrivateKey(pkcs8_der); });
+  if (!cached) return cached.error();
+  if (EVP_PKEY_up_ref((*cached)->get()) != 1) return OpenSslError("EVP_PKEY_up_ref");
+  return Pkey((*cached)->get());
 }
 
 Result<Bytes> PublicKeyDer(const EVP_PKEY* key) {

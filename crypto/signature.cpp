@@ -2,10 +2,8 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 #include <openssl/core_names.h>
@@ -14,6 +12,7 @@
 #include <openssl/params.h>
 #include <openssl/rsa.h>
 
+#include "crypto/bounded_cache.hpp"
 #include "crypto/key_pair.hpp"
 
 namespace kms::crypto {
@@ -346,12 +345,6 @@ Result<void> VerifyWith(Prepared& p, const EVP_PKEY* key, const AlgorithmInfo& i
 
 constexpr std::size_t kCacheCapacity = 1024;
 
-// Lets the cache be searched with a string_view, so a hit allocates nothing.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 // One cached key: its parsed private key and a context per algorithm and direction, built on
 // first use.
 struct CacheEntry {
@@ -363,18 +356,14 @@ struct CacheEntry {
 // The entry for `cache_id`, parsing `pkcs8_der` on a miss. The reference is valid until the
 // next call on this thread.
 Result<CacheEntry*> CachedEntry(std::string_view cache_id, ByteView pkcs8_der) {
-  thread_local std::unordered_map<std::string, CacheEntry, StringHash, std::equal_to<>> cache;
-  auto it = cache.find(cache_id);
-  if (it == cache.end()) {
+  thread_local BoundedCache<CacheEntry> cache(kCacheCapacity);
+  return cache.GetOrMake(cache_id, [pkcs8_der]() -> Result<CacheEntry> {
     auto parsed = ParsePrivateKey(pkcs8_der);
     if (!parsed) return parsed.error();
-    // Bounded: when full, drop an arbitrary entry (a miss only costs one parse and set-up).
-    if (cache.size() >= kCacheCapacity) cache.erase(cache.begin());
     CacheEntry entry;
     entry.key = std::move(*parsed);
-    it = cache.emplace(std::string(cache_id), std::move(entry)).first;
-  }
-  return &it->second;
+    return entry;
+  });
 }
 
 // The prepared context of `entry` for `info` in one direction, built if need be.
