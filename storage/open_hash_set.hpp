@@ -13,6 +13,9 @@
 //   set.Erase(view);
 //   for (const KeyPtr& k : set) ...             // every element, in no particular order
 //
+// Each operation also takes the element's hash, for a caller that has computed Hash{}(key)
+// already (the registry picks its shard by it) and need not hash twice.
+//
 // Erase shifts the following elements of the probe run back (no tombstones), so lookups stay
 // short however many keys are created and deleted. The table doubles at 3/4 full and never
 // shrinks. Value must be default-constructible and movable; Hash and Equal must accept every
@@ -81,8 +84,13 @@ class OpenHashSet {
   // The element equal to `key`, or nullptr. Valid until the set is next modified.
   template <class Key>
   const Value* Find(const Key& key) const {
+    return Find(key, Hash{}(key));
+  }
+  // As above; `hash` is Hash{}(key).
+  template <class Key>
+  const Value* Find(const Key& key, std::size_t hash) const {
     if (slots_.empty()) return nullptr;
-    const std::size_t hash = HashOf(key);
+    hash = Stored(hash);
     for (std::size_t i = Home(hash);; i = Next(i)) {
       const Slot& slot = slots_[i];
       if (slot.hash == 0) return nullptr;
@@ -91,16 +99,24 @@ class OpenHashSet {
   }
 
   // Adds `value` unless an equal element is present; returns whether it was added.
-  bool Insert(Value value) { return Put(std::move(value), /*replace=*/false); }
+  bool Insert(Value value) { return Insert(std::move(value), Hash{}(value)); }
+  bool Insert(Value value, std::size_t hash) {
+    return Put(std::move(value), hash, /*replace=*/false);
+  }
 
   // Adds `value`, or replaces the equal element with it.
-  void Upsert(Value value) { Put(std::move(value), /*replace=*/true); }
+  void Upsert(Value value) { Upsert(std::move(value), Hash{}(value)); }
+  void Upsert(Value value, std::size_t hash) { Put(std::move(value), hash, /*replace=*/true); }
 
   // Removes the element equal to `key`; returns whether there was one.
   template <class Key>
   bool Erase(const Key& key) {
+    return Erase(key, Hash{}(key));
+  }
+  template <class Key>
+  bool Erase(const Key& key, std::size_t hash) {
     if (slots_.empty()) return false;
-    const std::size_t hash = HashOf(key);
+    hash = Stored(hash);
     std::size_t hole = Home(hash);
     for (;; hole = Next(hole)) {
       const Slot& slot = slots_[hole];
@@ -126,11 +142,8 @@ class OpenHashSet {
  private:
   static constexpr std::size_t kMinCapacity = 16;  // a power of two
 
-  template <class Key>
-  static std::size_t HashOf(const Key& key) {
-    const std::size_t h = Hash{}(key);
-    return h == 0 ? 1 : h;
-  }
+  // The hash as stored in a slot, where 0 marks an empty one.
+  static std::size_t Stored(std::size_t hash) { return hash == 0 ? 1 : hash; }
   // Fibonacci hashing: the top bits of hash * 2^64/phi spread any hash over the table.
   std::size_t Home(std::size_t hash) const {
     return static_cast<std::size_t>((static_cast<std::uint64_t>(hash) * 0x9E3779B97F4A7C15ULL) >>
@@ -142,10 +155,11 @@ class OpenHashSet {
     return (to - from) & (slots_.size() - 1);
   }
 
-  bool Put(Value value, bool replace) {
-    if ((size_ + 1) > slots_.size() / 4 * 3)
+  bool Put(Value value, std::size_t hash, bool replace) {
+    if ((size_ + 1) > slots_.size() / 4 * 3) {
       Rehash(slots_.empty() ? kMinCapacity : slots_.size() * 2);
-    const std::size_t hash = HashOf(value);
+    }
+    hash = Stored(hash);
     for (std::size_t i = Home(hash);; i = Next(i)) {
       Slot& slot = slots_[i];
       if (slot.hash == 0) {

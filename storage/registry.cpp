@@ -43,8 +43,8 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<Store> store) {
   }
   for (KeyPtr& key : snapshot->keys) {
     if (key == nullptr) return Error{Error::Code::kCorrupt, "store returned a null key"};
-    Shard& shard = registry->ShardFor(ViewOf(key));
-    if (!shard.keys.Insert(key)) {
+    const std::size_t hash = ScopedIdHash{}(ViewOf(key));
+    if (!registry->ShardFor(hash).keys.Insert(key, hash)) {
       return Error{Error::Code::kCorrupt, "store returned key " + key->key_id + " twice"};
     }
   }
@@ -62,19 +62,18 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<Store> store) {
 
 // ---- reads ----
 
-const Registry::Shard& Registry::ShardFor(const ScopedIdView& id) const {
-  return shards_[ScopedIdHash{}(id) % kShardCount];
+const Registry::Shard& Registry::ShardFor(std::size_t hash) const {
+  return shards_[hash % kShardCount];
 }
 
-Registry::Shard& Registry::ShardFor(const ScopedIdView& id) {
-  return shards_[ScopedIdHash{}(id) % kShardCount];
-}
+Registry::Shard& Registry::ShardFor(std::size_t hash) { return shards_[hash % kShardCount]; }
 
 Registry::KeyPtr Registry::FindKey(const Scope& scope, std::string_view key_id) const {
   const ScopedIdView id{scope.account, scope.region, key_id};
-  const Shard& shard = ShardFor(id);
+  const std::size_t hash = ScopedIdHash{}(id);
+  const Shard& shard = ShardFor(hash);
   const std::shared_lock lock(shard.mu);
-  const KeyPtr* found = shard.keys.Find(id);
+  const KeyPtr* found = shard.keys.Find(id, hash);
   return found == nullptr ? nullptr : *found;
 }
 
@@ -123,16 +122,18 @@ std::size_t Registry::KeyCount() const {
 // ---- memory-only publication (REQUIRES: writer_mu_ held) ----
 
 void Registry::PublishKey(KeyPtr key) {
-  Shard& shard = ShardFor(ViewOf(key));
+  const std::size_t hash = ScopedIdHash{}(ViewOf(key));
+  Shard& shard = ShardFor(hash);
   const std::unique_lock lock(shard.mu);
-  shard.keys.Upsert(std::move(key));
+  shard.keys.Upsert(std::move(key), hash);
 }
 
 void Registry::UnpublishKey(const Scope& scope, std::string_view key_id) {
   const ScopedIdView id{scope.account, scope.region, key_id};
-  Shard& shard = ShardFor(id);
+  const std::size_t hash = ScopedIdHash{}(id);
+  Shard& shard = ShardFor(hash);
   const std::unique_lock lock(shard.mu);
-  shard.keys.Erase(id);
+  shard.keys.Erase(id, hash);
 }
 
 void Registry::PublishAlias(AliasRecord alias) {

@@ -268,8 +268,9 @@ class Registry {
   std::pair<ScopedId, std::optional<AliasRecord>> AliasBefore(const Scope& scope,
                                                               std::string_view name) const;
 
-  const Shard& ShardFor(const ScopedIdView& id) const;
-  Shard& ShardFor(const ScopedIdView& id);
+  // The shard of the key whose ScopedIdHash is `hash` (its set is searched with the same hash).
+  const Shard& ShardFor(std::size_t hash) const;
+  Shard& ShardFor(std::size_t hash);
 
   // Memory-only publication; the Writer has already written to the Store.
   // REQUIRES: writer_mu_ held (or, during Open, the registry not yet shared).
