@@ -83,6 +83,32 @@ class Sealer {
   bool ok_ = false;
 };
 
+std::vector<unsigned char> FromBase64(std::string_view text) {
+  std::vector<unsigned char> out(3 * (text.size() / 4) + 3);
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  std::size_t len = n < 0 ? 0 : static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts the bytes of the '=' padding as zeros: drop them.
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && len > 0; --i) --len;
+  out.resize(len);
+  return out;
+}
+
+void AppendBase64(std::string& out, const unsigned char* data, std::size_t n) {
+  const std::size_t start = out.size();
+  out.resize(start + 4 * ((n + 2) / 3) + 1);  // + NUL
+  const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + start), data,
+                                  static_cast<int>(n));
+  out.resize(start + static_cast<std::size_t>(len));
+}
+
+// The string member `name` of `doc`, or "" when it is missing or not a string.
+std::string_view StringMember(const rapidjson::Document& doc, const char* name) {
+  auto it = doc.FindMember(name);
+  if (it == doc.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
 // The sealed data key for one request (false: an error text in `reply`).
 bool AnswerSeal(Sealer& sealer, std::string_view key_id, std::string& reply) {
   constexpr std::size_t kBlobBytes = kIvBytes + kDataKeyBytes + kTagBytes;
@@ -101,11 +127,8 @@ bool AnswerSeal(Sealer& sealer, std::string_view key_id, std::string& reply) {
     reply = R"({"__type":"KMSInternalException"})";
     return false;
   }
-  std::array<unsigned char, 4 * ((kBlobBytes + 2) / 3) + 1> b64{};  // + NUL
-  const int b64_len = EVP_EncodeBlock(b64.data(), blob.data(), blob.size());
-  reply.clear();
-  reply.append(R"({"CiphertextBlob":")");
-  reply.append(reinterpret_cast<const char*>(b64.data()), static_cast<std::size_t>(b64_len));
+  reply.assign(R"({"CiphertextBlob":")");
+  AppendBase64(reply, blob.data(), blob.size());
   reply.append(R"(","KeyId":")");
   reply.append(key_id);
   reply.append(R"("})");
@@ -155,34 +178,10 @@ class Signer {
   bool ok_ = false;
 };
 
-std::vector<unsigned char> FromBase64(std::string_view text) {
-  std::vector<unsigned char> out(3 * (text.size() / 4) + 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  std::size_t len = n < 0 ? 0 : static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the bytes of the '=' padding as zeros: drop them.
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && len > 0; --i) --len;
-  out.resize(len);
-  return out;
-}
-
-void AppendBase64(std::string& out, const unsigned char* data, std::size_t n) {
-  const std::size_t start = out.size();
-  out.resize(start + 4 * ((n + 2) / 3) + 1);  // + NUL
-  const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + start), data,
-                                  static_cast<int>(n));
-  out.resize(start + static_cast<std::size_t>(len));
-}
-
 // Sign or Verify for one request (false: an error text in `reply`).
 bool AnswerSignature(Signer& signer, const rapidjson::Document& doc, std::string_view key_id,
                      std::string& reply) {
-  const auto member = [&doc](const char* name) -> std::string_view {
-    auto it = doc.FindMember(name);
-    if (it == doc.MemberEnd() || !it->value.IsString()) return {};
-    return {it->value.GetString(), it->value.GetStringLength()};
-  };
-  const std::vector<unsigned char> message = FromBase64(member("Message"));
+  const std::vector<unsigned char> message = FromBase64(StringMember(doc, "Message"));
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   SHA256(message.data(), message.size(), digest.data());
   reply.assign(R"({"KeyId":")").append(key_id);
@@ -194,14 +193,13 @@ bool AnswerSignature(Signer& signer, const rapidjson::Document& doc, std::string
     }
     reply.append(R"(","Signature":")");
     AppendBase64(reply, sig.data(), sig.size());
+    reply.push_back('"');
   } else {
-    const bool valid = signer.Verify(digest.data(), FromBase64(member("Signature")));
+    const bool valid = signer.Verify(digest.data(), FromBase64(StringMember(doc, "Signature")));
     ERR_clear_error();  // an invalid signature leaves an error queued
     reply.append(valid ? R"(","SignatureValid":true)" : R"(","SignatureValid":false)");
-    reply.append(R"(,"SigningAlgorithm":")").append(signer.algorithm()).append(R"("})");
-    return true;
   }
-  reply.append(R"(","SigningAlgorithm":")").append(signer.algorithm()).append(R"("})");
+  reply.append(R"(,"SigningAlgorithm":")").append(signer.algorithm()).append(R"("})");
   return true;
 }
 
@@ -225,10 +223,7 @@ bool Answer(Work& work, const std::string& body, std::string& reply) {
     reply = R"({"__type":"SerializationException"})";
     return false;
   }
-  std::string_view key_id;
-  if (auto it = doc.FindMember("KeyId"); it != doc.MemberEnd() && it->value.IsString()) {
-    key_id = {it->value.GetString(), it->value.GetStringLength()};
-  }
+  const std::string_view key_id = StringMember(doc, "KeyId");
   if (work.mode == Work::Mode::kSignature) return AnswerSignature(*work.signer, doc, key_id, reply);
   return AnswerSeal(work.sealer, key_id, reply);
 }
