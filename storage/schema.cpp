@@ -95,7 +95,110 @@ CREATE INDEX aliases_by_target ON aliases (account, region, target_key_id);
 
 PRAGMA user_version = 1;
 )sql"},
-    // {2, R"sql( ALTER TABLE ...; PRAGMA user_version = 2; )sql"},
+    // Version 2: children name their key by keys.id, an INTEGER PRIMARY KEY, and are
+    // WITHOUT ROWID tables clustered on (key_row, ...). A new key's child rows then go at the
+    // end of each child table instead of at a random place in a (account, region, key_id)
+    // index: CreateKey dirties one random page (the keys unique index) instead of three.
+    // The old tables are renamed, copied into the new ones and dropped, children first so
+    // that dropping keys_v1 cascades nowhere. LEFT JOIN: an orphaned child row fails the
+    // NOT NULL on key_row and stops the migration rather than being dropped silently.
+    {2, R"sql(
+ALTER TABLE aliases RENAME TO aliases_v1;
+ALTER TABLE key_policies RENAME TO key_policies_v1;
+ALTER TABLE key_tags RENAME TO key_tags_v1;
+ALTER TABLE key_materials RENAME TO key_materials_v1;
+ALTER TABLE keys RENAME TO keys_v1;
+
+CREATE TABLE keys (
+  id                       INTEGER PRIMARY KEY,
+  account                  TEXT    NOT NULL,
+  region                   TEXT    NOT NULL,
+  key_id                   TEXT    NOT NULL,
+  description              TEXT    NOT NULL,
+  key_spec                 TEXT    NOT NULL,
+  key_usage                TEXT    NOT NULL,
+  origin                   TEXT    NOT NULL,
+  key_manager              TEXT    NOT NULL,
+  key_state                TEXT    NOT NULL,
+  creation_date            INTEGER NOT NULL,
+  deletion_date            INTEGER,
+  pending_window_days      INTEGER,
+  multi_region             INTEGER NOT NULL CHECK (multi_region IN (0, 1)),
+  rotation_enabled         INTEGER NOT NULL CHECK (rotation_enabled IN (0, 1)),
+  rotation_period_days     INTEGER,
+  next_rotation_date       INTEGER,
+  current_material_version INTEGER NOT NULL,
+  UNIQUE (account, region, key_id)
+) STRICT;
+
+CREATE TABLE key_materials (
+  key_row     INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  version     INTEGER NOT NULL,
+  material_id TEXT    NOT NULL,
+  bytes       BLOB    NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (key_row, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE key_tags (
+  key_row   INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  position  INTEGER NOT NULL,
+  tag_key   TEXT    NOT NULL,
+  tag_value TEXT    NOT NULL,
+  PRIMARY KEY (key_row, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE key_policies (
+  key_row     INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  policy_name TEXT    NOT NULL,
+  policy      TEXT    NOT NULL,
+  PRIMARY KEY (key_row, policy_name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE aliases (
+  account           TEXT    NOT NULL,
+  region            TEXT    NOT NULL,
+  name              TEXT    NOT NULL,
+  target_key_id     TEXT    NOT NULL,
+  creation_date     INTEGER NOT NULL,
+  last_updated_date INTEGER NOT NULL,
+  PRIMARY KEY (account, region, name),
+  FOREIGN KEY (account, region, target_key_id) REFERENCES keys (account, region, key_id)
+    ON DELETE CASCADE
+) STRICT;
+
+INSERT INTO keys
+SELECT rowid, account, region, key_id, description, key_spec, key_usage, origin, key_manager,
+       key_state, creation_date, deletion_date, pending_window_days, multi_region,
+       rotation_enabled, rotation_period_days, next_rotation_date, current_material_version
+FROM keys_v1 ORDER BY rowid;
+
+INSERT INTO key_materials
+SELECT k.id, c.version, c.material_id, c.bytes, c.created_at
+FROM key_materials_v1 c LEFT JOIN keys k USING (account, region, key_id);
+
+INSERT INTO key_tags
+SELECT k.id, c.position, c.tag_key, c.tag_value
+FROM key_tags_v1 c LEFT JOIN keys k USING (account, region, key_id);
+
+INSERT INTO key_policies
+SELECT k.id, c.policy_name, c.policy
+FROM key_policies_v1 c LEFT JOIN keys k USING (account, region, key_id);
+
+INSERT INTO aliases SELECT * FROM aliases_v1;
+
+DROP TABLE aliases_v1;
+DROP TABLE key_policies_v1;
+DROP TABLE key_tags_v1;
+DROP TABLE key_materials_v1;
+DROP TABLE keys_v1;
+
+-- The cascade from keys looks aliases up by target.
+CREATE INDEX aliases_by_target ON aliases (account, region, target_key_id);
+
+PRAGMA user_version = 2;
+)sql"},
+    // {3, R"sql( ALTER TABLE ...; PRAGMA user_version = 3; )sql"},
 });
 
 constexpr bool MigrationsAreNumberedInOrder() {

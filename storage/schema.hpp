@@ -5,13 +5,17 @@
 // migration runs in its own transaction, so a crash between migrations leaves a database at
 // a well-defined older version, which the next Open() migrates further.
 //
-// Schema at version 1 (every table is STRICT; every child row names its key by
-// (account, region, key_id) and goes when the key goes, via ON DELETE CASCADE):
-//   keys          (account, region, key_id) PK; one column per scalar KeyRecord field
-//   key_materials (account, region, key_id, version) PK; material_id, bytes BLOB, created_at
-//   key_tags      (account, region, key_id, position) PK; tag_key, tag_value
-//   key_policies  (account, region, key_id, policy_name) PK; policy (name is 'default')
-//   aliases       (account, region, name) PK; target_key_id -> keys; creation/update dates
+// Schema at version 2 (every table is STRICT; every child row goes when its key goes, via
+// ON DELETE CASCADE):
+//   keys          id INTEGER PRIMARY KEY; (account, region, key_id) UNIQUE; one column per
+//                 scalar KeyRecord field
+//   key_materials (key_row, version) PK, WITHOUT ROWID; material_id, bytes BLOB, created_at
+//   key_tags      (key_row, position) PK, WITHOUT ROWID; tag_key, tag_value
+//   key_policies  (key_row, policy_name) PK, WITHOUT ROWID; policy (name is 'default')
+//   aliases       (account, region, name) PK; (account, region, target_key_id) -> keys;
+//                 creation/update dates
+// key_row is the owning key's keys.id. Version 1 named the key by (account, region, key_id)
+// in every child table.
 //
 // To change the schema, append one entry to kMigrations in schema.cpp. Never edit a
 // migration that has shipped: databases in the field have already run it.

@@ -35,7 +35,8 @@ INSERT INTO keys (account, region, key_id, description, key_spec, key_usage, ori
                   key_manager, key_state, creation_date, deletion_date, pending_window_days,
                   multi_region, rotation_enabled, rotation_period_days, next_rotation_date,
                   current_material_version)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17))sql";
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+RETURNING id)sql";
 
 constexpr std::string_view kUpdateKey = R"sql(
 UPDATE keys SET description = ?4, key_spec = ?5, key_usage = ?6, origin = ?7,
@@ -43,31 +44,28 @@ UPDATE keys SET description = ?4, key_spec = ?5, key_usage = ?6, origin = ?7,
                 pending_window_days = ?12, multi_region = ?13, rotation_enabled = ?14,
                 rotation_period_days = ?15, next_rotation_date = ?16,
                 current_material_version = ?17
-WHERE account = ?1 AND region = ?2 AND key_id = ?3)sql";
+WHERE account = ?1 AND region = ?2 AND key_id = ?3
+RETURNING id)sql";
 
 constexpr std::string_view kDeleteKey =
     "DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3";
 
-constexpr std::string_view kInsertTag = R"sql(
-INSERT INTO key_tags (account, region, key_id, position, tag_key, tag_value)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+// Child rows name their key by its keys.id (?1), which kInsertKey and kUpdateKey return.
+constexpr std::string_view kInsertTag =
+    "INSERT INTO key_tags (key_row, position, tag_key, tag_value) VALUES (?1, ?2, ?3, ?4)";
 
-constexpr std::string_view kDeleteTags =
-    "DELETE FROM key_tags WHERE account = ?1 AND region = ?2 AND key_id = ?3";
+constexpr std::string_view kDeleteTags = "DELETE FROM key_tags WHERE key_row = ?1";
 
-constexpr std::string_view kInsertPolicy = R"sql(
-INSERT INTO key_policies (account, region, key_id, policy_name, policy)
-VALUES (?1, ?2, ?3, 'default', ?4))sql";
+constexpr std::string_view kInsertPolicy =
+    "INSERT INTO key_policies (key_row, policy_name, policy) VALUES (?1, 'default', ?2)";
 
-constexpr std::string_view kDeletePolicies =
-    "DELETE FROM key_policies WHERE account = ?1 AND region = ?2 AND key_id = ?3";
+constexpr std::string_view kDeletePolicies = "DELETE FROM key_policies WHERE key_row = ?1";
 
 constexpr std::string_view kInsertMaterial = R"sql(
-INSERT INTO key_materials (account, region, key_id, version, material_id, bytes, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql";
+INSERT INTO key_materials (key_row, version, material_id, bytes, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5))sql";
 
-constexpr std::string_view kDeleteMaterials =
-    "DELETE FROM key_materials WHERE account = ?1 AND region = ?2 AND key_id = ?3";
+constexpr std::string_view kDeleteMaterials = "DELETE FROM key_materials WHERE key_row = ?1";
 
 constexpr std::string_view kInsertAlias = R"sql(
 INSERT INTO aliases (account, region, name, target_key_id, creation_date, last_updated_date)
@@ -80,29 +78,29 @@ WHERE account = ?1 AND region = ?2 AND name = ?3)sql";
 constexpr std::string_view kDeleteAlias =
     "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND name = ?3";
 
-// LoadAll reads the keys and their policies and materials in rowid order (a plain table scan,
-// no sort, no index) and matches children to keys with a KeyFinder. Tags and aliases are
-// rare and keep their ORDER BY: it gives tags their positions' order.
+// LoadAll reads the keys in id order and each child table in (key_row, ...) order: every
+// ORDER BY is the table's own storage order, so each query is a plain scan without a sort,
+// and children meet their keys as in a merge join (KeyCursor). Column 0 of a child row is
+// its key_row; a tag's position orders the tags of one key.
 constexpr std::string_view kSelectKeys = R"sql(
 SELECT account, region, key_id, description, key_spec, key_usage, origin, key_manager,
        key_state, creation_date, deletion_date, pending_window_days, multi_region,
-       rotation_enabled, rotation_period_days, next_rotation_date, current_material_version
-FROM keys)sql";
+       rotation_enabled, rotation_period_days, next_rotation_date, current_material_version, id
+FROM keys ORDER BY id)sql";
+constexpr int kRowIdColumn = 17;  // keys.id in kSelectKeys
 
 // An upper bound of the key count for reserve(), found in O(log n).
-constexpr std::string_view kMaxKeyRowid = "SELECT coalesce(max(rowid), 0) FROM keys";
+constexpr std::string_view kMaxKeyRowid = "SELECT coalesce(max(id), 0) FROM keys";
 
 constexpr std::string_view kSelectTags = R"sql(
-SELECT account, region, key_id, tag_key, tag_value
-FROM key_tags ORDER BY account, region, key_id, position)sql";
+SELECT key_row, tag_key, tag_value FROM key_tags ORDER BY key_row, position)sql";
 
 constexpr std::string_view kSelectPolicies = R"sql(
-SELECT account, region, key_id, policy
-FROM key_policies WHERE policy_name = 'default')sql";
+SELECT key_row, policy FROM key_policies WHERE policy_name = 'default' ORDER BY key_row)sql";
 
 constexpr std::string_view kSelectMaterials = R"sql(
-SELECT account, region, key_id, version, material_id, bytes, created_at
-FROM key_materials)sql";
+SELECT key_row, version, material_id, bytes, created_at
+FROM key_materials ORDER BY key_row, version)sql";
 
 constexpr std::string_view kSelectAliases = R"sql(
 SELECT account, region, name, target_key_id, creation_date, last_updated_date
@@ -173,40 +171,51 @@ void BindKeyColumns(Statement& stmt, const KeyRecord& key) {
       .BindInt(17, key.current_material_version);
 }
 
-// Writes the tag, policy and material rows of `key`. REQUIRES: inside a Transaction.
-Result<void> InsertChildRows(StatementCache& stmts, const KeyRecord& key) {
+// Writes the key row of `key` with kInsertKey or kUpdateKey (`sql`) and returns its keys.id,
+// or std::nullopt if an update found no such key.
+Result<std::optional<std::int64_t>> WriteKeyRow(StatementCache& stmts, std::string_view sql,
+                                                const KeyRecord& key) {
+  auto stmt = stmts.Prepare(sql);
+  if (!stmt) return stmt.error();
+  BindKeyColumns(*stmt, key);
+  auto row = stmt->Step();  // RETURNING id: the row is written by this first step
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(stmt->Int(0));
+}
+
+// Writes the tag, policy and material rows of `key`, whose keys.id is `key_row`.
+// REQUIRES: inside a Transaction.
+Result<void> InsertChildRows(StatementCache& stmts, std::int64_t key_row, const KeyRecord& key) {
   std::int64_t position = 0;
   for (const Tag& tag : key.tags) {
     auto done = RunStatement(stmts, kInsertTag, [&](Statement& s) {
-      BindScoped(s, key.scope, key.key_id)
-          .BindInt(4, position)
-          .BindText(5, tag.key)
-          .BindText(6, tag.value);
+      s.BindInt(1, key_row).BindInt(2, position).BindText(3, tag.key).BindText(4, tag.value);
     });
     if (!done) return done.error();
     ++position;
   }
-  auto policy = RunStatement(stmts, kInsertPolicy, [&](Statement& s) {
-    BindScoped(s, key.scope, key.key_id).BindText(4, key.policy);
-  });
+  auto policy = RunStatement(stmts, kInsertPolicy,
+                             [&](Statement& s) { s.BindInt(1, key_row).BindText(2, key.policy); });
   if (!policy) return policy.error();
   for (const KeyMaterial& material : key.materials) {
     auto done = RunStatement(stmts, kInsertMaterial, [&](Statement& s) {
-      BindScoped(s, key.scope, key.key_id)
-          .BindInt(4, material.version)
-          .BindText(5, material.material_id)
-          .BindBlob(6, material.bytes)
-          .BindInt(7, material.created_at);
+      s.BindInt(1, key_row)
+          .BindInt(2, material.version)
+          .BindText(3, material.material_id)
+          .BindBlob(4, material.bytes)
+          .BindInt(5, material.created_at);
     });
     if (!done) return done.error();
   }
   return {};
 }
 
-// Deletes the tag, policy and material rows of a key. REQUIRES: inside a Transaction.
-Result<void> DeleteChildRows(StatementCache& stmts, const Scope& scope, std::string_view key_id) {
+// Deletes the tag, policy and material rows of the key whose keys.id is `key_row`.
+// REQUIRES: inside a Transaction.
+Result<void> DeleteChildRows(StatementCache& stmts, std::int64_t key_row) {
   for (std::string_view sql : {kDeleteTags, kDeletePolicies, kDeleteMaterials}) {
-    auto done = RunStatement(stmts, sql, [&](Statement& s) { BindScoped(s, scope, key_id); });
+    auto done = RunStatement(stmts, sql, [&](Statement& s) { s.BindInt(1, key_row); });
     if (!done) return done.error();
   }
   return {};
@@ -283,68 +292,33 @@ class TextInterner {
   std::unordered_map<std::string_view, SharedText> texts_;  // keys view their own values
 };
 
-// Finds the key that a child row (columns 0..2 = account, region, key_id) belongs to.
-// Children are read in rowid order, which for a database written by kmsd mostly follows the
-// keys' own rowid order (a key and its children are inserted in one transaction). So the
-// finder tries the key it found last and the one after it, and builds a hash index of every
-// key only at the first row that is elsewhere.
-class KeyFinder {
+// Finds the key that a child row belongs to from the row's key_row (column 0). Keys and the
+// rows of each child table are both read in ascending keys.id order, so the owner of each
+// row is at or after the owner of the row before: one forward pass over the keys per table
+// finds them all, as in a merge join.
+class KeyCursor {
  public:
-  explicit KeyFinder(const std::vector<std::shared_ptr<KeyRecord>>& keys) : keys_(keys) {}
+  KeyCursor(const std::vector<std::shared_ptr<KeyRecord>>& keys,
+            const std::vector<std::int64_t>& ids)
+      : keys_(keys), ids_(ids) {}
 
   // Call before the rows of each child table: its rows start again at the first key.
-  void Rewind() { last_ = 0; }
+  void Rewind() { at_ = 0; }
 
   Result<KeyRecord*> OwnerOf(const Statement& row, std::string_view table) {
-    const ScopedView id{row.TextView(0), row.TextView(1), row.TextView(2)};
-    for (std::size_t i = last_; i < keys_.size() && i <= last_ + 1; ++i) {
-      if (Matches(*keys_[i], id)) {
-        last_ = i;
-        return keys_[i].get();
-      }
+    const std::int64_t key_row = row.Int(0);
+    while (at_ < ids_.size() && ids_[at_] < key_row) ++at_;
+    if (at_ == ids_.size() || ids_[at_] != key_row) {
+      return Corrupt(std::string(table) + " row for missing key (keys.id " +
+                     std::to_string(key_row) + ")");
     }
-    if (index_.empty()) BuildIndex();
-    auto it = index_.find(id);
-    if (it == index_.end()) {
-      return Corrupt(std::string(table) + " row for unknown key " +
-                     Describe(Scope{std::string(id.account), std::string(id.region)}, id.id));
-    }
-    last_ = it->second;
-    return keys_[last_].get();
+    return keys_[at_].get();
   }
 
  private:
-  struct ScopedView {
-    std::string_view account;
-    std::string_view region;
-    std::string_view id;
-    friend bool operator==(const ScopedView&, const ScopedView&) = default;
-  };
-  struct ScopedViewHash {
-    std::size_t operator()(const ScopedView& v) const noexcept {
-      const std::hash<std::string_view> hash;
-      std::size_t h = hash(v.id);
-      h ^= hash(v.account) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-      h ^= hash(v.region) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-      return h;
-    }
-  };
-
-  static bool Matches(const KeyRecord& key, const ScopedView& id) {
-    return key.key_id == id.id && key.scope.region == id.region && key.scope.account == id.account;
-  }
-
-  void BuildIndex() {
-    index_.reserve(keys_.size());
-    for (std::size_t i = 0; i < keys_.size(); ++i) {
-      const KeyRecord& key = *keys_[i];
-      index_.emplace(ScopedView{key.scope.account, key.scope.region, key.key_id}, i);
-    }
-  }
-
   const std::vector<std::shared_ptr<KeyRecord>>& keys_;
-  std::size_t last_ = 0;  // the key found last
-  std::unordered_map<ScopedView, std::size_t, ScopedViewHash> index_;  // views into keys_
+  const std::vector<std::int64_t>& ids_;  // ids_[i] is keys_[i]'s keys.id, ascending
+  std::size_t at_ = 0;
 };
 
 // Steps `sql` and calls `on_row(row)` for each row; `on_row` returns Result<void>.
@@ -556,8 +530,12 @@ Result<Snapshot> SqliteStore::LoadAll() {
 
   // Built as mutable records, completed table by table, and published as const ones.
   std::vector<std::shared_ptr<KeyRecord>> keys;
+  std::vector<std::int64_t> ids;  // keys.id of each of `keys`
   auto max_rowid = ForEachRow(*stmts_, kMaxKeyRowid, [&](const Statement& row) -> Result<void> {
-    if (auto n = Narrow<std::uint32_t>(row.Int(0))) keys.reserve(*n);
+    if (auto n = Narrow<std::uint32_t>(row.Int(0))) {
+      keys.reserve(*n);
+      ids.reserve(*n);
+    }
     return {};
   });
   if (!max_rowid) return WithContext(max_rowid.error(), "LoadAll");
@@ -565,15 +543,16 @@ Result<Snapshot> SqliteStore::LoadAll() {
     auto key = std::make_shared<KeyRecord>();
     if (auto r = ReadKeyRow(row, *key); !r) return r.error();
     keys.push_back(std::move(key));
+    ids.push_back(row.Int(kRowIdColumn));
     return {};
   });
   if (!key_rows) return WithContext(key_rows.error(), "LoadAll");
 
-  KeyFinder finder(keys);
+  KeyCursor finder(keys, ids);
   auto tags = ForEachRow(*stmts_, kSelectTags, [&](const Statement& row) -> Result<void> {
     auto owner = finder.OwnerOf(row, "key_tags");
     if (!owner) return owner.error();
-    (*owner)->tags.push_back(Tag{row.Text(3), row.Text(4)});
+    (*owner)->tags.push_back(Tag{row.Text(1), row.Text(2)});
     return {};
   });
   if (!tags) return WithContext(tags.error(), "LoadAll");
@@ -583,7 +562,7 @@ Result<Snapshot> SqliteStore::LoadAll() {
   auto policies = ForEachRow(*stmts_, kSelectPolicies, [&](const Statement& row) -> Result<void> {
     auto owner = finder.OwnerOf(row, "key_policies");
     if (!owner) return owner.error();
-    (*owner)->policy = policies_seen.Intern(row.TextView(3));
+    (*owner)->policy = policies_seen.Intern(row.TextView(1));
     return {};
   });
   if (!policies) return WithContext(policies.error(), "LoadAll");
@@ -592,25 +571,16 @@ Result<Snapshot> SqliteStore::LoadAll() {
   auto materials = ForEachRow(*stmts_, kSelectMaterials, [&](const Statement& row) -> Result<void> {
     auto owner = finder.OwnerOf(row, "key_materials");
     if (!owner) return owner.error();
-    auto version = ReadNarrow<std::uint32_t>(row, 3, "key material version");
+    auto version = ReadNarrow<std::uint32_t>(row, 1, "key material version");
     if (!version) return version.error();
-    (*owner)->materials.push_back(KeyMaterial{*version, row.Text(4), row.Blob(5), row.Int(6)});
+    (*owner)->materials.push_back(KeyMaterial{*version, row.Text(2), row.Blob(3), row.Int(4)});
     return {};
   });
   if (!materials) return WithContext(materials.error(), "LoadAll");
 
   Snapshot snapshot;
   snapshot.keys.reserve(keys.size());
-  for (std::shared_ptr<KeyRecord>& key : keys) {
-    // Rowid order is version order unless the rows were rewritten out of order.
-    const auto by_version = [](const KeyMaterial& a, const KeyMaterial& b) {
-      return a.version < b.version;
-    };
-    if (!std::is_sorted(key->materials.begin(), key->materials.end(), by_version)) {
-      std::sort(key->materials.begin(), key->materials.end(), by_version);
-    }
-    snapshot.keys.push_back(std::move(key));
-  }
+  for (std::shared_ptr<KeyRecord>& key : keys) snapshot.keys.push_back(std::move(key));
 
   auto aliases = ForEachRow(*stmts_, kSelectAliases, [&](const Statement& row) -> Result<void> {
     snapshot.aliases.push_back(AliasRecord{Scope{row.Text(0), row.Text(1)}, row.Text(2),
@@ -628,22 +598,25 @@ Result<Snapshot> SqliteStore::LoadAll() {
 Result<void> SqliteStore::Write(const change::InsertKey& c) {
   const KeyRecord& key = *c.key;
   const std::string context = "InsertKey " + Describe(key.scope, key.key_id);
-  auto inserted = RunStatement(*stmts_, kInsertKey, [&](Statement& s) { BindKeyColumns(s, key); });
-  if (!inserted) return WithContext(inserted.error(), context);
-  if (auto r = InsertChildRows(*stmts_, key); !r) return WithContext(r.error(), context);
+  auto key_row = WriteKeyRow(*stmts_, kInsertKey, key);
+  if (!key_row) return WithContext(key_row.error(), context);
+  if (!*key_row) return WithContext(Error{Error::Code::kIo, "no id returned"}, context);
+  if (auto r = InsertChildRows(*stmts_, **key_row, key); !r) {
+    return WithContext(r.error(), context);
+  }
   return {};
 }
 
 Result<void> SqliteStore::Write(const change::UpdateKey& c) {
   const KeyRecord& key = *c.key;
   const std::string context = "UpdateKey " + Describe(key.scope, key.key_id);
-  auto changed = RunStatement(*stmts_, kUpdateKey, [&](Statement& s) { BindKeyColumns(s, key); });
-  if (!changed) return WithContext(changed.error(), context);
-  if (*changed == 0) return NotFound("key", key.scope, key.key_id);
-  if (auto r = DeleteChildRows(*stmts_, key.scope, key.key_id); !r) {
+  auto key_row = WriteKeyRow(*stmts_, kUpdateKey, key);
+  if (!key_row) return WithContext(key_row.error(), context);
+  if (!*key_row) return NotFound("key", key.scope, key.key_id);
+  if (auto r = DeleteChildRows(*stmts_, **key_row); !r) return WithContext(r.error(), context);
+  if (auto r = InsertChildRows(*stmts_, **key_row, key); !r) {
     return WithContext(r.error(), context);
   }
-  if (auto r = InsertChildRows(*stmts_, key); !r) return WithContext(r.error(), context);
   return {};
 }
 

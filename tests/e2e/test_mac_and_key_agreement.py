@@ -40,8 +40,8 @@ def material(data_dir, key_id: str) -> bytes:
     db = sqlite3.connect(f"file:{data_dir / 'kms.db'}?mode=ro", uri=True)
     try:
         rows = db.execute(
-            "SELECT m.bytes FROM key_materials m JOIN keys k USING (account, region, key_id) "
-            "WHERE m.key_id = ? AND m.version = k.current_material_version", (key_id,)).fetchall()
+            "SELECT m.bytes FROM key_materials m JOIN keys k ON m.key_row = k.id "
+            "WHERE k.key_id = ? AND m.version = k.current_material_version", (key_id,)).fetchall()
     finally:
         db.close()
     assert len(rows) == 1, rows

@@ -1,6 +1,8 @@
 #include "storage/schema.hpp"
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
@@ -12,6 +14,7 @@
 namespace kms::storage {
 namespace {
 
+using testing::kEuWest;
 using testing::kUsEast;
 using testing::MinimalKey;
 using testing::OpenRaw;
@@ -87,6 +90,106 @@ TEST_CASE("A database at each older schema version migrates to the latest on ope
   DbHandle db = OpenRaw(path);
   CHECK(QueryInt(db.get(), "PRAGMA user_version") == LatestSchemaVersion());
   CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
+}
+
+// Rows as version 1 stored them: every child names its key by (account, region, key_id).
+// Two keys in two scopes with the same key id, so that a child can only find its own key
+// by all three columns; material rows inserted out of version order.
+constexpr const char* kVersion1Rows = R"sql(
+INSERT INTO keys VALUES
+  ('111122223333', 'us-east-1', 'k1', 'first', 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT',
+   'AWS_KMS', 'CUSTOMER', 'Enabled', 1700000000, NULL, NULL, 0, 1, 365, 1731536000, 2),
+  ('111122223333', 'eu-west-2', 'k1', 'second', 'HMAC_256', 'GENERATE_VERIFY_MAC',
+   'EXTERNAL', 'CUSTOMER', 'PendingDeletion', 1700000001, 1702592000, 30, 1, 0, NULL, NULL,
+   1);
+INSERT INTO key_materials VALUES
+  ('111122223333', 'us-east-1', 'k1', 2, 'm2', x'0201', 1710000000),
+  ('111122223333', 'eu-west-2', 'k1', 1, 'e1', x'00ff', 1700000001),
+  ('111122223333', 'us-east-1', 'k1', 1, 'm1', x'01', 1700000000);
+INSERT INTO key_tags VALUES
+  ('111122223333', 'us-east-1', 'k1', 1, 'second', 'b'),
+  ('111122223333', 'us-east-1', 'k1', 0, 'first', 'a');
+INSERT INTO key_policies VALUES
+  ('111122223333', 'us-east-1', 'k1', 'default', '{"p":1}'),
+  ('111122223333', 'eu-west-2', 'k1', 'default', '{"p":2}');
+INSERT INTO aliases VALUES
+  ('111122223333', 'eu-west-2', 'alias/second', 'k1', 1700000002, 1700000003);
+)sql";
+
+TEST_CASE("Migrating from version 1 keeps every key, child row and alias", "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.File("v1.db");
+  {
+    DbHandle db = OpenRaw(path);
+    REQUIRE(MigrateTo(db.get(), 1));
+    REQUIRE(Exec(db.get(), kVersion1Rows));
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  auto snapshot = (*store)->LoadAll();
+  REQUIRE(snapshot);
+  REQUIRE(snapshot->keys.size() == 2);
+  const KeyRecord& east = *snapshot->keys[0];  // keys keep their order (rowid)
+  const KeyRecord& west = *snapshot->keys[1];
+  CHECK(east.scope == kUsEast);
+  CHECK(east.description == "first");
+  CHECK(east.rotation_period_days == 365);
+  CHECK(east.current_material_version == 2);
+  CHECK(east.policy == R"({"p":1})");
+  REQUIRE(east.tags.size() == 2);
+  CHECK(east.tags[0].key == "first");
+  CHECK(east.tags[1].key == "second");
+  REQUIRE(east.materials.size() == 2);
+  CHECK(east.materials[0].version == 1);
+  CHECK(east.materials[0].material_id == "m1");
+  CHECK(east.materials[1].bytes == std::vector<std::uint8_t>{0x02, 0x01});
+
+  CHECK(west.scope == kEuWest);
+  CHECK(west.key_spec == "HMAC_256");
+  CHECK(west.deletion_date == 1702592000);
+  CHECK(west.pending_window_days == 30);
+  CHECK(west.multi_region);
+  CHECK(west.policy == R"({"p":2})");
+  CHECK(west.tags.empty());
+  REQUIRE(west.materials.size() == 1);
+  CHECK(west.materials[0].bytes == std::vector<std::uint8_t>{0x00, 0xff});
+
+  REQUIRE(snapshot->aliases.size() == 1);
+  CHECK(snapshot->aliases[0].scope == kEuWest);
+  CHECK(snapshot->aliases[0].target_key_id == "k1");
+  CHECK(snapshot->aliases[0].last_updated_date == 1700000003);
+
+  SECTION("and the cascades work on the migrated rows") {
+    REQUIRE((*store)->DeleteKey(kEuWest, "k1"));
+    store->reset();
+    DbHandle db = OpenRaw(path);
+    CHECK(QueryInt(db.get(), "SELECT count(*) FROM key_materials") == 2);
+    CHECK(QueryInt(db.get(), "SELECT count(*) FROM key_policies") == 1);
+    CHECK(QueryInt(db.get(), "SELECT count(*) FROM aliases") == 0);
+    CHECK(Tables(db.get()) == "aliases,key_materials,key_policies,key_tags,keys");
+    CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
+  }
+}
+
+TEST_CASE("Migrating from version 1 stops at an orphaned child row and keeps version 1",
+          "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.File("v1.db");
+  {
+    DbHandle db = OpenRaw(path);  // foreign keys are off on this connection
+    REQUIRE(MigrateTo(db.get(), 1));
+    REQUIRE(Exec(db.get(), kVersion1Rows));
+    REQUIRE(Exec(db.get(),
+                 "INSERT INTO key_tags VALUES "
+                 "('111122223333', 'us-east-1', 'ghost', 0, 'lost', 'row')"));
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE_FALSE(store);
+  CHECK_THAT(store.error().message,
+             Catch::Contains("schema migration 2") && Catch::Contains("key_row"));
+  DbHandle db = OpenRaw(path);
+  CHECK(QueryInt(db.get(), "PRAGMA user_version") == 1);
+  CHECK(QueryInt(db.get(), "SELECT count(*) FROM key_tags") == 3);
 }
 
 TEST_CASE("A database from a newer kmsd is refused as kCorrupt", "[storage][schema]") {

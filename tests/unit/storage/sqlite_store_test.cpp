@@ -225,15 +225,20 @@ TEST_CASE("DeleteKey cascades to aliases, tags, policy and materials", "[storage
   REQUIRE((*store)->InsertAlias(SampleAlias(kUsEast, "alias/doomed-1", "doomed")));
   REQUIRE((*store)->InsertAlias(SampleAlias(kUsEast, "alias/doomed-2", "doomed")));
   REQUIRE((*store)->InsertAlias(SampleAlias(kUsEast, "alias/kept", "kept")));
+  const DbHandle raw = OpenRaw(path);
+  const std::string doomed_row =
+      std::to_string(QueryInt(raw.get(), "SELECT id FROM keys WHERE key_id = 'doomed'"));
+  CHECK(QueryInt(raw.get(),
+                 ("SELECT count(*) FROM key_tags WHERE key_row = " + doomed_row).c_str()) > 0);
   REQUIRE((*store)->DeleteKey(kUsEast, "doomed"));
 
-  const DbHandle raw = OpenRaw(path);
-  for (const char* sql : {"SELECT count(*) FROM key_tags WHERE key_id = 'doomed'",
-                          "SELECT count(*) FROM key_materials WHERE key_id = 'doomed'",
-                          "SELECT count(*) FROM key_policies WHERE key_id = 'doomed'",
-                          "SELECT count(*) FROM aliases WHERE target_key_id = 'doomed'"}) {
+  for (const std::string& sql :
+       {"SELECT count(*) FROM key_tags WHERE key_row = " + doomed_row,
+        "SELECT count(*) FROM key_materials WHERE key_row = " + doomed_row,
+        "SELECT count(*) FROM key_policies WHERE key_row = " + doomed_row,
+        std::string("SELECT count(*) FROM aliases WHERE target_key_id = 'doomed'")}) {
     CAPTURE(sql);
-    CHECK(QueryInt(raw.get(), sql) == 0);
+    CHECK(QueryInt(raw.get(), sql.c_str()) == 0);
   }
   CHECK(QueryInt(raw.get(), "SELECT count(*) FROM key_tags") == 3);
   CHECK(QueryInt(raw.get(), "SELECT count(*) FROM key_materials") == 3);
@@ -417,9 +422,10 @@ TEST_CASE("LoadAll shares one copy of each policy text among keys", "[storage][s
   CHECK_FALSE(k4->policy.SharesWith(with_common[0]->policy));
 }
 
-TEST_CASE("LoadAll finds children stored out of key order", "[storage][sqlite_store]") {
-  // UpdateKey rewrites a key's tag, policy and material rows after every other key's, and
-  // rows written by hand can come in any order: LoadAll must not rely on rowid order.
+TEST_CASE("LoadAll gives each key exactly its own children after updates and deletes",
+          "[storage][sqlite_store]") {
+  // UpdateKey rewrites a key's tag, policy and material rows; DeleteKey cascades; a key
+  // inserted after the newest keys were deleted may get a deleted key's keys.id again.
   TempDir dir;
   const std::string path = dir.File("kms.db");
   auto opened = SqliteStore::Open(path);
@@ -436,18 +442,16 @@ TEST_CASE("LoadAll finds children stored out of key order", "[storage][sqlite_st
   expected[1].materials.push_back({4, std::string(64, 'e'), {1, 2, 3}, 1730000000});
   expected[1].current_material_version = 4;
   REQUIRE(store.UpdateKey(expected[1]));
-  {
-    // Material and tag rows of every key in reverse rowid order.
-    const DbHandle raw = OpenRaw(path);
-    REQUIRE(Exec(raw.get(),
-                 "BEGIN;"
-                 "CREATE TEMP TABLE m AS SELECT * FROM key_materials;"
-                 "CREATE TEMP TABLE t AS SELECT * FROM key_tags;"
-                 "DELETE FROM key_materials; DELETE FROM key_tags;"
-                 "INSERT INTO key_materials SELECT * FROM m ORDER BY key_id DESC, version DESC;"
-                 "INSERT INTO key_tags SELECT * FROM t ORDER BY key_id DESC, position DESC;"
-                 "COMMIT;"));
-  }
+
+  const DbHandle raw = OpenRaw(path);
+  const std::int64_t k3_row = QueryInt(raw.get(), "SELECT id FROM keys WHERE key_id = 'k3'");
+  REQUIRE(store.DeleteKey(kUsEast, "k3"));
+  REQUIRE(store.DeleteKey(kUsEast, "k4"));
+  expected.erase(expected.begin() + 2, expected.end());
+  expected.push_back(MinimalKey(kUsEast, "k5"));
+  REQUIRE(store.InsertKey(expected.back()));
+  CHECK(QueryInt(raw.get(), "SELECT id FROM keys WHERE key_id = 'k5'") == k3_row);  // reused
+
   const LoadedRecords loaded = LoadSorted(store);
   REQUIRE(loaded.keys.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -464,14 +468,13 @@ TEST_CASE("LoadAll refuses a child row whose key is missing", "[storage][sqlite_
   REQUIRE((*opened)->InsertKey(MinimalKey(kUsEast, "k1")));
   {
     const DbHandle raw = OpenRaw(path);  // foreign keys are off on this connection
-    REQUIRE(Exec(raw.get(),
-                 "INSERT INTO key_materials VALUES "
-                 "('111122223333', 'us-east-1', 'ghost', 1, 'id', x'00', 0)"));
+    REQUIRE(Exec(raw.get(), "INSERT INTO key_materials VALUES (999, 1, 'id', x'00', 0)"));
   }
   auto snapshot = (*opened)->LoadAll();
   REQUIRE_FALSE(snapshot);
   CHECK(snapshot.error().code == Error::Code::kCorrupt);
-  CHECK_THAT(snapshot.error().message, Catch::Contains("ghost"));
+  CHECK_THAT(snapshot.error().message, Catch::Contains("key_materials row for missing key") &&
+                                           Catch::Contains("keys.id 999"));
 }
 
 std::vector<Change> InsertsOf(const std::vector<KeyRecord>& keys) {
