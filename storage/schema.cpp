@@ -13,14 +13,14 @@ static_assert(SQLITE_VERSION_NUMBER >= 3037000, "kmsd needs SQLite 3.37 or newer
 namespace kms::storage {
 namespace {
 
+// One schema change, run in one transaction: each non-null step in order (sqlite3_exec).
 struct Migration {
-  int version;      // the user_version this migration produces
-  const char* sql;  // fixed DDL; must end by setting `PRAGMA user_version` to `version`
+  int version;                       // the user_version this migration produces
+  std::array<const char*, 3> steps;  // fixed SQL; the last must set `PRAGMA user_version`
 };
 
-// Append only. Entry i produces version i + 1.
-constexpr auto kMigrations = std::to_array<Migration>({
-    {1, R"sql(
+// Version 1: every child row names its key by (account, region, key_id).
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE keys (
   account                  TEXT    NOT NULL,
   region                   TEXT    NOT NULL,
@@ -94,21 +94,13 @@ CREATE TABLE aliases (
 CREATE INDEX aliases_by_target ON aliases (account, region, target_key_id);
 
 PRAGMA user_version = 1;
-)sql"},
-    // Version 2: children name their key by keys.id, an INTEGER PRIMARY KEY, and are
-    // WITHOUT ROWID tables clustered on (key_row, ...). A new key's child rows then go at the
-    // end of each child table instead of at a random place in a (account, region, key_id)
-    // index: CreateKey dirties one random page (the keys unique index) instead of three.
-    // The old tables are renamed, copied into the new ones and dropped, children first so
-    // that dropping keys_v1 cascades nowhere. LEFT JOIN: an orphaned child row fails the
-    // NOT NULL on key_row and stops the migration rather than being dropped silently.
-    {2, R"sql(
-ALTER TABLE aliases RENAME TO aliases_v1;
-ALTER TABLE key_policies RENAME TO key_policies_v1;
-ALTER TABLE key_tags RENAME TO key_tags_v1;
-ALTER TABLE key_materials RENAME TO key_materials_v1;
-ALTER TABLE keys RENAME TO keys_v1;
+)sql";
 
+// Version 2: children name their key by keys.id, an INTEGER PRIMARY KEY, and are WITHOUT
+// ROWID tables clustered on (key_row, ...). A new key's child rows then go at the end of
+// each child table instead of at a random place in a (account, region, key_id) index:
+// CreateKey dirties one random page (the keys unique index) instead of three.
+constexpr const char* kSchemaV2 = R"sql(
 CREATE TABLE keys (
   id                       INTEGER PRIMARY KEY,
   account                  TEXT    NOT NULL,
@@ -167,6 +159,23 @@ CREATE TABLE aliases (
     ON DELETE CASCADE
 ) STRICT;
 
+-- The cascade from keys looks aliases up by target.
+CREATE INDEX aliases_by_target ON aliases (account, region, target_key_id);
+)sql";
+
+// From version 1: the old tables are renamed, copied into new ones and dropped, children
+// first so that dropping keys_v1 cascades nowhere. LEFT JOIN: an orphaned child row fails
+// the NOT NULL on key_row and stops the migration rather than being dropped silently.
+constexpr const char* kRenameV1Tables = R"sql(
+-- The index name is reused by the new aliases table.
+DROP INDEX aliases_by_target;
+ALTER TABLE aliases RENAME TO aliases_v1;
+ALTER TABLE key_policies RENAME TO key_policies_v1;
+ALTER TABLE key_tags RENAME TO key_tags_v1;
+ALTER TABLE key_materials RENAME TO key_materials_v1;
+ALTER TABLE keys RENAME TO keys_v1;
+)sql";
+constexpr const char* kCopyAndDropV1Tables = R"sql(
 INSERT INTO keys
 SELECT rowid, account, region, key_id, description, key_spec, key_usage, origin, key_manager,
        key_state, creation_date, deletion_date, pending_window_days, multi_region,
@@ -193,13 +202,20 @@ DROP TABLE key_tags_v1;
 DROP TABLE key_materials_v1;
 DROP TABLE keys_v1;
 
--- The cascade from keys looks aliases up by target.
-CREATE INDEX aliases_by_target ON aliases (account, region, target_key_id);
-
 PRAGMA user_version = 2;
-)sql"},
-    // {3, R"sql( ALTER TABLE ...; PRAGMA user_version = 3; )sql"},
+)sql";
+
+// Append only. Entry i produces version i + 1.
+constexpr auto kMigrations = std::to_array<Migration>({
+    {1, {kSchemaV1, nullptr, nullptr}},                       // the first schema
+    {2, {kRenameV1Tables, kSchemaV2, kCopyAndDropV1Tables}},  // children by keys.id
+    // {3, {"ALTER TABLE ...; PRAGMA user_version = 3;", nullptr, nullptr}},
 });
+
+// What a new, empty database gets in one step instead of replaying every migration (which
+// renames and copies tables: ~4 ms instead of ~0.7 ms on every start with a new data
+// directory). Must equal what the migrations build; a test compares the two.
+constexpr const char* kLatestSchema = kSchemaV2;
 
 constexpr bool MigrationsAreNumberedInOrder() {
   int expected = 1;
@@ -236,15 +252,26 @@ Result<void> ApplyNext(sqlite3* db, int target, bool* done) {
     *done = true;
     return {};  // nothing written; the transaction rolls back
   }
+  // An empty database bound for the latest version gets the latest schema in one step.
+  const bool fresh = *version == 0 && target == kLatestVersion;
+  const std::string set_latest = "PRAGMA user_version = " + std::to_string(kLatestVersion);
   const Migration& migration = kMigrations[static_cast<std::size_t>(*version)];
-  const int rc = sqlite3_exec(db, migration.sql, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) {
-    return SqliteError(db, rc, "schema migration " + std::to_string(migration.version));
+  const int produces = fresh ? kLatestVersion : migration.version;
+  const auto steps = fresh ? std::array<const char*, 3>{kLatestSchema, set_latest.c_str(), nullptr}
+                           : migration.steps;
+  for (const char* sql : steps) {
+    if (sql == nullptr) continue;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      return SqliteError(db, rc,
+                         fresh ? std::string("creating the schema")
+                               : "schema migration " + std::to_string(migration.version));
+    }
   }
   auto migrated = SchemaVersion(db);
   if (!migrated) return migrated.error();
-  if (*migrated != migration.version) {
-    return Error{Error::Code::kIo, "schema migration " + std::to_string(migration.version) +
+  if (*migrated != produces) {
+    return Error{Error::Code::kIo, "schema migration " + std::to_string(produces) +
                                        " left user_version at " + std::to_string(*migrated)};
   }
   return txn->Commit();

@@ -17,8 +17,10 @@
 // key_row is the owning key's keys.id. Version 1 named the key by (account, region, key_id)
 // in every child table.
 //
-// To change the schema, append one entry to kMigrations in schema.cpp. Never edit a
-// migration that has shipped: databases in the field have already run it.
+// A new, empty database gets kLatestSchema directly rather than every migration in turn.
+// To change the schema, append one entry to kMigrations in schema.cpp and point kLatestSchema
+// at the new tables. Never edit a migration that has shipped: databases in the field have
+// already run it.
 //
 // Thread-safety: the functions take a connection that the caller uses exclusively.
 #pragma once

@@ -49,6 +49,27 @@ TEST_CASE("Migrating an empty database creates the schema and sets user_version"
   }
 }
 
+// Every table, index and constraint as SQLite records it (its CREATE statement).
+std::string SchemaSql(sqlite3* db) {
+  return QueryText(db,
+                   "SELECT group_concat(type || ' ' || name || ': ' || coalesce(sql, ''), '\n') "
+                   "FROM (SELECT * FROM sqlite_schema ORDER BY type, name)");
+}
+
+TEST_CASE("A new database gets exactly the schema that the migrations build", "[storage][schema]") {
+  DbHandle fresh = OpenRaw(":memory:");
+  REQUIRE(Migrate(fresh.get()));
+  DbHandle stepped = OpenRaw(":memory:");
+  REQUIRE(Exec(stepped.get(), "PRAGMA foreign_keys = ON"));  // as SqliteStore opens it
+  for (int version = 1; version <= LatestSchemaVersion(); ++version) {
+    REQUIRE(MigrateTo(stepped.get(), version));
+  }
+  CHECK(QueryInt(stepped.get(), "PRAGMA user_version") == LatestSchemaVersion());
+  CHECK(QueryInt(fresh.get(), "PRAGMA user_version") == LatestSchemaVersion());
+  CHECK_FALSE(SchemaSql(fresh.get()).empty());
+  CHECK(SchemaSql(fresh.get()) == SchemaSql(stepped.get()));
+}
+
 TEST_CASE("Every child table cascades deletes from keys", "[storage][schema]") {
   DbHandle db = OpenRaw(":memory:");
   REQUIRE(Migrate(db.get()));
