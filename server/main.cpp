@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
   auto store = kms::storage::SqliteStore::Open(db_path, kms::storage::SqliteStore::Creation::kDeferred);
   if (!store) return Fail("cannot open database " + db_path + ": " + store.error().message);
   auto registry = [&] {
-    const kms::server::HugePageHeap heap(kms::server::EstimatedLoadBytes(db_path));
+    const kms::server::HugePageHeap heap(
+        kms::server::EstimatedLoadBytes((*store)->KeyCountBound()));
     return kms::storage::Registry::Open(std::move(*store));
   }();
   if (!registry) return Fail("cannot load database " + db_path + ": " + registry.error().message);

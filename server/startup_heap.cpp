@@ -3,8 +3,6 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
-#include <string>
-#include <system_error>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -62,16 +60,6 @@ HugePageHeap::~HugePageHeap() {
   if (!tuned_) return;
   mallopt(M_TOP_PAD, kDefaultTopPad);
 #endif
-}
-
-std::size_t EstimatedLoadBytes(const std::filesystem::path& db_path) {
-  std::size_t total = 0;
-  for (const std::string suffix : {"", "-wal"}) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(db_path.string() + suffix, ec);
-    if (!ec) total += static_cast<std::size_t>(size);
-  }
-  return total;
 }
 
 }  // namespace kms::server

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "storage/sqlite_handles.hpp"
 #include "storage/sqlite_statement.hpp"
@@ -16,7 +17,7 @@ namespace {
 // One schema change, run in one transaction: each non-null step in order (sqlite3_exec).
 struct Migration {
   int version;                       // the user_version this migration produces
-  std::array<const char*, 3> steps;  // fixed SQL; the last must set `PRAGMA user_version`
+  std::array<const char*, 5> steps;  // fixed SQL; the last must set `PRAGMA user_version`
 };
 
 // Version 1: every child row names its key by (account, region, key_id).
@@ -100,7 +101,7 @@ PRAGMA user_version = 1;
 // ROWID tables clustered on (key_row, ...). A new key's child rows then go at the end of
 // each child table instead of at a random place in a (account, region, key_id) index:
 // CreateKey dirties one random page (the keys unique index) instead of three.
-constexpr const char* kSchemaV2 = R"sql(
+constexpr const char* kKeysMaterialsTagsV2 = R"sql(
 CREATE TABLE keys (
   id                       INTEGER PRIMARY KEY,
   account                  TEXT    NOT NULL,
@@ -139,14 +140,16 @@ CREATE TABLE key_tags (
   tag_value TEXT    NOT NULL,
   PRIMARY KEY (key_row, position)
 ) STRICT, WITHOUT ROWID;
-
+)sql";
+constexpr const char* kKeyPoliciesV2 = R"sql(
 CREATE TABLE key_policies (
   key_row     INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
   policy_name TEXT    NOT NULL,
   policy      TEXT    NOT NULL,
   PRIMARY KEY (key_row, policy_name)
 ) STRICT, WITHOUT ROWID;
-
+)sql";
+constexpr const char* kAliasesV2 = R"sql(
 CREATE TABLE aliases (
   account           TEXT    NOT NULL,
   region            TEXT    NOT NULL,
@@ -205,17 +208,63 @@ DROP TABLE keys_v1;
 PRAGMA user_version = 2;
 )sql";
 
+// Version 3: a policy text is stored once, in policy_texts, and key_policies names it by id.
+// Keys mostly share one policy text (the default policy of their account, ~270 bytes),
+// which version 2 stored in every key's row: about 45 % of the file. A trigger removes a
+// text when its last key_policies row goes (a deleted key, a replaced policy).
+constexpr const char* kPoliciesV3 = R"sql(
+CREATE TABLE policy_texts (
+  id   INTEGER PRIMARY KEY,
+  text TEXT    NOT NULL UNIQUE
+) STRICT;
+
+CREATE TABLE key_policies (
+  key_row     INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  policy_name TEXT    NOT NULL,
+  text_id     INTEGER NOT NULL REFERENCES policy_texts (id),
+  PRIMARY KEY (key_row, policy_name)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX key_policies_by_text ON key_policies (text_id);
+
+CREATE TRIGGER policy_texts_unused AFTER DELETE ON key_policies
+WHEN NOT EXISTS (SELECT 1 FROM key_policies WHERE text_id = old.text_id)
+BEGIN
+  DELETE FROM policy_texts WHERE id = old.text_id;
+END;
+)sql";
+
+// From version 2: key_policies is renamed, its texts and rows copied, and it is dropped.
+constexpr const char* kRenameV2Policies = R"sql(
+ALTER TABLE key_policies RENAME TO key_policies_v2;
+)sql";
+constexpr const char* kCopyAndDropV2Policies = R"sql(
+INSERT INTO policy_texts (text) SELECT DISTINCT policy FROM key_policies_v2;
+
+INSERT INTO key_policies
+SELECT p.key_row, p.policy_name, t.id
+FROM key_policies_v2 p JOIN policy_texts t ON t.text = p.policy;
+
+DROP TABLE key_policies_v2;
+
+PRAGMA user_version = 3;
+)sql";
+
 // Append only. Entry i produces version i + 1.
 constexpr auto kMigrations = std::to_array<Migration>({
-    {1, {kSchemaV1, nullptr, nullptr}},                       // the first schema
-    {2, {kRenameV1Tables, kSchemaV2, kCopyAndDropV1Tables}},  // children by keys.id
+    {1, {kSchemaV1}},  // the first schema
+    {2,
+     {kRenameV1Tables, kKeysMaterialsTagsV2, kKeyPoliciesV2, kAliasesV2,
+      kCopyAndDropV1Tables}},                                       // children by keys.id
+    {3, {kRenameV2Policies, kPoliciesV3, kCopyAndDropV2Policies}},  // policy texts once
     // {3, {"ALTER TABLE ...; PRAGMA user_version = 3;", nullptr, nullptr}},
 });
 
 // What a new, empty database gets in one step instead of replaying every migration (which
 // renames and copies tables: ~4 ms instead of ~0.7 ms on every start with a new data
 // directory). Must equal what the migrations build; a test compares the two.
-constexpr const char* kLatestSchema = kSchemaV2;
+constexpr auto kLatestSchema =
+    std::to_array<const char*>({kKeysMaterialsTagsV2, kPoliciesV3, kAliasesV2});
 
 constexpr bool MigrationsAreNumberedInOrder() {
   int expected = 1;
@@ -257,8 +306,13 @@ Result<void> ApplyNext(sqlite3* db, int target, bool* done) {
   const std::string set_latest = "PRAGMA user_version = " + std::to_string(kLatestVersion);
   const Migration& migration = kMigrations[static_cast<std::size_t>(*version)];
   const int produces = fresh ? kLatestVersion : migration.version;
-  const auto steps = fresh ? std::array<const char*, 3>{kLatestSchema, set_latest.c_str(), nullptr}
-                           : migration.steps;
+  std::vector<const char*> steps;
+  if (fresh) {
+    steps.assign(kLatestSchema.begin(), kLatestSchema.end());
+    steps.push_back(set_latest.c_str());
+  } else {
+    steps.assign(migration.steps.begin(), migration.steps.end());
+  }
   for (const char* sql : steps) {
     if (sql == nullptr) continue;
     const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);

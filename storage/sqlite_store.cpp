@@ -56,8 +56,14 @@ constexpr std::string_view kInsertTag =
 
 constexpr std::string_view kDeleteTags = "DELETE FROM key_tags WHERE key_row = ?1";
 
+// A policy names its text by policy_texts.id; a text is stored once, however many keys use it.
+constexpr std::string_view kFindPolicyText = "SELECT id FROM policy_texts WHERE text = ?1";
+
+constexpr std::string_view kInsertPolicyText =
+    "INSERT INTO policy_texts (text) VALUES (?1) RETURNING id";
+
 constexpr std::string_view kInsertPolicy =
-    "INSERT INTO key_policies (key_row, policy_name, policy) VALUES (?1, 'default', ?2)";
+    "INSERT INTO key_policies (key_row, policy_name, text_id) VALUES (?1, 'default', ?2)";
 
 constexpr std::string_view kDeletePolicies = "DELETE FROM key_policies WHERE key_row = ?1";
 
@@ -95,8 +101,10 @@ constexpr std::string_view kMaxKeyRowid = "SELECT coalesce(max(id), 0) FROM keys
 constexpr std::string_view kSelectTags = R"sql(
 SELECT key_row, tag_key, tag_value FROM key_tags ORDER BY key_row, position)sql";
 
+constexpr std::string_view kSelectPolicyTexts = "SELECT id, text FROM policy_texts";
+
 constexpr std::string_view kSelectPolicies = R"sql(
-SELECT key_row, policy FROM key_policies WHERE policy_name = 'default' ORDER BY key_row)sql";
+SELECT key_row, text_id FROM key_policies WHERE policy_name = 'default' ORDER BY key_row)sql";
 
 constexpr std::string_view kSelectMaterials = R"sql(
 SELECT key_row, version, material_id, bytes, created_at
@@ -112,6 +120,7 @@ constexpr auto kDeleteEverything = std::to_array<std::string_view>({
     "DELETE FROM aliases",
     "DELETE FROM key_tags",
     "DELETE FROM key_policies",
+    "DELETE FROM policy_texts",
     "DELETE FROM key_materials",
     "DELETE FROM keys",
 });
@@ -184,6 +193,19 @@ Result<std::optional<std::int64_t>> WriteKeyRow(StatementCache& stmts, std::stri
   return std::optional<std::int64_t>(stmt->Int(0));
 }
 
+// The policy_texts.id of `text`, added if no key uses it yet. REQUIRES: inside a Transaction.
+Result<std::int64_t> PolicyTextId(StatementCache& stmts, std::string_view text) {
+  for (std::string_view sql : {kFindPolicyText, kInsertPolicyText}) {
+    auto stmt = stmts.Prepare(sql);
+    if (!stmt) return stmt.error();
+    stmt->BindText(1, text);
+    auto row = stmt->Step();
+    if (!row) return row.error();
+    if (*row) return stmt->Int(0);
+  }
+  return Error{Error::Code::kIo, "policy text: no id returned"};
+}
+
 // Writes the tag, policy and material rows of `key`, whose keys.id is `key_row`.
 // REQUIRES: inside a Transaction.
 Result<void> InsertChildRows(StatementCache& stmts, std::int64_t key_row, const KeyRecord& key) {
@@ -195,8 +217,10 @@ Result<void> InsertChildRows(StatementCache& stmts, std::int64_t key_row, const 
     if (!done) return done.error();
     ++position;
   }
+  auto text_id = PolicyTextId(stmts, key.policy);
+  if (!text_id) return text_id.error();
   auto policy = RunStatement(stmts, kInsertPolicy,
-                             [&](Statement& s) { s.BindInt(1, key_row).BindText(2, key.policy); });
+                             [&](Statement& s) { s.BindInt(1, key_row).BindInt(2, *text_id); });
   if (!policy) return policy.error();
   for (const KeyMaterial& material : key.materials) {
     auto done = RunStatement(stmts, kInsertMaterial, [&](Statement& s) {
@@ -275,23 +299,6 @@ Result<void> ReadKeyRow(const Statement& row, KeyRecord& key) {
   return {};
 }
 
-// Hands out one SharedText per distinct text, so that keys with the same policy share it.
-// Bounded: once it knows kMaxTexts texts, a new text gets a copy of its own, so a database
-// in which every policy differs costs no more memory than without interning.
-class TextInterner {
- public:
-  SharedText Intern(std::string_view text) {
-    if (auto it = texts_.find(text); it != texts_.end()) return it->second;
-    SharedText shared{std::string(text)};
-    if (texts_.size() < kMaxTexts) texts_.emplace(shared.view(), shared);
-    return shared;
-  }
-
- private:
-  static constexpr std::size_t kMaxTexts = 64;
-  std::unordered_map<std::string_view, SharedText> texts_;  // keys view their own values
-};
-
 // Finds the key that a child row belongs to from the row's key_row (column 0). Keys and the
 // rows of each child table are both read in ascending keys.id order, so the owner of each
 // row is at or after the owner of the row before: one forward pass over the keys per table
@@ -332,6 +339,16 @@ Result<void> ForEachRow(StatementCache& stmts, std::string_view sql, RowFn&& on_
     if (!*more) return {};
     if (auto r = on_row(static_cast<const Statement&>(*stmt)); !r) return r.error();
   }
+}
+
+// The largest keys.id, an upper bound of the key count; 0 if unknown.
+std::size_t MaxKeyRowid(StatementCache& stmts) {
+  std::size_t bound = 0;
+  (void)ForEachRow(stmts, kMaxKeyRowid, [&](const Statement& row) -> Result<void> {
+    if (auto n = Narrow<std::uint32_t>(row.Int(0))) bound = *n;
+    return {};
+  });
+  return bound;
 }
 
 // Reads one text value (for PRAGMAs that report their result as a row).
@@ -520,6 +537,11 @@ Result<void> SqliteStore::Prepare() {
   return ConnectIfDeferred();
 }
 
+std::size_t SqliteStore::KeyCountBound() {
+  const std::lock_guard lock(mu_);
+  return db_ == nullptr ? 0 : MaxKeyRowid(*stmts_);
+}
+
 Result<Snapshot> SqliteStore::LoadAll() {
   const std::lock_guard lock(mu_);
   if (db_ == nullptr) return Snapshot{};  // a deferred creation: the database is empty
@@ -531,14 +553,8 @@ Result<Snapshot> SqliteStore::LoadAll() {
   // Built as mutable records, completed table by table, and published as const ones.
   std::vector<std::shared_ptr<KeyRecord>> keys;
   std::vector<std::int64_t> ids;  // keys.id of each of `keys`
-  auto max_rowid = ForEachRow(*stmts_, kMaxKeyRowid, [&](const Statement& row) -> Result<void> {
-    if (auto n = Narrow<std::uint32_t>(row.Int(0))) {
-      keys.reserve(*n);
-      ids.reserve(*n);
-    }
-    return {};
-  });
-  if (!max_rowid) return WithContext(max_rowid.error(), "LoadAll");
+  keys.reserve(MaxKeyRowid(*stmts_));
+  ids.reserve(keys.capacity());
   auto key_rows = ForEachRow(*stmts_, kSelectKeys, [&](const Statement& row) -> Result<void> {
     auto key = std::make_shared<KeyRecord>();
     if (auto r = ReadKeyRow(row, *key); !r) return r.error();
@@ -557,12 +573,23 @@ Result<Snapshot> SqliteStore::LoadAll() {
   });
   if (!tags) return WithContext(tags.error(), "LoadAll");
 
-  TextInterner policies_seen;
+  // One SharedText per stored text: keys with the same policy share it in memory too.
+  std::unordered_map<std::int64_t, SharedText> texts;
+  auto text_rows = ForEachRow(*stmts_, kSelectPolicyTexts, [&](const Statement& row) {
+    texts.emplace(row.Int(0), SharedText{row.Text(1)});
+    return Result<void>{};
+  });
+  if (!text_rows) return WithContext(text_rows.error(), "LoadAll");
   finder.Rewind();
   auto policies = ForEachRow(*stmts_, kSelectPolicies, [&](const Statement& row) -> Result<void> {
     auto owner = finder.OwnerOf(row, "key_policies");
     if (!owner) return owner.error();
-    (*owner)->policy = policies_seen.Intern(row.TextView(1));
+    auto text = texts.find(row.Int(1));
+    if (text == texts.end()) {
+      return Corrupt("key_policies row for missing policy text (policy_texts.id " +
+                     std::to_string(row.Int(1)) + ")");
+    }
+    (*owner)->policy = text->second;
     return {};
   });
   if (!policies) return WithContext(policies.error(), "LoadAll");

@@ -62,6 +62,9 @@ class SqliteStore final : public Store {
 
   // Store (see store.hpp for the contracts).
   Result<Snapshot> LoadAll() override;
+  // At least the number of keys stored, found in O(log n) (the largest keys.id): for sizing
+  // what LoadAll will build. 0 for a database not created yet, or on any error.
+  std::size_t KeyCountBound();
   Result<void> Apply(std::span<const Change> changes) override;
   Result<void> Prepare() override;
 

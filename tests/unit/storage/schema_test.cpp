@@ -39,7 +39,7 @@ TEST_CASE("Migrating an empty database creates the schema and sets user_version"
   auto after = SchemaVersion(db.get());
   REQUIRE(after);
   CHECK(*after == LatestSchemaVersion());
-  CHECK(Tables(db.get()) == "aliases,key_materials,key_policies,key_tags,keys");
+  CHECK(Tables(db.get()) == "aliases,key_materials,key_policies,key_tags,keys,policy_texts");
   CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
   CHECK(QueryInt(db.get(), "SELECT count(*) FROM pragma_foreign_key_check") == 0);
 
@@ -76,16 +76,18 @@ TEST_CASE("Every child table cascades deletes from keys", "[storage][schema]") {
   const char* table = GENERATE("key_materials", "key_tags", "key_policies", "aliases");
   CAPTURE(table);
   sqlite3_stmt* raw = nullptr;
-  REQUIRE(sqlite3_prepare_v2(
-              db.get(), "SELECT DISTINCT \"table\", on_delete FROM pragma_foreign_key_list(?1)", -1,
-              &raw, nullptr) == SQLITE_OK);
+  REQUIRE(
+      sqlite3_prepare_v2(db.get(),
+                         "SELECT DISTINCT \"table\", on_delete FROM pragma_foreign_key_list(?1) "
+                         "WHERE \"table\" = 'keys'",
+                         -1, &raw, nullptr) == SQLITE_OK);
   const StmtHandle stmt(raw);
   REQUIRE(sqlite3_bind_text(stmt.get(), 1, table, -1, SQLITE_STATIC) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt.get()) == SQLITE_ROW);
   CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0))) == "keys");
   CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 1))) ==
         "CASCADE");
-  CHECK(sqlite3_step(stmt.get()) == SQLITE_DONE);  // exactly one foreign key
+  CHECK(sqlite3_step(stmt.get()) == SQLITE_DONE);  // exactly one foreign key to keys
 }
 
 TEST_CASE("A database at each older schema version migrates to the latest on open",
@@ -186,8 +188,9 @@ TEST_CASE("Migrating from version 1 keeps every key, child row and alias", "[sto
     DbHandle db = OpenRaw(path);
     CHECK(QueryInt(db.get(), "SELECT count(*) FROM key_materials") == 2);
     CHECK(QueryInt(db.get(), "SELECT count(*) FROM key_policies") == 1);
+    CHECK(QueryText(db.get(), "SELECT group_concat(text) FROM policy_texts") == R"({"p":1})");
     CHECK(QueryInt(db.get(), "SELECT count(*) FROM aliases") == 0);
-    CHECK(Tables(db.get()) == "aliases,key_materials,key_policies,key_tags,keys");
+    CHECK(Tables(db.get()) == "aliases,key_materials,key_policies,key_tags,keys,policy_texts");
     CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
   }
 }
@@ -211,6 +214,40 @@ TEST_CASE("Migrating from version 1 stops at an orphaned child row and keeps ver
   DbHandle db = OpenRaw(path);
   CHECK(QueryInt(db.get(), "PRAGMA user_version") == 1);
   CHECK(QueryInt(db.get(), "SELECT count(*) FROM key_tags") == 3);
+}
+
+TEST_CASE("Migrating from version 2 stores each policy text once", "[storage][schema]") {
+  TempDir dir;
+  const std::string path = dir.File("v2.db");
+  {
+    DbHandle db = OpenRaw(path);
+    REQUIRE(MigrateTo(db.get(), 2));
+    REQUIRE(Exec(db.get(), R"sql(
+INSERT INTO keys VALUES
+  (1, '111122223333', 'us-east-1', 'k1', '', 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'AWS_KMS',
+   'CUSTOMER', 'Enabled', 1700000000, NULL, NULL, 0, 0, NULL, NULL, 1),
+  (2, '111122223333', 'us-east-1', 'k2', '', 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'AWS_KMS',
+   'CUSTOMER', 'Enabled', 1700000000, NULL, NULL, 0, 0, NULL, NULL, 1),
+  (3, '111122223333', 'us-east-1', 'k3', '', 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'AWS_KMS',
+   'CUSTOMER', 'Enabled', 1700000000, NULL, NULL, 0, 0, NULL, NULL, 1);
+INSERT INTO key_policies VALUES (1, 'default', '{"shared":1}'), (2, 'default', '{"own":2}'),
+                                (3, 'default', '{"shared":1}');
+)sql"));
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  auto snapshot = (*store)->LoadAll();
+  REQUIRE(snapshot);
+  REQUIRE(snapshot->keys.size() == 3);
+  CHECK(snapshot->keys[0]->policy == R"({"shared":1})");
+  CHECK(snapshot->keys[1]->policy == R"({"own":2})");
+  CHECK(snapshot->keys[2]->policy == R"({"shared":1})");
+  CHECK(snapshot->keys[0]->policy.SharesWith(snapshot->keys[2]->policy));
+  store->reset();
+  DbHandle db = OpenRaw(path);
+  CHECK(QueryInt(db.get(), "PRAGMA user_version") == LatestSchemaVersion());
+  CHECK(QueryInt(db.get(), "SELECT count(*) FROM policy_texts") == 2);
+  CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("A database from a newer kmsd is refused as kCorrupt", "[storage][schema]") {

@@ -422,6 +422,61 @@ TEST_CASE("LoadAll shares one copy of each policy text among keys", "[storage][s
   CHECK_FALSE(k4->policy.SharesWith(with_common[0]->policy));
 }
 
+TEST_CASE("KeyCountBound is at least the number of keys, and 0 before any",
+          "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto deferred = SqliteStore::Open(path, SqliteStore::Creation::kDeferred);
+  REQUIRE(deferred);
+  CHECK((*deferred)->KeyCountBound() == 0);  // no file yet
+  for (const char* id : {"k1", "k2", "k3"}) {
+    REQUIRE((*deferred)->InsertKey(MinimalKey(kUsEast, id)));
+  }
+  CHECK((*deferred)->KeyCountBound() >= 3);
+  REQUIRE((*deferred)->DeleteKey(kUsEast, "k1"));
+  CHECK((*deferred)->KeyCountBound() >= 2);
+}
+
+TEST_CASE("A policy text is stored once and goes with its last key", "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto opened = SqliteStore::Open(path);
+  REQUIRE(opened);
+  SqliteStore& store = **opened;
+  const DbHandle raw = OpenRaw(path);
+  const auto texts = [&] {
+    return QueryText(raw.get(),
+                     "SELECT group_concat(text, ' ') FROM "
+                     "(SELECT text FROM policy_texts ORDER BY text)");
+  };
+  KeyRecord k1 = MinimalKey(kUsEast, "k1");
+  KeyRecord k2 = MinimalKey(kUsEast, "k2");
+  k1.policy = k2.policy = std::string("{\"shared\":1}");
+  REQUIRE(store.InsertKey(k1));
+  REQUIRE(store.InsertKey(k2));
+  CHECK(texts() == R"({"shared":1})");
+
+  SECTION("a replaced policy's text goes when no key uses it") {
+    k1.policy = std::string("{\"own\":1}");
+    REQUIRE(store.UpdateKey(k1));
+    CHECK(texts() == R"({"own":1} {"shared":1})");
+    k2.policy = std::string("{\"own\":1}");
+    REQUIRE(store.UpdateKey(k2));
+    CHECK(texts() == R"({"own":1})");
+  }
+  SECTION("a deleted key's text goes with the last key that used it") {
+    REQUIRE(store.DeleteKey(kUsEast, "k1"));
+    CHECK(texts() == R"({"shared":1})");
+    REQUIRE(store.DeleteKey(kUsEast, "k2"));
+    CHECK(texts().empty());
+  }
+  SECTION("Reset removes every text") {
+    REQUIRE(store.Apply(std::vector<Change>{change::Reset{}}));
+    CHECK(texts().empty());
+  }
+  CHECK(QueryInt(raw.get(), "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+}
+
 TEST_CASE("LoadAll gives each key exactly its own children after updates and deletes",
           "[storage][sqlite_store]") {
   // UpdateKey rewrites a key's tag, policy and material rows; DeleteKey cascades; a key
