@@ -257,7 +257,7 @@ constexpr auto kMigrations = std::to_array<Migration>({
      {kRenameV1Tables, kKeysMaterialsTagsV2, kKeyPoliciesV2, kAliasesV2,
       kCopyAndDropV1Tables}},                                       // children by keys.id
     {3, {kRenameV2Policies, kPoliciesV3, kCopyAndDropV2Policies}},  // policy texts once
-    // {3, {"ALTER TABLE ...; PRAGMA user_version = 3;", nullptr, nullptr}},
+    // {4, {"ALTER TABLE ...; PRAGMA user_version = 4;"}},
 });
 
 // What a new, empty database gets in one step instead of replaying every migration (which
