@@ -468,10 +468,13 @@ Result<DbHandle> Connect(const std::string& path, const std::string& context) {
   sqlite3_busy_timeout(db.get(), SqliteStore::kBusyTimeoutMs);
 
   // foreign_keys is per connection and must be set outside a transaction. secure_delete
-  // overwrites deleted key material instead of leaving it in free pages.
+  // overwrites deleted key material instead of leaving it in free pages. temp_store MEMORY:
+  // a statement's rollback journal (a Reset deletes every row, firing the policy_texts
+  // trigger per row) stays in memory instead of spilling to a file in /var/tmp, which a
+  // read-only container may not have and which held an extra descriptor meanwhile.
   if (auto r = Exec(db.get(),
                     "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-                    "PRAGMA secure_delete = ON;");
+                    "PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;");
       !r) {
     return WithContext(r.error(), context);
   }
