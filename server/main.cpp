@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
 
   RaiseDescriptorLimit();
   // OpenSSL's one-time set-up (providers, seeding the DRBG) takes milliseconds: do it beside
-  // the database load instead of in the first request.
+  // the database load and the binding of the port instead of in the first request.
   kms::crypto::Result<void> openssl_ready;
   std::thread openssl_init([&openssl_ready] { openssl_ready = kms::crypto::InitializeOpenSsl(); });
   struct Joiner {
@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
     if (!prepared) return Fail(prepared.error().message);
     db_path = prepared->string();
   }
-  // A new database file is built by the registry's committer as it starts, off this path.
+  // A new database file is built by the registry's committer once the server is serving
+  // (PrepareStoreSoon below), off this path.
   auto store = kms::storage::SqliteStore::Open(db_path, kms::storage::SqliteStore::Creation::kDeferred);
   if (!store) return Fail("cannot open database " + db_path + ": " + store.error().message);
   auto registry = [&] {
@@ -96,13 +97,12 @@ int main(int argc, char** argv) {
   }();
   if (!registry) return Fail("cannot load database " + db_path + ": " + registry.error().message);
 
-  openssl_init.join();
-  if (!openssl_ready) return Fail("cannot initialise OpenSSL: " + openssl_ready.error().message);
-
   kms::server::SystemClock clock;
   std::string error;
   auto server = kms::server::Server::Create(config, **registry, clock, error);
   if (!server) return Fail(error);
+  openssl_init.join();
+  if (!openssl_ready) return Fail("cannot initialise OpenSSL: " + openssl_ready.error().message);
 
   for (const auto& line : config.provenance) Log(LogLevel::kInfo, "config " + line);
   Log(LogLevel::kInfo, "kmsd " KMSD_VERSION " storage=" + db_path +
@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
   std::printf("kmsd listening on http://%s:%u\n", config.host.c_str(),
               static_cast<unsigned>(server->Port()));
   std::fflush(stdout);
+  (*registry)->PrepareStoreSoon();
 
   server->Run();
   server.reset();

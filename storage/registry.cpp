@@ -259,10 +259,15 @@ void Registry::Enqueue(Seq seq, Change change, Undo undo) {
   queue_cv_.notify_one();
 }
 
+void Registry::PrepareStoreSoon() {
+  {
+    const std::lock_guard lock(queue_mu_);
+    prepare_asked_ = true;
+  }
+  queue_cv_.notify_one();
+}
+
 void Registry::CommitLoop() {
-  // What opening the store left for later (a new database file), done now rather than by the
-  // first write. A failure here recurs in that write's Apply, which reports it.
-  (void)store_->Prepare();
   std::vector<Change> batch;
   std::size_t previous_batch = 0;  // changes in the last batch
   std::size_t queued_after = 0;    // changes queued when the last batch was settled
@@ -272,7 +277,15 @@ void Registry::CommitLoop() {
     Seq last = 0;
     {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      queue_cv_.wait(lock, [this] { return stopping_ || prepare_asked_ || !pending_.empty(); });
+      if (prepare_asked_) {
+        // Done now rather than by the first write; a failure here recurs in that write's
+        // Apply, which reports it.
+        prepare_asked_ = false;
+        lock.unlock();
+        (void)store_->Prepare();
+        continue;
+      }
       if (pending_.empty()) return;  // stopping, and everything is committed
       // Gathering. The writers answered by the last batch usually send their next change
       // within a few hundred microseconds; with many writers, waiting a little for them

@@ -120,6 +120,11 @@ class Registry {
   // them has returned (and released what it held). A server calls it before it destroys
   // what its callbacks post to. REQUIRES: the calling thread holds no Writer.
   void Quiesce();
+  // Asks the committer to finish, now, what opening the store left for later
+  // (Store::Prepare: a new database file is built there), unless a write has done it first.
+  // A server calls it once it is serving, which keeps that work off its start-up path.
+  // Returns at once; nothing depends on it for correctness (Apply prepares when it must).
+  void PrepareStoreSoon();
 
   // --- Writes. ---
 
@@ -294,11 +299,12 @@ class Registry {
   std::atomic<Seq> durable_{0};      // changes <= this are settled; written under queue_mu_
   std::atomic<bool> ever_failed_{false};
   mutable std::mutex queue_mu_;
-  std::condition_variable queue_cv_;  // the committer waits for work or stop
+  std::condition_variable queue_cv_;  // the committer waits for work, PrepareStoreSoon or stop
   std::deque<Pending> pending_;       // GUARDED_BY(queue_mu_); ascending tickets
   std::vector<Waiter> waiters_;       // GUARDED_BY(queue_mu_)
   std::vector<FailedRange> failed_;   // GUARDED_BY(queue_mu_)
   bool stopping_ = false;             // GUARDED_BY(queue_mu_)
+  bool prepare_asked_ = false;        // PrepareStoreSoon() not acted on yet; GUARDED_BY(queue_mu_)
   bool settling_ = false;             // callbacks are running; GUARDED_BY(queue_mu_)
   std::condition_variable idle_cv_;   // Quiesce waits for settling_ to end
   std::thread committer_;             // started by Open(), joined by ~Registry

@@ -9,7 +9,8 @@
 // Start-up: building a new database file costs two fsyncs (about 8 ms on a VM disk), which
 // the server moves off its start-up path with Creation::kDeferred: Open only notes that the
 // file is missing, LoadAll sees an empty database, and Prepare() (the registry's committer,
-// as it starts) or else the first Apply builds the file, before any change is acknowledged.
+// once the server serves) or else the first Apply builds the file, before any change is
+// acknowledged.
 //
 // Durability: WAL journal, synchronous=FULL; each Apply (a batch of changes, each possibly
 // many rows: a key with its tags, policy and materials) is one transaction, so a crash leaves

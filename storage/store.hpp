@@ -95,7 +95,8 @@ class Store {
   // Finishes what opening the store left for later, off the start-up path (SqliteStore with
   // Creation::kDeferred builds its database file here). Apply does it first when it is still
   // needed, so calling it is never required for correctness; the registry's committer calls
-  // it once as it starts. Errors: as Apply's kIo, kBusy. The default has nothing to do.
+  // it when asked (Registry::PrepareStoreSoon). Errors: as Apply's kIo, kBusy. The default
+  // has nothing to do.
   virtual Result<void> Prepare() { return {}; }
 
   // One change in its own transaction (Apply of a single change), for callers that do not

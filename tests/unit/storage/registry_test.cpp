@@ -360,15 +360,35 @@ TEST_CASE("Destroying the registry commits what is still queued", "[storage][reg
   CHECK(OpenRegistry(std::move(*store))->KeyCount() == 50);
 }
 
-TEST_CASE("The committer builds a deferred database file as it starts, with no write",
-          "[storage][registry]") {
-  TempDir dir;
-  const std::string path = dir.File("kms.db");
+namespace {
+
+// A registry over a SqliteStore whose file `path` is not built yet (Creation::kDeferred).
+std::unique_ptr<Registry> OpenDeferred(const std::string& path) {
   auto store = SqliteStore::Open(path, SqliteStore::Creation::kDeferred);
   REQUIRE(store);
   REQUIRE_FALSE(std::filesystem::exists(path));
-  auto registry = OpenRegistry(std::move(*store));
+  return OpenRegistry(std::move(*store));
+}
+
+// The number of keys a registry over the (closed) database file `path` loads.
+std::size_t KeysInFile(const std::string& path) {
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  return OpenRegistry(std::move(*store))->KeyCount();
+}
+
+}  // namespace
+
+TEST_CASE("The committer builds a deferred database file when asked, with no write",
+          "[storage][registry]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto registry = OpenDeferred(path);
   CHECK(registry->KeyCount() == 0);
+  // Not on its own: kmsd asks once it is serving, so the build is off its start-up path.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(std::filesystem::exists(path));
+  registry->PrepareStoreSoon();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -377,9 +397,22 @@ TEST_CASE("The committer builds a deferred database file as it starts, with no w
   // A write right after start waits for the build and lands in the file.
   REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k1")));
   registry.reset();
-  auto reopened = SqliteStore::Open(path);
-  REQUIRE(reopened);
-  CHECK(OpenRegistry(std::move(*reopened))->KeyCount() == 1);
+  CHECK(KeysInFile(path) == 1);
+}
+
+TEST_CASE("A write to a deferred database file builds it without being asked",
+          "[storage][registry]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto registry = OpenDeferred(path);
+  Registry::Ticket ticket{registry->LastChange(), 0};
+  REQUIRE(registry->BeginWrite().InsertKey(MinimalKey(kUsEast, "k1")));
+  ticket.end = registry->LastChange();
+  REQUIRE(registry->WaitDurable(ticket));
+  CHECK(std::filesystem::exists(path));
+  registry->PrepareStoreSoon();  // now nothing left to do
+  registry.reset();
+  CHECK(KeysInFile(path) == 1);
 }
 
 TEST_CASE("Writes that contradict memory fail at once and leave memory unchanged",
