@@ -310,6 +310,17 @@ void Session::DoWrite(Reply&& reply, bool close_after) {
                       .content_length = reply_.body.size()},
                      head_);
   SetDeadline(env_.config.read_timeout);  // a client that does not read us is cut off too
+  // Queued behind the requests this io thread has already read, which are answered first:
+  // a client waiting for several answers (one process, many connections) is then woken once
+  // for all of them rather than once for each. Waking a sleeping process on another CPU
+  // costs the writer's send several microseconds on a virtual machine; with Sign P-256 on
+  // 16 connections this took server CPU per request from 38 to 34 us. A lone request waits
+  // only for one non-blocking poll of the other sockets.
+  net::post(socket_.get_executor(),
+            beast::bind_front_handler(&Session::StartWrite, shared_from_this(), close_after));
+}
+
+void Session::StartWrite(bool close_after) {
   const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(reply_.body)};
   net::async_write(socket_, buffers,
                    beast::bind_front_handler(&Session::OnWrite, shared_from_this(), close_after));

@@ -4,7 +4,8 @@
 // client keeps the connection alive (Beast's http_server_async shape: DoX starts a step,
 // OnX finishes it and starts with the error check):
 //
-//   DoRead -> OnRead -> Answer() gives a Reply -> DoWrite(reply) -> OnWrite -> DoRead ...
+//   DoRead -> OnRead -> Answer() gives a Reply -> DoWrite(reply) -> StartWrite -> OnWrite
+//   -> DoRead ...
 //
 // Requests that may block (Dispatcher::MayBlock: GenerateDataKeyPair*, and CreateKey of an
 // asymmetric key, which can generate an RSA key pair) are answered on SessionEnv::blocking
@@ -152,7 +153,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoRead();
   void OnRead(boost::beast::error_code ec, std::size_t bytes);
   void DoRefuse();  // over the connection limit: answer ThrottlingException, then close
-  void DoWrite(Reply&& reply, bool close_after);
+  void DoWrite(Reply&& reply, bool close_after);  // stores the reply, posts StartWrite
+  void StartWrite(bool close_after);
   void OnWrite(bool close_after, boost::beast::error_code ec, std::size_t bytes);
   void DoClose();
   void DoLinger();
