@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <exception>
+#include <memory>
 
 #include <rapidjson/document.h>
 
@@ -177,10 +178,17 @@ Reply Dispatcher::Run(std::string_view target, std::string_view authorization,
   // nothing, neither for its DOM (RapidJSON's default pool starts with a 64 KiB heap chunk)
   // nor for the parser's working stacks (by default a `new` and two mallocs per parse).
   // Larger bodies spill into heap chunks that the pools free when they go out of scope.
-  alignas(std::max_align_t) thread_local char dom_buffer[16 * 1024];
-  alignas(std::max_align_t) thread_local char stack_buffer[8 * 1024];
-  rapidjson::MemoryPoolAllocator<> pool(dom_buffer, sizeof dom_buffer);
-  rapidjson::MemoryPoolAllocator<> stack_pool(stack_buffer, sizeof stack_buffer);
+  // The buffers come from the heap on a thread's first request, uninitialised: as
+  // thread_local arrays they would sit in every thread's TLS block, which pthread_create
+  // zeroes, so each thread kmsd starts (committer, OpenSSL set-up, ...) would fault in six
+  // pages it never uses, on the start-up path (a page fault costs ~10 us on a VM).
+  struct ParseBuffers {
+    alignas(std::max_align_t) char dom[16 * 1024];
+    alignas(std::max_align_t) char stack[8 * 1024];
+  };
+  thread_local const std::unique_ptr<ParseBuffers> buffers(new ParseBuffers);
+  rapidjson::MemoryPoolAllocator<> pool(buffers->dom, sizeof buffers->dom);
+  rapidjson::MemoryPoolAllocator<> stack_pool(buffers->stack, sizeof buffers->stack);
   RequestDocument doc(&pool, /*stackCapacity=*/1024, &stack_pool);
   if (auto parsed = ParseRequestBody(body, doc); !parsed) return Error(parsed.error(), op->name);
   RequestCheck check = CheckRequest(op->name, doc);
