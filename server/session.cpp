@@ -29,6 +29,8 @@ namespace net = boost::asio;
 namespace {
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
+// Read buffer per connection, allocated on its first read: fits a typical request whole.
+constexpr std::size_t kReadBufferBytes = 4 * 1024;
 
 // A request id in the form of AWS's (a UUID v4). Ids must be unique, not secret: they come
 // from a per-thread splitmix64 sequence seeded once from RAND_bytes, keeping the CSPRNG for
@@ -147,6 +149,11 @@ void Session::DoRead() {
                   std::make_tuple(Allocator(&arena_)));
   parser_->body_limit(env_.config.body_limit_bytes);
   parser_->header_limit(kHeaderLimit);
+  // Beast reads as much as the buffer's capacity allows, and no less than 512 bytes; the
+  // buffer never grows while requests fit in it once their head is consumed, so a 512-byte
+  // buffer took two reads (two system calls) for every request above 512 bytes, which is
+  // every request an AWS SDK sends (its headers alone are ~1 KiB).
+  if (buffer_.capacity() < kReadBufferBytes) buffer_.reserve(kReadBufferBytes);
   idle_ = true;
   SetDeadline(env_.config.read_timeout);
   http::async_read(socket_, buffer_, *parser_,
