@@ -112,10 +112,9 @@ int main(int argc, char** argv) {
 
   const kms::storage::Scope scope{options.account, options.region};
   const auto start = std::chrono::steady_clock::now();
-  const std::int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
   // Keys go in in ascending key-id order, so every index (keyed by account, region, key id)
   // grows at its right edge instead of rewriting pages all over the file in every batch: a
   // million random ids inserted in random order take ten times longer.

@@ -8,10 +8,9 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
-
-#include <sys/resource.h>
 
 #include "config/config.hpp"
 #include "crypto/random.hpp"
@@ -35,9 +34,8 @@ using kms::server::LogLevel;
 void RaiseDescriptorLimit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  const rlim_t wanted = limit.rlim_max == RLIM_INFINITY
-                            ? rlim_t{1} << 20
-                            : std::min(limit.rlim_max, rlim_t{1} << 20);
+  const rlim_t wanted =
+      limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : std::min(limit.rlim_max, rlim_t{1} << 20);
   if (limit.rlim_cur >= wanted) return;
   limit.rlim_cur = wanted;
   setrlimit(RLIMIT_NOFILE, &limit);  // best effort: the old limit still works
@@ -76,7 +74,9 @@ int main(int argc, char** argv) {
   std::thread openssl_init([&openssl_ready] { openssl_ready = kms::crypto::InitializeOpenSsl(); });
   struct Joiner {
     std::thread& t;
-    ~Joiner() { if (t.joinable()) t.join(); }
+    ~Joiner() {
+      if (t.joinable()) t.join();
+    }
   } join_openssl{openssl_init};
 
   std::string db_path = ":memory:";
@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
   }
   // A new database file is built by the registry's committer once the server is serving
   // (PrepareStoreSoon below), off this path.
-  auto store = kms::storage::SqliteStore::Open(db_path, kms::storage::SqliteStore::Creation::kDeferred);
+  auto store =
+      kms::storage::SqliteStore::Open(db_path, kms::storage::SqliteStore::Creation::kDeferred);
   if (!store) return Fail("cannot open database " + db_path + ": " + store.error().message);
   auto registry = [&] {
     const kms::server::HugePageHeap heap(

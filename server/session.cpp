@@ -9,8 +9,8 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
@@ -238,8 +238,8 @@ void Session::Respond(Reply&& reply, bool close_after) {
   auto executor = net::prefer(socket_.get_executor(), net::execution::outstanding_work.tracked);
   auto waiting = std::make_shared<Reply>(std::move(reply));
   env_.registry.WhenDurable(
-      waiting->ticket, [self = shared_from_this(), executor, waiting, close_after](
-                           const std::optional<storage::Error>& failure) mutable {
+      waiting->ticket, [self = shared_from_this(), executor, waiting,
+                        close_after](const std::optional<storage::Error>& failure) mutable {
         // Move, don't copy: the session and the tracked work must not outlive this call on
         // the committer thread (the registry may drop the callback only later).
         net::post(std::move(executor), [self = std::move(self), waiting = std::move(waiting),

@@ -240,9 +240,8 @@ void Registry::Settle(std::vector<Waiter> waiters) {
 void Registry::Quiesce() {
   std::unique_lock lock(queue_mu_);
   const Seq last = last_change_.load(std::memory_order_acquire);
-  idle_cv_.wait(lock, [&] {
-    return durable_.load(std::memory_order_relaxed) >= last && !settling_;
-  });
+  idle_cv_.wait(lock,
+                [&] { return durable_.load(std::memory_order_relaxed) >= last && !settling_; });
 }
 
 Registry::Seq Registry::NextSeq() {
@@ -294,8 +293,8 @@ void Registry::CommitLoop() {
       // than half the last commit took.
       if (previous_batch > 1) {
         const std::size_t target = std::min(previous_batch + queued_after, kMaxBatch);
-        const auto window = std::min<std::chrono::steady_clock::duration>(
-            previous_duration / 2, kMaxGatherWindow);
+        const auto window =
+            std::min<std::chrono::steady_clock::duration>(previous_duration / 2, kMaxGatherWindow);
         queue_cv_.wait_until(lock, previous_end + window,
                              [&] { return stopping_ || pending_.size() >= target; });
       }

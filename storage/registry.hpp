@@ -41,10 +41,10 @@
 #include <chrono>
 #include <compare>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>

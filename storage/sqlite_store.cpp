@@ -6,20 +6,19 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <signal.h>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "storage/schema.hpp"
 
@@ -500,8 +499,7 @@ SqliteStore::SqliteStore(std::string path, DbHandle db)
   if (db_ != nullptr) stmts_.emplace(db_.get());
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
-                                                       Creation creation) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, Creation creation) {
   const std::string context = OpenContext(path);
   if (path.empty()) return Error{Error::Code::kIo, context + ": empty database path"};
   if (path != ":memory:") {

@@ -44,10 +44,10 @@ class SqliteStore final : public Store {
   // Opens (creating if needed) the database at `path`, or a private in-memory database for
   // ":memory:", and migrates it to the current schema. A missing file is built complete
   // under a temporary name and linked into place (one sync for the file, one for the
-  // directory), so a crash never leaves a half-created database at `path`. For a file, the parent directory must
-  // already exist. Errors (the message names `path`): kIo if the path cannot be opened for
-  // writing (missing directory, read-only file or directory, not a regular file); kCorrupt if
-  // the file is not a database or was written by a newer kmsd (schema.hpp); kBusy.
+  // directory), so a crash never leaves a half-created database at `path`. For a file, the parent
+  // directory must already exist. Errors (the message names `path`): kIo if the path cannot be
+  // opened for writing (missing directory, read-only file or directory, not a regular file);
+  // kCorrupt if the file is not a database or was written by a newer kmsd (schema.hpp); kBusy.
   //
   // Creation::kDeferred (a file path only): a missing file is not built here but by Prepare()
   // or the first Apply, whichever comes first; until then the store is empty and LoadAll
@@ -69,7 +69,6 @@ class SqliteStore final : public Store {
   Result<void> Apply(std::span<const Change> changes) override;
   Result<void> Prepare() override;
 
-
   const std::string& path() const { return path_; }
 
  private:
@@ -88,9 +87,9 @@ class SqliteStore final : public Store {
   Result<void> Write(const change::DeleteAlias& c);
   Result<void> Write(const change::Reset& c);
 
-  const std::string path_;  // immutable
-  std::mutex mu_;           // serialises every use of the connection
-  DbHandle db_;             // GUARDED_BY(mu_); null until a deferred creation is done
+  const std::string path_;               // immutable
+  std::mutex mu_;                        // serialises every use of the connection
+  DbHandle db_;                          // GUARDED_BY(mu_); null until a deferred creation is done
   std::optional<StatementCache> stmts_;  // GUARDED_BY(mu_); set with db_; declared after it
                                          // so it is finalized first
 };

@@ -67,9 +67,9 @@ struct DeleteAlias {
 struct Reset {};  // deletes everything, in every scope
 }  // namespace change
 
-using Change = std::variant<change::InsertKey, change::UpdateKey, change::DeleteKey,
-                            change::InsertAlias, change::UpdateAlias, change::DeleteAlias,
-                            change::Reset>;
+using Change =
+    std::variant<change::InsertKey, change::UpdateKey, change::DeleteKey, change::InsertAlias,
+                 change::UpdateAlias, change::DeleteAlias, change::Reset>;
 
 class Store {
  public:

@@ -172,8 +172,7 @@ Result<void> PurgeExpiredKeys(const OpContext& ctx) {
   return {};
 }
 
-Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope,
-                                                 std::int64_t now) {
+Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope, std::int64_t now) {
   storage::KeyRecord key;
   key.scope = scope;
   KMS_ASSIGN_OR_RETURN(key.key_id, NewKeyId(/*multi_region=*/false));

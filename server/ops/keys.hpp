@@ -9,8 +9,8 @@
 #include <cstdint>
 
 #include "server/ops/context.hpp"
-#include "storage/records.hpp"
 #include "server/protocol/result.hpp"
+#include "storage/records.hpp"
 
 namespace kms::ops {
 

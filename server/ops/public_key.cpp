@@ -29,7 +29,8 @@ Result<void> GetPublicKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   }
   KMS_ASSIGN_OR_RETURN(crypto::Pkey pkey, PrivateKeyOf(ctx, *key));
   auto spki = crypto::PublicKeyDer(pkey.get());
-  if (!spki) return KmsError::Internal("kmsd could not encode a public key: " + spki.error().message);
+  if (!spki)
+    return KmsError::Internal("kmsd could not encode a public key: " + spki.error().message);
 
   out.String("KeyId", ctx.KeyArn(key->key_id));
   out.Blob("PublicKey", *spki);

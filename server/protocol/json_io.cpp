@@ -241,7 +241,6 @@ void JsonOut::StringList(std::string_view key, std::span<const std::string_view>
   WriteStringList(*this, key, values);
 }
 
-
 std::string JsonOut::Finish() {
   writer_.EndObject();
   return std::move(out_);

@@ -46,8 +46,8 @@ Result<void> ParseRequestBody(std::string_view body, Document& doc) {
     return {};
   }
   if (JsonNestingExceeds(body, kMaxRequestJsonDepth)) {
-    return KmsError::Serialization("JSON nesting exceeds " +
-                                   std::to_string(kMaxRequestJsonDepth) + " levels");
+    return KmsError::Serialization("JSON nesting exceeds " + std::to_string(kMaxRequestJsonDepth) +
+                                   " levels");
   }
   doc.template Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
       body.data(), body.size());

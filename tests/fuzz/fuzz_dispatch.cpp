@@ -141,9 +141,9 @@ class Harness {
   }
 
   std::string NewKeyOf(std::string_view spec, std::string_view usage) {
-    rapidjson::Document doc = MustCall("CreateKey", R"({"KeySpec":")" + std::string(spec) +
-                                                        R"(","KeyUsage":")" + std::string(usage) +
-                                                        R"("})");
+    rapidjson::Document doc =
+        MustCall("CreateKey", R"({"KeySpec":")" + std::string(spec) + R"(","KeyUsage":")" +
+                                  std::string(usage) + R"("})");
     return doc["KeyMetadata"]["KeyId"].GetString();
   }
 

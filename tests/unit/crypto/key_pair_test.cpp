@@ -15,16 +15,14 @@ struct Expected {
   int bits;
 };
 
-TEST_CASE("GeneratePrivateKey makes each type and its DER forms round-trip",
-          "[crypto][key_pair]") {
-  const Expected e = GENERATE(Expected{KeyPairType::kRsa2048, "RSA", 2048},
-                              Expected{KeyPairType::kRsa3072, "RSA", 3072},
-                              Expected{KeyPairType::kEccNistP256, "EC", 256},
-                              Expected{KeyPairType::kEccNistP384, "EC", 384},
-                              Expected{KeyPairType::kEccNistP521, "EC", 521},
-                              Expected{KeyPairType::kEccSecgP256k1, "EC", 256},
-                              Expected{KeyPairType::kEd25519, "ED25519", 256},
-                              Expected{KeyPairType::kSm2, "SM2", 256});
+TEST_CASE("GeneratePrivateKey makes each type and its DER forms round-trip", "[crypto][key_pair]") {
+  const Expected e = GENERATE(
+      Expected{KeyPairType::kRsa2048, "RSA", 2048}, Expected{KeyPairType::kRsa3072, "RSA", 3072},
+      Expected{KeyPairType::kEccNistP256, "EC", 256},
+      Expected{KeyPairType::kEccNistP384, "EC", 384},
+      Expected{KeyPairType::kEccNistP521, "EC", 521},
+      Expected{KeyPairType::kEccSecgP256k1, "EC", 256},
+      Expected{KeyPairType::kEd25519, "ED25519", 256}, Expected{KeyPairType::kSm2, "SM2", 256});
   CAPTURE(e.openssl_name, e.bits);
   REQUIRE(KeyPairTypeAvailable(e.type));
   auto der = GeneratePrivateKey(e.type);
@@ -77,8 +75,7 @@ TEST_CASE("Parsers reject what is not their structure", "[crypto][key_pair]") {
   CHECK(ERR_peek_error() == 0);
 }
 
-TEST_CASE("CachedPrivateKey parses once per id and hands out references",
-          "[crypto][key_pair]") {
+TEST_CASE("CachedPrivateKey parses once per id and hands out references", "[crypto][key_pair]") {
   auto der = GeneratePrivateKey(KeyPairType::kEd25519);
   REQUIRE(der);
   auto first = CachedPrivateKey("cache-test-id", *der);

@@ -16,8 +16,8 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 

@@ -201,9 +201,7 @@ TEST_CASE("A failed commit undoes the change in memory and fails its ticket",
       result = writer.UpdateKey(changed);
     }
     SECTION("DeleteKey") { result = writer.DeleteKey(kUsEast, "k1"); }
-    SECTION("InsertAlias") {
-      result = writer.InsertAlias(SampleAlias(kUsEast, "alias/two", "k1"));
-    }
+    SECTION("InsertAlias") { result = writer.InsertAlias(SampleAlias(kUsEast, "alias/two", "k1")); }
     SECTION("UpdateAlias") {
       AliasRecord moved = SampleAlias(kUsEast, "alias/one", "k1");
       moved.last_updated_date += 1;
@@ -233,8 +231,7 @@ TEST_CASE("A failed commit undoes the change in memory and fails its ticket",
   CHECK(registry->FindKey(kUsEast, "k3") != nullptr);
 }
 
-TEST_CASE("Changes queued while a batch commits are committed together",
-          "[storage][registry]") {
+TEST_CASE("Changes queued while a batch commits are committed together", "[storage][registry]") {
   auto faulty = std::make_unique<FaultyStore>(MemoryStore());
   FaultyStore* faults = faulty.get();
   auto registry = OpenRegistry(std::move(faulty));
@@ -265,9 +262,8 @@ TEST_CASE("Changes queued while a batch commits are committed together",
 
   // Already durable: the callback runs at once, on the calling thread.
   bool inline_call = false;
-  registry->WhenDurable(all, [&](const std::optional<Error>& failure) {
-    inline_call = !failure.has_value();
-  });
+  registry->WhenDurable(
+      all, [&](const std::optional<Error>& failure) { inline_call = !failure.has_value(); });
   CHECK(inline_call);
 }
 

@@ -699,8 +699,7 @@ TEST_CASE("Creation leftovers of a dead process are removed, a live creator's ar
   auto store = SqliteStore::Open(dir.File("kms.db"));
   REQUIRE(store);
   store->reset();
-  CHECK(FileNames(dir.path()) ==
-        std::vector<std::string>{"kms.db", in_progress, unrelated});
+  CHECK(FileNames(dir.path()) == std::vector<std::string>{"kms.db", in_progress, unrelated});
 }
 
 }  // namespace

@@ -58,10 +58,11 @@ TEST_CASE("Listed algorithms are model values of the member they are listed in",
     const char* member;
     const char* shape;
   };
-  const Member m = GENERATE(Member{"ENCRYPT_DECRYPT", "EncryptionAlgorithms", "EncryptionAlgorithmSpec"},
-                            Member{"SIGN_VERIFY", "SigningAlgorithms", "SigningAlgorithmSpec"},
-                            Member{"GENERATE_VERIFY_MAC", "MacAlgorithms", "MacAlgorithmSpec"},
-                            Member{"KEY_AGREEMENT", "KeyAgreementAlgorithms", "KeyAgreementAlgorithmSpec"});
+  const Member m =
+      GENERATE(Member{"ENCRYPT_DECRYPT", "EncryptionAlgorithms", "EncryptionAlgorithmSpec"},
+               Member{"SIGN_VERIFY", "SigningAlgorithms", "SigningAlgorithmSpec"},
+               Member{"GENERATE_VERIFY_MAC", "MacAlgorithms", "MacAlgorithmSpec"},
+               Member{"KEY_AGREEMENT", "KeyAgreementAlgorithms", "KeyAgreementAlgorithmSpec"});
   CHECK(AlgorithmsMember(m.usage) == m.member);
   for (std::string_view spec : ModelEnum("KeySpec")) {
     for (std::string_view algorithm : AlgorithmsFor(spec, m.usage)) {

@@ -208,22 +208,22 @@ struct SpecUsage {
 };
 
 TEST_CASE("CreateKey makes a key of every spec and usage AWS allows", "[ops][keys]") {
-  const SpecUsage c = GENERATE(
-      SpecUsage{"RSA_2048", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
-      SpecUsage{"RSA_2048", "SIGN_VERIFY", "SigningAlgorithms"},
-      SpecUsage{"RSA_3072", "SIGN_VERIFY", "SigningAlgorithms"},
-      SpecUsage{"RSA_4096", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
-      SpecUsage{"ECC_NIST_P256", "SIGN_VERIFY", "SigningAlgorithms"},
-      SpecUsage{"ECC_NIST_P256", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
-      SpecUsage{"ECC_NIST_P384", "SIGN_VERIFY", "SigningAlgorithms"},
-      SpecUsage{"ECC_NIST_P521", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
-      SpecUsage{"ECC_SECG_P256K1", "SIGN_VERIFY", "SigningAlgorithms"},
-      SpecUsage{"ECC_NIST_EDWARDS25519", "SIGN_VERIFY", "SigningAlgorithms"},
-      SpecUsage{"SM2", "SIGN_VERIFY", "SigningAlgorithms"},
-      SpecUsage{"SM2", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
-      SpecUsage{"SM2", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
-      SpecUsage{"HMAC_224", "GENERATE_VERIFY_MAC", "MacAlgorithms"},
-      SpecUsage{"HMAC_512", "GENERATE_VERIFY_MAC", "MacAlgorithms"});
+  const SpecUsage c =
+      GENERATE(SpecUsage{"RSA_2048", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
+               SpecUsage{"RSA_2048", "SIGN_VERIFY", "SigningAlgorithms"},
+               SpecUsage{"RSA_3072", "SIGN_VERIFY", "SigningAlgorithms"},
+               SpecUsage{"RSA_4096", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
+               SpecUsage{"ECC_NIST_P256", "SIGN_VERIFY", "SigningAlgorithms"},
+               SpecUsage{"ECC_NIST_P256", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
+               SpecUsage{"ECC_NIST_P384", "SIGN_VERIFY", "SigningAlgorithms"},
+               SpecUsage{"ECC_NIST_P521", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
+               SpecUsage{"ECC_SECG_P256K1", "SIGN_VERIFY", "SigningAlgorithms"},
+               SpecUsage{"ECC_NIST_EDWARDS25519", "SIGN_VERIFY", "SigningAlgorithms"},
+               SpecUsage{"SM2", "SIGN_VERIFY", "SigningAlgorithms"},
+               SpecUsage{"SM2", "ENCRYPT_DECRYPT", "EncryptionAlgorithms"},
+               SpecUsage{"SM2", "KEY_AGREEMENT", "KeyAgreementAlgorithms"},
+               SpecUsage{"HMAC_224", "GENERATE_VERIFY_MAC", "MacAlgorithms"},
+               SpecUsage{"HMAC_512", "GENERATE_VERIFY_MAC", "MacAlgorithms"});
   CAPTURE(c.spec, c.usage);
   OpHarness h;
   const std::string id = h.CreateKeyOf(c.spec, c.usage);
@@ -241,8 +241,8 @@ TEST_CASE("CreateKey makes a key of every spec and usage AWS allows", "[ops][key
   for (rapidjson::SizeType i = 0; i < m[c.member].Size(); ++i) {
     CHECK(std::string_view(m[c.member][i].GetString()) == expected[i]);
   }
-  for (const char* other : {"EncryptionAlgorithms", "SigningAlgorithms", "MacAlgorithms",
-                            "KeyAgreementAlgorithms"}) {
+  for (const char* other :
+       {"EncryptionAlgorithms", "SigningAlgorithms", "MacAlgorithms", "KeyAgreementAlgorithms"}) {
     if (std::string_view(other) != c.member) CHECK_FALSE(m.HasMember(other));
   }
   CHECK_FALSE(m.HasMember("CurrentKeyMaterialId"));  // symmetric keys only (KMS_FACTS §7)
@@ -262,8 +262,8 @@ TEST_CASE("CreateKey makes a key of every spec and usage AWS allows", "[ops][key
 TEST_CASE("CreateKey needs a KeyUsage for every spec but SYMMETRIC_DEFAULT", "[ops][keys]") {
   OpHarness h;
   const std::string member = GENERATE(as<std::string>{}, "KeySpec", "CustomerMasterKeySpec");
-  const std::string spec =
-      GENERATE(as<std::string>{}, "RSA_2048", "ECC_NIST_P256", "HMAC_256", "SM2", "ECC_SECG_P256K1");
+  const std::string spec = GENERATE(as<std::string>{}, "RSA_2048", "ECC_NIST_P256", "HMAC_256",
+                                    "SM2", "ECC_SECG_P256K1");
   CallResult r = h.Call("CreateKey", R"({")" + member + R"(":")" + spec + R"("})");
   CHECK(r.status == 400);
   CHECK(r.type == "ValidationException");
@@ -274,26 +274,24 @@ TEST_CASE("CreateKey needs a KeyUsage for every spec but SYMMETRIC_DEFAULT", "[o
 
 TEST_CASE("CreateKey rejects a KeyUsage that the key spec does not allow", "[ops][keys]") {
   OpHarness h;
-  const SpecUsage c = GENERATE(SpecUsage{"RSA_2048", "KEY_AGREEMENT", ""},
-                               SpecUsage{"RSA_4096", "GENERATE_VERIFY_MAC", ""},
-                               SpecUsage{"ECC_NIST_P256", "ENCRYPT_DECRYPT", ""},
-                               SpecUsage{"ECC_SECG_P256K1", "KEY_AGREEMENT", ""},
-                               SpecUsage{"ECC_NIST_EDWARDS25519", "KEY_AGREEMENT", ""},
-                               SpecUsage{"HMAC_256", "SIGN_VERIFY", ""},
-                               SpecUsage{"SYMMETRIC_DEFAULT", "SIGN_VERIFY", ""},
-                               SpecUsage{"SYMMETRIC_DEFAULT", "GENERATE_VERIFY_MAC", ""},
-                               SpecUsage{"SYMMETRIC_DEFAULT", "KEY_AGREEMENT", ""});
-  CallResult r = h.Call("CreateKey", R"({"KeySpec":")" + std::string(c.spec) +
-                                         R"(","KeyUsage":")" + c.usage + R"("})");
+  const SpecUsage c = GENERATE(
+      SpecUsage{"RSA_2048", "KEY_AGREEMENT", ""}, SpecUsage{"RSA_4096", "GENERATE_VERIFY_MAC", ""},
+      SpecUsage{"ECC_NIST_P256", "ENCRYPT_DECRYPT", ""},
+      SpecUsage{"ECC_SECG_P256K1", "KEY_AGREEMENT", ""},
+      SpecUsage{"ECC_NIST_EDWARDS25519", "KEY_AGREEMENT", ""},
+      SpecUsage{"HMAC_256", "SIGN_VERIFY", ""}, SpecUsage{"SYMMETRIC_DEFAULT", "SIGN_VERIFY", ""},
+      SpecUsage{"SYMMETRIC_DEFAULT", "GENERATE_VERIFY_MAC", ""},
+      SpecUsage{"SYMMETRIC_DEFAULT", "KEY_AGREEMENT", ""});
+  CallResult r = h.Call("CreateKey", R"({"KeySpec":")" + std::string(c.spec) + R"(","KeyUsage":")" +
+                                         c.usage + R"("})");
   CHECK(r.status == 400);
   CHECK(r.type == "ValidationException");
-  CHECK(r.message == "KeyUsage " + std::string(c.usage) + " is not compatible with KeySpec " +
-                         c.spec);
+  CHECK(r.message ==
+        "KeyUsage " + std::string(c.usage) + " is not compatible with KeySpec " + c.spec);
   CHECK(h.registry().ListKeys(kUsEast).empty());
 }
 
-TEST_CASE("CreateKey with only a KeyUsage other than ENCRYPT_DECRYPT is rejected",
-          "[ops][keys]") {
+TEST_CASE("CreateKey with only a KeyUsage other than ENCRYPT_DECRYPT is rejected", "[ops][keys]") {
   OpHarness h;
   CallResult r = h.Call("CreateKey", R"({"KeyUsage":"SIGN_VERIFY"})");
   CHECK(r.status == 400);
@@ -303,8 +301,7 @@ TEST_CASE("CreateKey with only a KeyUsage other than ENCRYPT_DECRYPT is rejected
 TEST_CASE("CreateKey of ML-DSA follows the OpenSSL in use", "[ops][keys]") {
   OpHarness h;
   const std::string spec = GENERATE(as<std::string>{}, "ML_DSA_44", "ML_DSA_65", "ML_DSA_87");
-  CallResult r =
-      h.Call("CreateKey", R"({"KeySpec":")" + spec + R"(","KeyUsage":"SIGN_VERIFY"})");
+  CallResult r = h.Call("CreateKey", R"({"KeySpec":")" + spec + R"(","KeyUsage":"SIGN_VERIFY"})");
   if (crypto::KeyPairTypeAvailable(FindKeySpec(spec)->pair_type)) {
     CHECK(r.status == 200);
   } else {
@@ -329,8 +326,7 @@ TEST_CASE("Asymmetric and HMAC keys survive a restart", "[ops][keys]") {
   CallResult d = Describe(h, signing);
   REQUIRE(d.status == 200);
   CHECK(std::string(d.json["KeyMetadata"]["KeySpec"].GetString()) == "ECC_NIST_P384");
-  CHECK(std::string(d.json["KeyMetadata"]["SigningAlgorithms"][0].GetString()) ==
-        "ECDSA_SHA_384");
+  CHECK(std::string(d.json["KeyMetadata"]["SigningAlgorithms"][0].GetString()) == "ECDSA_SHA_384");
   CHECK(h.registry().FindKey(kUsEast, signing)->materials[0].bytes == signing_material);
   CHECK(h.registry().FindKey(kUsEast, mac)->materials[0].bytes == mac_material);
 }

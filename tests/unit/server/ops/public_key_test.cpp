@@ -1,10 +1,10 @@
 // GetPublicKey (server/ops/public_key.cpp), through the real dispatcher and store.
 #include <filesystem>
+#include <stdlib.h>
 #include <string>
 
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
-#include <stdlib.h>
 
 #include "crypto/key_pair.hpp"
 #include "server/ops/key_specs.hpp"
@@ -22,13 +22,12 @@ TEST_CASE("GetPublicKey returns the public half of every asymmetric key", "[ops]
     const char* usage;
     const char* openssl_name;
   };
-  const Case c = GENERATE(Case{"RSA_2048", "ENCRYPT_DECRYPT", "RSA"},
-                          Case{"RSA_3072", "SIGN_VERIFY", "RSA"},
-                          Case{"ECC_NIST_P256", "KEY_AGREEMENT", "EC"},
-                          Case{"ECC_NIST_P521", "SIGN_VERIFY", "EC"},
-                          Case{"ECC_SECG_P256K1", "SIGN_VERIFY", "EC"},
-                          Case{"ECC_NIST_EDWARDS25519", "SIGN_VERIFY", "ED25519"},
-                          Case{"SM2", "ENCRYPT_DECRYPT", "SM2"});
+  const Case c = GENERATE(
+      Case{"RSA_2048", "ENCRYPT_DECRYPT", "RSA"}, Case{"RSA_3072", "SIGN_VERIFY", "RSA"},
+      Case{"ECC_NIST_P256", "KEY_AGREEMENT", "EC"}, Case{"ECC_NIST_P521", "SIGN_VERIFY", "EC"},
+      Case{"ECC_SECG_P256K1", "SIGN_VERIFY", "EC"},
+      Case{"ECC_NIST_EDWARDS25519", "SIGN_VERIFY", "ED25519"},
+      Case{"SM2", "ENCRYPT_DECRYPT", "SM2"});
   CAPTURE(c.spec, c.usage);
   OpHarness h;
   const std::string id = h.CreateKeyOf(c.spec, c.usage);
