@@ -54,6 +54,32 @@ bool IsRegion(std::string_view s) {
          std::all_of(number.begin(), number.end(), IsDigit);
 }
 
+// A comma-separated list of host names, each a DNS name, an IPv4 address or a bracketed IPv6
+// address, without a port: "kms,kms.internal,[fd00::1]". Stored lower-cased.
+bool ParseHostList(std::string_view text, std::vector<std::string>& out) {
+  std::vector<std::string> hosts;
+  while (true) {
+    const std::size_t comma = text.find(',');
+    std::string_view name = text.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (name.empty() || name.size() > 253) return false;
+    const bool bracketed = name.front() == '[' && name.back() == ']' && name.size() > 2;
+    std::string host;
+    for (const char c : bracketed ? name.substr(1, name.size() - 2) : name) {
+      const bool ok = IsLower(c) || IsDigit(c) || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
+                      c == '_' || (bracketed && c == ':');
+      if (!ok) return false;
+      host += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    hosts.push_back(bracketed ? "[" + host + "]" : host);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  out = std::move(hosts);
+  return true;
+}
+
 // --- the table -------------------------------------------------------------------------------
 
 struct Setting {
@@ -195,6 +221,18 @@ constexpr std::array kSettings = {
         .expected = "an integer from 1 to 1048576",
         .apply = [](Config& c,
                     std::string_view v) { return ParseInteger(v, 1, 1 << 20, c.max_connections); }},
+    Setting{
+        .field = "allowed_hosts",
+        .flag = "--allowed-hosts",
+        .metavar = "NAMES",
+        .env = {"KMS_ALLOWED_HOSTS", ""},
+        .default_text = "none",
+        .help = "Comma-separated host names requests may address kmsd by, besides "
+                "localhost, 127.0.0.1, [::1] and --host (for containers and compose "
+                "networks). Other Host headers are refused, against DNS rebinding: always "
+                "on a loopback --host, and on any --host once names are given here.",
+        .expected = "comma-separated host names without ports, such as kms,kms.internal",
+        .apply = [](Config& c, std::string_view v) { return ParseHostList(v, c.allowed_hosts); }},
 };
 
 const Setting* FindFlag(std::string_view flag) {

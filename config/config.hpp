@@ -42,6 +42,10 @@ struct Config {
   std::chrono::seconds read_timeout{30};
   // Connections served at once; one more is answered ThrottlingException (503) and closed.
   std::size_t max_connections = 4096;
+  // Host names (no port) a request's Host header may name besides localhost, 127.0.0.1, [::1]
+  // and `host`; checked on a loopback bind, and on any bind once this is not empty, so a web
+  // page cannot reach kmsd by rebinding its own DNS name to 127.0.0.1. Lower case.
+  std::vector<std::string> allowed_hosts;
   // One line per field set by a flag or the environment, in table order, for the startup log:
   // "region=eu-west-2 (env KMS_REGION)", "port=4600 (flag --port)".
   std::vector<std::string> provenance;

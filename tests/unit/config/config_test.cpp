@@ -378,5 +378,28 @@ TEST_CASE("result::value() throws the config error", "[config]") {
                     "invalid value 'x' for flag --port: expected an integer from 0 to 65535");
 }
 
+TEST_CASE(
+    "The allowed hosts (--allowed-hosts, KMS_ALLOWED_HOSTS) are a comma-separated list of names",
+    "[config][regression][issue17]") {
+  CHECK(LoadOk({}).allowed_hosts.empty());
+  const Config flag = LoadOk({"--allowed-hosts", "kms, KMS.Internal,[FD00::1],10.0.0.5"});
+  CHECK(flag.allowed_hosts ==
+        std::vector<std::string>{"kms", "kms.internal", "[fd00::1]", "10.0.0.5"});
+  CHECK(flag.provenance ==
+        std::vector<std::string>{"allowed_hosts=kms, KMS.Internal,[FD00::1],10.0.0.5 (flag "
+                                 "--allowed-hosts)"});
+  CHECK(LoadOk({}, {{"KMS_ALLOWED_HOSTS", "kmsd"}}).allowed_hosts ==
+        std::vector<std::string>{"kmsd"});
+  CHECK(LoadOk({"--allowed-hosts=a"}, {{"KMS_ALLOWED_HOSTS", "b"}}).allowed_hosts ==
+        std::vector<std::string>{"a"});
+  for (const std::string bad : {"kms:4599", "kms,", ",kms", "a b", "http://kms", "[::1"}) {
+    CAPTURE(bad);
+    CHECK(LoadError({"--allowed-hosts", bad}) ==
+          "invalid value '" + bad +
+              "' for flag --allowed-hosts: expected comma-separated host names without ports, "
+              "such as kms,kms.internal");
+  }
+}
+
 }  // namespace
 }  // namespace kms::config
