@@ -71,7 +71,19 @@ void Server::Run(bool handle_signals) {
   }
   for (auto& ctx : contexts_) {
     threads.emplace_back([this, ctx = ctx.get()] {
-      ctx->run();
+      // Every handler catches what it can throw; should one escape all the same, the io thread
+      // logs it and goes on serving its other connections instead of ending the process
+      // (Asio allows run() to be called again after a handler threw).
+      for (;;) {
+        try {
+          ctx->run();
+          break;
+        } catch (const std::exception& e) {
+          Log(LogLevel::kError, std::string("io thread: a handler threw: ") + e.what());
+        } catch (...) {
+          Log(LogLevel::kError, "io thread: a handler threw");
+        }
+      }
       std::lock_guard lock(run_mu_);
       --running_;
       run_cv_.notify_all();

@@ -13,10 +13,10 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include "crypto/random.hpp"
+#include "server/fault_injection.hpp"
 #include "server/http_response.hpp"
 #include "server/log.hpp"
 
@@ -28,9 +28,38 @@ namespace net = boost::asio;
 
 namespace {
 
-constexpr std::size_t kHeaderLimit = 16 * 1024;
 // Read buffer per connection, allocated on its first read: fits a typical request whole.
+// A read never asks for more than the buffer has room for, nor less than kMinReadBytes, nor
+// more than kMaxReadBytes; so the buffer holds at most kHeaderLimit bytes of framing the parser
+// waits for the end of, plus one read.
 constexpr std::size_t kReadBufferBytes = 4 * 1024;
+constexpr std::size_t kMinReadBytes = 512;
+constexpr std::size_t kMaxReadBytes = 64 * 1024;
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// The response sent when not even a response head could be built (an exception while
+// writing): nothing in it is computed.
+constexpr std::string_view kCannedBody =
+    "{\"__type\":\"KMSInternalException\",\"message\":\"kmsd could not write its response; "
+    "retry.\"}";
+constexpr std::string_view kCannedHead =
+    "HTTP/1.1 500 Internal Server Error\r\n"
+    "Content-Type: application/x-amz-json-1.1\r\n"
+    "X-Amzn-Errortype: KMSInternalException\r\n"
+    "Connection: close\r\n"
+    "Content-Length: 87\r\n"
+    "\r\n";
+static_assert(kCannedBody.size() == 87, "kCannedHead's Content-Length");
+
+// Where a connection that is being closed drains what its client still sends: the bytes are
+// discarded, so every lingering session of an io thread (its own io_context, one thread)
+// shares one buffer rather than holding its own. Allocated on a thread's first linger.
+net::mutable_buffer DiscardBuffer() {
+  constexpr std::size_t kBytes = 16 * 1024;
+  thread_local const std::unique_ptr<char[]> buffer(new char[kBytes]);
+  return net::buffer(buffer.get(), kBytes);
+}
 
 // A request id in the form of AWS's (a UUID v4). Ids must be unique, not secret: they come
 // from a per-thread splitmix64 sequence seeded once from RAND_bytes, keeping the CSPRNG for
@@ -75,29 +104,6 @@ std::chrono::steady_clock::time_point CoarseNow() {
   return std::chrono::steady_clock::time_point(
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
-}
-
-// The two headers a KMS request needs. One pass over the fields: most names were matched to
-// a field enum by the parser, so only unknown ones are compared as text (a lookup by name
-// compares case-insensitively against the fields, once per header). The first occurrence
-// wins, as with find().
-template <class Request>
-AwsHeaders FindAwsHeaders(const Request& req) {
-  AwsHeaders found;
-  bool have_target = false;
-  bool have_authorization = false;
-  for (const auto& field : req) {
-    const std::string_view value(field.value().data(), field.value().size());
-    if (field.name() == http::field::authorization) {
-      if (!have_authorization) found.authorization = value;
-      have_authorization = true;
-    } else if (field.name() == http::field::unknown && !have_target &&
-               beast::iequals(field.name_string(), "X-Amz-Target")) {
-      found.target = value;
-      have_target = true;
-    }
-  }
-  return found;
 }
 
 }  // namespace
@@ -145,19 +151,115 @@ void Session::DoRead() {
   // request's memory goes back to the arena first: nothing refers to it any more.
   parser_.reset();
   arena_.release();
-  parser_.emplace(std::piecewise_construct, std::make_tuple(Allocator(&arena_)),
-                  std::make_tuple(Allocator(&arena_)));
-  parser_->body_limit(env_.config.body_limit_bytes);
-  parser_->header_limit(kHeaderLimit);
-  // Beast reads as much as the buffer's capacity allows, and no less than 512 bytes; the
-  // buffer never grows while requests fit in it once their head is consumed, so a 512-byte
-  // buffer took two reads (two system calls) for every request above 512 bytes, which is
-  // every request an AWS SDK sends (its headers alone are ~1 KiB).
-  if (buffer_.capacity() < kReadBufferBytes) buffer_.reserve(kReadBufferBytes);
-  idle_ = true;
+  parser_.emplace(&arena_, RequestParser::Limits{kHeaderLimit, env_.config.body_limit_bytes});
+  idle_ = buffer_.size() == 0;
+  continue_sent_ = false;
   SetDeadline(env_.config.read_timeout);
-  http::async_read(socket_, buffer_, *parser_,
-                   beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  ParseOrRead();  // a pipelined request may be buffered already
+}
+
+void Session::ParseOrRead() {
+  if (buffer_.size() != 0) {
+    beast::error_code ec;
+    try {
+      const std::size_t used = parser_->Feed(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (!ec && parser_->is_done()) fault::Point(fault::Stage::kParse);
+    } catch (const std::exception& e) {
+      // The parser's state is unknown: answer this request, and end the connection.
+      return DoWrite(
+          RejectTransport(KmsError::Internal(std::string("reading a request threw: ") + e.what())),
+          true);
+    }
+    if (ec == http::error::need_more) {
+      ec = {};
+    } else if (ec) {
+      return OnParseError(ec);
+    } else if (parser_->is_done()) {
+      return OnRequest();
+    }
+    // The client waits for our word before it sends the body (RFC 9110 10.1.1): give it as
+    // soon as the head is in, unless the request is refused first (its head was).
+    if (parser_->is_header_done() && parser_->request().expect_continue && !continue_sent_ &&
+        parser_->request().version >= 11) {
+      return DoContinue();
+    }
+  }
+  DoReadSome();
+}
+
+void Session::DoReadSome() {
+  // Beast reads as much as the buffer's capacity allows, and no less than 512 bytes; a
+  // 512-byte buffer took two reads (two system calls) for every request above 512 bytes,
+  // which is every request an AWS SDK sends (its headers alone are ~1 KiB).
+  if (buffer_.capacity() < kReadBufferBytes) buffer_.reserve(kReadBufferBytes);
+  const std::size_t room = buffer_.capacity() - buffer_.size();
+  const std::size_t want = std::min(std::max(room, kMinReadBytes), kMaxReadBytes);
+  socket_.async_read_some(buffer_.prepare(want),
+                          beast::bind_front_handler(&Session::OnReadSome, shared_from_this()));
+}
+
+void Session::OnReadSome(beast::error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
+  if (bytes != 0) idle_ = false;
+  // This means they closed the connection (between requests, or mid-request: nothing to
+  // answer either way), or we did (shutdown, or OnTimer: a timeout).
+  if (ec == net::error::eof || ec == net::error::operation_aborted ||
+      ec == net::error::bad_descriptor) {
+    return DoClose();
+  }
+  if (ec) {
+    Log(LogLevel::kDebug, "connection read error: " + ec.message());
+    return DoClose();
+  }
+  ParseOrRead();
+}
+
+void Session::DoContinue() {
+  continue_sent_ = true;
+  net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
+                   beast::bind_front_handler(&Session::OnContinue, shared_from_this()));
+}
+
+void Session::OnContinue(beast::error_code ec, std::size_t /*bytes*/) {
+  if (ec) return DoClose();
+  ParseOrRead();
+}
+
+void Session::OnParseError(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    return DoWrite(RejectTransport({ErrorCode::kRequestEntityTooLarge,
+                                    "Request body exceeds the limit of " +
+                                        std::to_string(env_.config.body_limit_bytes) + " bytes"}),
+                   true);
+  }
+  if (ec == http::error::header_limit) {
+    return DoWrite(RejectTransport({ErrorCode::kRequestHeaderFieldsTooLarge,
+                                    "Request line, headers, chunk-size lines and trailers exceed "
+                                    "the limit of " +
+                                        std::to_string(kHeaderLimit) + " bytes"}),
+                   true);
+  }
+  const std::string_view refusal = parser_->Refusal();
+  DoWrite(
+      RejectTransport(KmsError::Serialization(
+          "Malformed HTTP request: " + (refusal.empty() ? ec.message() : std::string(refusal)))),
+      true);
+}
+
+void Session::OnRequest() {
+  idle_ = false;
+  ClearDeadline();
+  const HttpRequest& request = parser_->request();
+  version_ = request.version;
+  keep_alive_ = request.keep_alive;
+  head_only_ = request.method == http::verb::head;
+  const bool close_after = !keep_alive_ || env_.stopping;
+  if (env_.blocking != nullptr && request.method == http::verb::post &&
+      Dispatcher::MayBlock(request.amz_target, request.body)) {
+    return AnswerOffThread(close_after);
+  }
+  Respond(Answer(request), close_after);
 }
 
 void Session::DoRefuse() {
@@ -169,59 +271,20 @@ void Session::DoRefuse() {
   }
   // Answered before the request is read: the answer does not depend on it, and reading it
   // would spend on this client what the limit is there to save. DoLinger() then drains the
-  // request, so closing does not reset the connection before the client reads the answer.
+  // request into the io thread's shared discard buffer, so closing does not reset the
+  // connection before the client reads the answer, and a refused connection holds no buffer
+  // of its own (it must cost less than a served one).
   DoWrite(RejectTransport({ErrorCode::kThrottling, "Too many connections: kmsd serves at most " +
                                                        limit + " at once. Retry later."}),
           true);
 }
 
-void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
-  idle_ = false;
-  ClearDeadline();
-  // This means they closed the connection, or we did (shutdown, or OnTimer: a timeout).
-  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
-      ec == net::error::bad_descriptor) {
-    return DoClose();
-  }
-  if (ec == http::error::body_limit) {
-    return DoWrite(RejectTransport({ErrorCode::kRequestEntityTooLarge,
-                                    "Request body exceeds the limit of " +
-                                        std::to_string(env_.config.body_limit_bytes) + " bytes"}),
-                   true);
-  }
-  if (ec == http::error::header_limit) {
-    return DoWrite(
-        RejectTransport(KmsError::Serialization("Request headers exceed the limit of " +
-                                                std::to_string(kHeaderLimit) + " bytes")),
-        true);
-  }
-  if (ec == http::error::partial_message) return DoClose();  // client left mid-request
-  if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-    return DoWrite(
-        RejectTransport(KmsError::Serialization("Malformed HTTP request: " + ec.message())), true);
-  }
-  if (ec) {
-    Log(LogLevel::kDebug, "connection read error: " + ec.message());
-    return DoClose();
-  }
-  const Request& request = parser_->get();
-  version_ = request.version();
-  keep_alive_ = request.keep_alive();
-  const bool close_after = !keep_alive_ || env_.stopping;
-  const AwsHeaders headers = FindAwsHeaders(request);
-  if (env_.blocking != nullptr && request.method() == http::verb::post &&
-      Dispatcher::MayBlock(headers.target, request.body())) {
-    return AnswerOffThread(headers, close_after);
-  }
-  Respond(Answer(request, headers), close_after);
-}
-
-void Session::AnswerOffThread(const AwsHeaders& headers, bool close_after) {
+void Session::AnswerOffThread(bool close_after) {
   // Tracked work keeps this session's io_context running until the answer is back, even
   // during a graceful stop (as Respond does for commits).
   auto executor = net::prefer(socket_.get_executor(), net::execution::outstanding_work.tracked);
-  net::post(*env_.blocking, [self = shared_from_this(), headers, executor, close_after]() mutable {
-    Reply reply = self->Answer(self->parser_->get(), headers);
+  net::post(*env_.blocking, [self = shared_from_this(), executor, close_after]() mutable {
+    Reply reply = self->Answer(self->parser_->request());
     net::post(std::move(executor),
               [self = std::move(self), reply = std::move(reply), close_after]() mutable {
                 self->Respond(std::move(reply), close_after);
@@ -242,47 +305,31 @@ void Session::Respond(Reply&& reply, bool close_after) {
                         close_after](const std::optional<storage::Error>& failure) mutable {
         // Move, don't copy: the session and the tracked work must not outlive this call on
         // the committer thread (the registry may drop the callback only later).
-        net::post(std::move(executor), [self = std::move(self), waiting = std::move(waiting),
-                                        failure, close_after] {
-          if (failure) {
-            Log(LogLevel::kError,
-                "request " + std::string(self->request_id_.data(), self->request_id_.size()) +
-                    " failed: a change could not be stored: " + failure->message);
-            *waiting = Dispatcher::CommitFailedReply(*waiting, *failure);
-          }
-          self->DoWrite(std::move(*waiting), close_after);
-        });
+        net::post(std::move(executor),
+                  [self = std::move(self), waiting = std::move(waiting), failure, close_after] {
+                    if (failure) {
+                      *waiting = Dispatcher::CommitFailedReply(
+                          *waiting, *failure,
+                          std::string_view(self->request_id_.data(), self->request_id_.size()));
+                    }
+                    self->DoWrite(std::move(*waiting), close_after);
+                  });
       });
 }
 
-Reply Session::Answer(const Request& request, const AwsHeaders& headers) {
+Reply Session::Answer(const HttpRequest& request) {
   NewRequestId(request_id_);
   const std::string_view request_id(request_id_.data(), request_id_.size());
   const bool access_log = LogEnabled(LogLevel::kDebug);
   const auto begin = access_log ? std::chrono::steady_clock::now() : Clock::time_point{};
   Reply reply;
-  const std::string_view target(request.target().data(), request.target().size());
-  if (target == "/_kmsd/health" && request.method() == http::verb::get) {
-    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::steady_clock::now() - env_.started)
-                            .count();
-    JsonOut out;
-    out.String("status", "ok");
-    out.String("version", KMSD_VERSION);
-    out.Int("uptimeSeconds", uptime);
-    out.Int("keys", static_cast<std::int64_t>(env_.registry.KeyCount()));
-    reply = Reply{200, out.Finish(), {}, "health", {}};
-  } else if (target == "/_kmsd/reset" && request.method() == http::verb::post) {
-    const storage::Registry::Seq first = env_.registry.LastChange();
-    (void)env_.registry.BeginWrite().Reset();  // never fails in memory; its commit may
-    JsonOut out;
-    out.String("status", "reset");
-    reply = Reply{200, out.Finish(), {}, "reset", {first, env_.registry.LastChange()}};
-  } else if (request.method() == http::verb::post) {
-    reply =
-        env_.dispatcher.Handle(headers.target, headers.authorization, request.body(), request_id);
-  } else {
-    reply = Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}});
+  try {
+    reply = Route(request, request_id);
+  } catch (const std::exception& e) {
+    reply = Dispatcher::ErrorReply(
+        KmsError::Internal(std::string("answering a request threw: ") + e.what()), request_id);
+  } catch (...) {
+    reply = Dispatcher::ErrorReply(KmsError::Internal("answering a request threw"), request_id);
   }
 
   if (access_log) {
@@ -298,24 +345,72 @@ Reply Session::Answer(const Request& request, const AwsHeaders& headers) {
   return reply;
 }
 
+Reply Session::Route(const HttpRequest& request, std::string_view request_id) {
+  if (auto refused = env_.web_guard.CheckHost(request)) {
+    return Dispatcher::ErrorReply(*refused, request_id);
+  }
+  const std::string_view target = request.target;
+  const http::verb method = request.method;
+  if (target == "/_kmsd/health" && (method == http::verb::get || method == http::verb::head)) {
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now() - env_.started)
+                            .count();
+    JsonOut out;
+    out.String("status", "ok");
+    out.String("version", KMSD_VERSION);
+    out.Int("uptimeSeconds", uptime);
+    out.Int("keys", static_cast<std::int64_t>(env_.registry.KeyCount()));
+    return Reply{200, out.Finish(), {}, "health", {}};
+  }
+  if (target == "/_kmsd/reset" && method == http::verb::post) {
+    if (auto refused = env_.web_guard.CheckAdminWrite(request)) {
+      Reply reply = Dispatcher::ErrorReply(*refused, request_id);
+      reply.operation = "reset";
+      return reply;
+    }
+    const storage::Registry::Seq first = env_.registry.LastChange();
+    (void)env_.registry.BeginWrite().Reset();  // never fails in memory; its commit may
+    JsonOut out;
+    out.String("status", "reset");
+    return Reply{200, out.Finish(), {}, "reset", {first, env_.registry.LastChange()}};
+  }
+  if (method == http::verb::post) {
+    return env_.dispatcher.Handle(request.amz_target, request.authorization, request.body,
+                                  request_id);
+  }
+  return Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}}, request_id);
+}
+
 Reply Session::RejectTransport(const KmsError& error) {
   NewRequestId(request_id_);
   version_ = 11;
   keep_alive_ = false;
-  Log(LogLevel::kDebug, "rejected request: " + error.message);
-  return Dispatcher::ErrorReply(error);
+  head_only_ = false;
+  if (error.code != ErrorCode::kInternal)
+    Log(LogLevel::kDebug, "rejected request: " + error.message);
+  return Dispatcher::ErrorReply(error, std::string_view(request_id_.data(), request_id_.size()));
 }
 
 void Session::DoWrite(Reply&& reply, bool close_after) {
-  reply_ = std::move(reply);
-  head_.clear();
-  AppendResponseHead({.status = reply_.status,
-                      .version = version_,
-                      .keep_alive = keep_alive_,
-                      .request_id = std::string_view(request_id_.data(), request_id_.size()),
-                      .error_type = reply_.error_type,
-                      .content_length = reply_.body.size()},
-                     head_);
+  try {
+    fault::Point(fault::Stage::kWrite);
+    reply_ = std::move(reply);
+    head_.clear();
+    AppendResponseHead({.status = reply_.status,
+                        .version = version_,
+                        .keep_alive = keep_alive_,
+                        .request_id = std::string_view(request_id_.data(), request_id_.size()),
+                        .error_type = reply_.error_type,
+                        .content_length = reply_.body.size()},
+                       head_);
+    canned_ = false;
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "request " + std::string(request_id_.data(), request_id_.size()) +
+                              " failed: writing its response threw: " + e.what() +
+                              "; answered 500 and closed");
+    canned_ = true;
+    close_after = true;
+  }
   SetDeadline(env_.config.read_timeout);  // a client that does not read us is cut off too
   // Queued behind the requests this io thread has already read, which are answered first:
   // a client waiting for several answers (one process, many connections) is then woken once
@@ -328,7 +423,13 @@ void Session::DoWrite(Reply&& reply, bool close_after) {
 }
 
 void Session::StartWrite(bool close_after) {
-  const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(reply_.body)};
+  std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(reply_.body)};
+  if (canned_) {
+    buffers = {net::buffer(kCannedHead.data(), kCannedHead.size()),
+               net::buffer(kCannedBody.data(), kCannedBody.size())};
+  } else if (head_only_) {
+    buffers[1] = net::const_buffer();  // HEAD: Content-Length says what GET would send
+  }
   net::async_write(socket_, buffers,
                    beast::bind_front_handler(&Session::OnWrite, shared_from_this(), close_after));
 }
@@ -353,14 +454,15 @@ void Session::DoLinger() {
   beast::error_code ec;
   socket_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
   SetDeadline(std::chrono::seconds(2));
-  linger_buffer_.resize(16 * 1024);
-  socket_.async_read_some(net::buffer(linger_buffer_),
+  // The read buffer is not needed any more: give its memory back now, not when the linger ends.
+  buffer_ = beast::flat_buffer();
+  socket_.async_read_some(DiscardBuffer(),
                           beast::bind_front_handler(&Session::OnLinger, shared_from_this()));
 }
 
 void Session::OnLinger(beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) return DoClose();  // EOF, timeout or error: done draining
-  socket_.async_read_some(net::buffer(linger_buffer_),
+  socket_.async_read_some(DiscardBuffer(),
                           beast::bind_front_handler(&Session::OnLinger, shared_from_this()));
 }
 

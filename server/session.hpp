@@ -4,26 +4,33 @@
 // client keeps the connection alive (Beast's http_server_async shape: DoX starts a step,
 // OnX finishes it and starts with the error check):
 //
-//   DoRead -> OnRead -> Answer() gives a Reply -> DoWrite(reply) -> StartWrite -> OnWrite
+//   DoRead -> ParseOrRead (parse what is buffered; else DoReadSome -> OnReadSome -> again)
+//   -> OnRequest -> Answer() gives a Reply -> DoWrite(reply) -> StartWrite -> OnWrite
 //   -> DoRead ...
+//
+// The session reads with its own loop over a RequestParser (request_parser.hpp) rather than
+// Beast's http::async_read, so that every byte a request makes kmsd hold is counted against a
+// limit, whatever the framing (head, chunk-size lines and trailers within kHeaderLimit, the
+// decoded body within config.body_limit_bytes), and so that `Expect: 100-continue` is
+// answered as soon as the head is in.
 //
 // Requests that may block (Dispatcher::MayBlock: GenerateDataKeyPair*, and CreateKey of an
 // asymmetric key, which can generate an RSA key pair) are answered on SessionEnv::blocking
 // instead, so that one slow request does not hold up every other connection of its io thread.
 //
 // Network errors end the connection (logged at debug level). KMS errors are responses on
-// a connection that stays healthy. Transport-level rejections (body or header too large,
-// an unparseable HTTP request) get an AWS-shaped error response, then the connection is
-// closed because the rest of the stream cannot be trusted.
+// a connection that stays healthy. Transport-level rejections (body too large: 413; framing
+// too large: 431; a malformed or ambiguous request: 400) get an AWS-shaped error response,
+// then the connection is closed because the rest of the stream cannot be trusted. No
+// exception ends more than its own request: parsing, answering and writing each catch, and
+// the client gets KMSInternalException (fault_injection.hpp lists the stages tested).
 //
 // Timeouts: each read of a request and each write of a response must finish within
 // config.read_timeout (from when it starts, however the bytes trickle in), else the
 // connection is closed; that is the idle keep-alive timeout and the slow-client protection.
-// This is what beast::tcp_stream::expires_after() gave, but tcp_stream re-armed a timer
-// around every read and write (a cancel, a completion and a new wait in the timer queue per
-// request). Here a read or write only records its deadline; one timer per session wakes up
-// at the earliest deadline it was armed for and re-arms itself if the deadline moved later
-// meanwhile, so on a busy connection it fires about once per read_timeout.
+// A read or write only records its deadline; one timer per session wakes up at the earliest
+// deadline it was armed for and re-arms itself if the deadline moved later meanwhile, so on
+// a busy connection it fires about once per read_timeout.
 //
 // Thread-safety: a session lives on one single-threaded io_context; CloseIfIdle() is
 // posted to that context.
@@ -46,12 +53,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include "config/config.hpp"
 #include "server/protocol/dispatch.hpp"
+#include "server/request_parser.hpp"
+#include "server/web_guard.hpp"
 #include "storage/registry.hpp"
 
 namespace kms::server {
@@ -89,7 +95,8 @@ struct SessionEnv {
         registry(r),
         config(c),
         started(std::chrono::steady_clock::now()),
-        connections(c.max_connections) {}
+        connections(c.max_connections),
+        web_guard(c) {}
 
   const Dispatcher& dispatcher;
   storage::Registry& registry;
@@ -98,6 +105,7 @@ struct SessionEnv {
   std::atomic<bool> stopping{false};
   ConnectionCounter connections;  // sessions being served (not the ones turned away)
   std::atomic_flag limit_logged = ATOMIC_FLAG_INIT;  // the first refusal is logged as a warning
+  const WebGuard web_guard;                          // Host and Origin checks against web pages
 
   // Live sessions, so a graceful shutdown can close the idle ones.
   std::mutex sessions_mu;
@@ -109,11 +117,9 @@ struct SessionEnv {
   boost::asio::thread_pool* blocking = nullptr;
 };
 
-// The AWS headers a request is routed by; views into the request.
-struct AwsHeaders {
-  std::string_view target;         // X-Amz-Target
-  std::string_view authorization;  // Authorization (its SigV4 scope names the region)
-};
+// Framing bytes a request may make kmsd hold: request line, header fields, chunk-size lines
+// and trailers together (RequestParser::Limits::header_bytes).
+inline constexpr std::size_t kHeaderLimit = 16 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -141,17 +147,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   using Clock = std::chrono::steady_clock;
-  // The request's header fields, target and body are allocated from the session's arena_
-  // (see below), so reading a request costs no malloc/free pair per header field.
-  using Allocator = std::pmr::polymorphic_allocator<char>;
-  using Body = boost::beast::http::basic_string_body<char, std::char_traits<char>, Allocator>;
-  using Request = boost::beast::http::request<Body, boost::beast::http::basic_fields<Allocator>>;
-  using RequestParser = boost::beast::http::request_parser<Body, Allocator>;
   using Timer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>,
                                                   boost::asio::io_context::executor_type>;
 
   void DoRead();
-  void OnRead(boost::beast::error_code ec, std::size_t bytes);
+  // Parses what the buffer holds; answers a complete request, rejects a bad one, sends
+  // 100 Continue when the client waits for it, or reads more.
+  void ParseOrRead();
+  void DoReadSome();
+  void OnReadSome(boost::beast::error_code ec, std::size_t bytes);
+  void DoContinue();  // writes "HTTP/1.1 100 Continue", then ParseOrRead()
+  void OnContinue(boost::beast::error_code ec, std::size_t bytes);
+  void OnRequest();
+  void OnParseError(boost::beast::error_code ec);
   void DoRefuse();  // over the connection limit: answer ThrottlingException, then close
   void DoWrite(Reply&& reply, bool close_after);  // stores the reply, posts StartWrite
   void StartWrite(bool close_after);
@@ -160,10 +168,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoLinger();
   void OnLinger(boost::beast::error_code ec, std::size_t bytes);
 
-  Reply Answer(const Request& request, const AwsHeaders& headers);
+  // The reply to a complete request; never throws (a throw becomes KMSInternalException).
+  Reply Answer(const HttpRequest& request);
+  Reply Route(const HttpRequest& request, std::string_view request_id);
   // Answer() on env_.blocking, then Respond() back on this session's executor. The session
   // does nothing else meanwhile (no read, no timer armed), so the two threads never overlap.
-  void AnswerOffThread(const AwsHeaders& headers, bool close_after);
+  void AnswerOffThread(bool close_after);
   // Writes `reply` at once if what it depends on is durable, else once it is (or the
   // commit-failure reply if it failed).
   void Respond(Reply&& reply, bool close_after);
@@ -177,6 +187,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnTimer(boost::beast::error_code ec);
 
   Socket socket_;
+  // Bytes read and not yet parsed: at most one read beyond kHeaderLimit of framing (the
+  // parser consumes body bytes as they come).
   boost::beast::flat_buffer buffer_;
   // Memory for one request at a time: a fresh parser per request (Beast parsers cannot be
   // reset) allocates from arena_, which DoRead() empties before creating the next parser.
@@ -185,20 +197,23 @@ class Session : public std::enable_shared_from_this<Session> {
   std::pmr::monotonic_buffer_resource arena_{arena_buffer_.data(), arena_buffer_.size()};
   std::optional<RequestParser> parser_;
   SessionEnv& env_;
-  bool counted_ = false;  // holds one of env_.connections' slots, given back by ~Session
-  bool idle_ = true;      // waiting for the first byte of a request
+  bool counted_ = false;        // holds one of env_.connections' slots, given back by ~Session
+  bool idle_ = true;            // waiting for the first byte of a request
+  bool continue_sent_ = false;  // 100 Continue written for the request being read
 
   // The request being answered: its id (a UUID), and what the response must echo.
   std::array<char, 36> request_id_{};
   unsigned version_ = 11;
   bool keep_alive_ = true;
+  bool head_only_ = false;  // a response to HEAD: the head, without the body it describes
 
   // The response being written: head_ (status line and headers, see http_response.hpp)
   // and reply_.body go out in one gather write. Both are kept until the write completes;
-  // head_ keeps its capacity from one request to the next.
+  // head_ keeps its capacity from one request to the next. canned_: the head could not be
+  // built (an exception), and a fixed 500 response goes out instead.
   Reply reply_;
   std::string head_;
-  std::vector<char> linger_buffer_;
+  bool canned_ = false;
 
   Timer timer_;
   Clock::time_point deadline_ = Clock::time_point::max();      // of the pending read/write

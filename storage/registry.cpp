@@ -282,7 +282,10 @@ void Registry::CommitLoop() {
         // Apply, which reports it.
         prepare_asked_ = false;
         lock.unlock();
-        (void)store_->Prepare();
+        try {
+          (void)store_->Prepare();
+        } catch (...) {  // as a failure: the first write's Apply meets it again
+        }
         continue;
       }
       if (pending_.empty()) return;  // stopping, and everything is committed
@@ -305,7 +308,7 @@ void Registry::CommitLoop() {
       last = pending_[n - 1].seq;
     }
     const auto start = std::chrono::steady_clock::now();
-    auto applied = store_->Apply(batch);
+    auto applied = ApplyCatching(batch);
     previous_end = std::chrono::steady_clock::now();
     previous_duration = previous_end - start;
     if (!applied) {
@@ -330,6 +333,19 @@ void Registry::CommitLoop() {
       settling_ = false;
     }
     idle_cv_.notify_all();
+  }
+}
+
+Result<void> Registry::ApplyCatching(const std::vector<Change>& batch) {
+  // A throw from the store (an allocation failure, a bug) must not end the committer thread,
+  // and with it the process: it fails this batch like any storage error, so the writers are
+  // answered KMSInternalException and their changes are undone.
+  try {
+    return store_->Apply(batch);
+  } catch (const std::exception& e) {
+    return Error{Error::Code::kIo, std::string("the store threw: ") + e.what()};
+  } catch (...) {
+    return Error{Error::Code::kIo, "the store threw"};
   }
 }
 

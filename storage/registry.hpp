@@ -261,6 +261,8 @@ class Registry {
   // The committer thread: takes up to kMaxBatch queued changes, applies them with one
   // Store::Apply, settles the waiters; on failure undoes every pending change.
   void CommitLoop();
+  // store_->Apply(batch), with a throw turned into a failed commit (kIo).
+  Result<void> ApplyCatching(const std::vector<Change>& batch);
   void CommitFailed(Error error);
   // The failure of `ticket`, if a failed batch covered it. REQUIRES: queue_mu_ held.
   std::optional<Error> FailureOf(Ticket ticket) const;

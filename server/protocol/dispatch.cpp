@@ -8,6 +8,8 @@
 
 #include <rapidjson/document.h>
 
+#include "server/fault_injection.hpp"
+#include "server/log.hpp"
 #include "server/protocol/validation.hpp"
 
 namespace kms::server {
@@ -101,8 +103,15 @@ const OpEntry* FindOp(std::string_view name) {
   return &*it;
 }
 
-Reply Error(const KmsError& error, std::string_view operation) {
-  Reply reply = Dispatcher::ErrorReply(error);
+// The operation an X-Amz-Target names (a view into the static table), or empty.
+std::string_view OperationName(std::string_view target) {
+  if (!target.starts_with(kTargetPrefix)) return {};
+  const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
+  return op == nullptr ? std::string_view() : op->name;
+}
+
+Reply Error(const KmsError& error, std::string_view operation, std::string_view request_id) {
+  Reply reply = Dispatcher::ErrorReply(error, request_id);
   reply.operation = operation;
   return reply;
 }
@@ -142,17 +151,29 @@ bool Dispatcher::MayBlock(std::string_view target, std::string_view body) {
   return op != nullptr && op->may_block != nullptr && op->may_block(body);
 }
 
-Reply Dispatcher::ErrorReply(const KmsError& error) {
+Reply Dispatcher::ErrorReply(const KmsError& error, std::string_view request_id) {
   JsonOut out;
   out.String("__type", error.Type());
-  if (!error.message.empty()) out.String("message", error.message);
+  if (error.code == ErrorCode::kInternal) {
+    // AWS's KMSInternalException text is not known; this one is kmsd's.
+    Log(LogLevel::kError, "request " + std::string(request_id) + " failed: " + error.message);
+    out.String("message",
+               "kmsd could not complete the request because of an internal error; "
+               "its log has the details under request id " +
+                   std::string(request_id) + ".");
+  } else if (!error.message.empty()) {
+    out.String("message", error.message);
+  }
   return Reply{error.HttpStatus(), out.Finish(), error.Type(), {}, {}};
 }
 
-Reply Dispatcher::CommitFailedReply(const Reply& reply, const storage::Error& failure) {
-  Reply failed = ErrorReply(KmsError::Internal(
-      "kmsd could not store a change this request made or depended on (" + failure.message +
-      "); the change was not made. Check the data directory and retry."));
+Reply Dispatcher::CommitFailedReply(const Reply& reply, const storage::Error& failure,
+                                    std::string_view request_id) {
+  Reply failed = ErrorReply(
+      KmsError::Internal("a change this request made or depended on could not be stored, and "
+                         "was undone: " +
+                         failure.message),
+      request_id);
   failed.operation = reply.operation;
   return failed;
 }
@@ -161,7 +182,17 @@ Reply Dispatcher::Handle(std::string_view target, std::string_view authorization
                          std::string_view body, std::string_view request_id) const {
   // The registry changes the handler can see lie between these two points.
   const storage::Registry::Seq begin = registry_.LastChange();
-  Reply reply = Run(target, authorization, body, request_id);
+  Reply reply;
+  // The catch block: a throw is a bug, never a normal error; whichever stage threw (parsing,
+  // validation, the handler), the client gets a 500 and the connection stays up.
+  try {
+    reply = Run(target, authorization, body, request_id);
+  } catch (const std::exception& e) {
+    reply = Error(KmsError::Internal(std::string("uncaught exception: ") + e.what()),
+                  OperationName(target), request_id);
+  } catch (...) {
+    reply = Error(KmsError::Internal("uncaught exception"), OperationName(target), request_id);
+  }
   reply.ticket = {begin, registry_.LastChange()};
   return reply;
 }
@@ -169,10 +200,10 @@ Reply Dispatcher::Handle(std::string_view target, std::string_view authorization
 Reply Dispatcher::Run(std::string_view target, std::string_view authorization,
                       std::string_view body, std::string_view request_id) const {
   if (!target.starts_with(kTargetPrefix)) {
-    return Error({ErrorCode::kUnknownOperation, {}}, {});
+    return Error({ErrorCode::kUnknownOperation, {}}, {}, request_id);
   }
   const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
-  if (op == nullptr) return Error({ErrorCode::kUnknownOperation, {}}, {});
+  if (op == nullptr) return Error({ErrorCode::kUnknownOperation, {}}, {}, request_id);
 
   // Requests are small: parse into per-thread buffers, so the common request allocates
   // nothing, neither for its DOM (RapidJSON's default pool starts with a 64 KiB heap chunk)
@@ -190,22 +221,25 @@ Reply Dispatcher::Run(std::string_view target, std::string_view authorization,
   rapidjson::MemoryPoolAllocator<> pool(buffers->dom, sizeof buffers->dom);
   rapidjson::MemoryPoolAllocator<> stack_pool(buffers->stack, sizeof buffers->stack);
   RequestDocument doc(&pool, /*stackCapacity=*/1024, &stack_pool);
-  if (auto parsed = ParseRequestBody(body, doc); !parsed) return Error(parsed.error(), op->name);
+  if (auto parsed = ParseRequestBody(body, doc); !parsed) {
+    return Error(parsed.error(), op->name, request_id);
+  }
+  fault::Point(fault::Stage::kValidate);
   RequestCheck check = CheckRequest(op->name, doc);
   switch (check.kind) {
     case RequestCheck::Kind::kOk:
       break;
     case RequestCheck::Kind::kUnknownOperation:
-      return Error({ErrorCode::kUnknownOperation, {}}, op->name);
+      return Error({ErrorCode::kUnknownOperation, {}}, op->name, request_id);
     case RequestCheck::Kind::kSerialization:
-      return Error(KmsError::Serialization(std::move(check.message)), op->name);
+      return Error(KmsError::Serialization(std::move(check.message)), op->name, request_id);
     case RequestCheck::Kind::kValidation:
-      return Error(KmsError::Validation(std::move(check.message)), op->name);
+      return Error(KmsError::Validation(std::move(check.message)), op->name, request_id);
   }
   if (op->fn == nullptr) {
     return Error(
         KmsError::Unsupported("kmsd does not implement " + std::string(op->name) + " yet."),
-        op->name);
+        op->name, request_id);
   }
 
   std::string_view region = RegionFromAuthorization(authorization);
@@ -213,19 +247,12 @@ Reply Dispatcher::Run(std::string_view target, std::string_view authorization,
       registry_, clock_, config_,
       storage::Scope{config_.account_id, region.empty() ? config_.region : std::string(region)},
       request_id};
-  // The only catch block: a throw is a bug, never a normal error; the client gets a 500
-  // and the connection stays up.
-  try {
-    JsonIn in(doc);
-    JsonOut out;
-    Result<void> result = op->fn(ctx, in, out);
-    if (!result) return Error(result.error(), op->name);
-    return Reply{200, out.Finish(), {}, op->name, {}};
-  } catch (const std::exception& e) {
-    return Error(KmsError::Internal(std::string("internal error: ") + e.what()), op->name);
-  } catch (...) {
-    return Error(KmsError::Internal("internal error"), op->name);
-  }
+  JsonIn in(doc);
+  JsonOut out;
+  fault::Point(fault::Stage::kHandler);
+  Result<void> result = op->fn(ctx, in, out);
+  if (!result) return Error(result.error(), op->name, request_id);
+  return Reply{200, out.Finish(), {}, op->name, {}};
 }
 
 }  // namespace kms::server

@@ -1,7 +1,8 @@
 // File: dispatch.hpp
 //
 // Dispatcher: one AWS JSON 1.1 request in, one response out. Never fails: every problem
-// becomes an AWS-shaped error response. Holds the only catch block of the server.
+// becomes an AWS-shaped error response, a throw anywhere in parsing, validation or the
+// handler included (KMSInternalException; the catch block is Handle()'s).
 //
 // Thread-safety: Handle() may be called from many threads at once.
 #pragma once
@@ -58,10 +59,14 @@ class Dispatcher {
   static bool MayBlock(std::string_view target, std::string_view body);
 
   // An error reply in the protocol's shape; used by the session for transport-level
-  // rejections (body too large) too.
-  static Reply ErrorReply(const KmsError& error);
-  // What replaces `reply` when a change it depends on could not be stored (its ticket failed).
-  static Reply CommitFailedReply(const Reply& reply, const storage::Error& failure);
+  // rejections (body too large) too. A KMSInternalException's detail (error.message) goes to
+  // the log under `request_id`, and the client gets a generic text naming the request id:
+  // nothing internal (SQL, file paths, function names, OpenSSL strings) reaches a client.
+  static Reply ErrorReply(const KmsError& error, std::string_view request_id);
+  // What replaces `reply` when a change it depends on could not be stored (its ticket failed):
+  // KMSInternalException, the failure logged under `request_id`.
+  static Reply CommitFailedReply(const Reply& reply, const storage::Error& failure,
+                                 std::string_view request_id);
 
  private:
   // Handle() without the ticket.

@@ -6,8 +6,9 @@
 namespace kms::server {
 namespace {
 
-// 500 for the three faults botocore marks as such; 400 for everything a client caused; 413 and
-// 503 for the transport-level refusals (too large a body, too many connections).
+// 500 for the three faults botocore marks as such; 400 for everything a client caused; 413,
+// 431 and 503 for the transport-level refusals (too large a body, too large a head or framing,
+// too many connections).
 constexpr std::array kTable = {
     ErrorInfo{ErrorCode::kAlreadyExists, "AlreadyExistsException", 400},
     ErrorInfo{ErrorCode::kCloudHsmClusterInUse, "CloudHsmClusterInUseException", 400},
@@ -69,6 +70,9 @@ constexpr std::array kTable = {
     ErrorInfo{ErrorCode::kAccessDenied, "AccessDeniedException", 400},
     ErrorInfo{ErrorCode::kNotAuthorized, "NotAuthorizedException", 400},
     ErrorInfo{ErrorCode::kRequestEntityTooLarge, "RequestEntityTooLargeException", 413},
+    // AWS's front end answers an oversized head with a bare 431 or 400; kmsd keeps every
+    // answer AWS-shaped and names this one itself.
+    ErrorInfo{ErrorCode::kRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLargeException", 431},
     ErrorInfo{ErrorCode::kThrottling, "ThrottlingException", 503},
 };
 

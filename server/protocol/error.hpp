@@ -74,7 +74,8 @@ enum class ErrorCode {
   kAccessDenied,
   kNotAuthorized,
   kRequestEntityTooLarge,
-  kThrottling,  // kmsd already serves --max-connections clients
+  kRequestHeaderFieldsTooLarge,  // request line, headers, chunk lines and trailers too large
+  kThrottling,                   // kmsd already serves --max-connections clients
 };
 
 struct ErrorInfo {
@@ -89,7 +90,10 @@ const ErrorInfo& InfoOf(ErrorCode code);
 
 struct KmsError {
   ErrorCode code = ErrorCode::kInternal;
-  std::string message;  // may be empty: then the response has no `message` field
+  // May be empty: then the response has no `message` field. For kInternal it is the detail
+  // for kmsd's log only: the client gets a generic text and the request id
+  // (Dispatcher::ErrorReply), never a SQL statement, file path or OpenSSL string.
+  std::string message;
 
   std::string_view Type() const { return InfoOf(code).type; }
   unsigned HttpStatus() const { return InfoOf(code).http_status; }

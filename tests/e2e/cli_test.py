@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from e2e_support import record_error
 
 AWS_CLI = os.environ.get("KMSD_AWS_CLI", "/usr/bin/aws")
 
@@ -39,6 +42,11 @@ def aws(server, tmp_path):
         cmd = [AWS_CLI, "--endpoint-url", server.url, "--region", "us-east-1", "kms", *args]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60,
                               stdin=subprocess.DEVNULL, cwd=tmp_path)
+        if proc.returncode != 0:
+            # "An error occurred (Code) when calling the Op operation: message"
+            m = re.search(r"An error occurred \((\w+)\) when calling the \w+ operation: ?(.*)",
+                          proc.stderr)
+            record_error("AWS CLI", m.group(1) if m else "", m.group(2) if m else proc.stderr)
         if check:
             assert proc.returncode == 0, (
                 f"`aws kms {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr}")

@@ -7,12 +7,15 @@ Run:  /usr/bin/python3 -m pytest tests/e2e        (KMSD_BIN overrides build/serv
 * server: that server after POST /_kmsd/reset, so every test starts from empty state.
 * fresh_server: a server of the test's own on tmp_path (restart and process tests).
 * kms / kms_eu: boto3 clients (us-east-1 / eu-west-2) for `server`, retries disabled.
+* no_internal_detail_in_errors (session, automatic): at the end of the session, every error
+  message the suite's clients received is scanned for internal detail (issue #17).
 """
 from __future__ import annotations
 
 import pytest
 
-from e2e_support import (KMSD_BIN, OTHER_REGION, REGION, KmsdServer, make_client, raw)
+from e2e_support import (KMSD_BIN, OTHER_REGION, RECEIVED_ERRORS, REGION, KmsdServer,
+                         internal_detail, make_client, raw)
 
 __all__ = ["raw"]  # re-exported: the brief's helper lives in e2e_support
 
@@ -77,3 +80,19 @@ def url(server) -> str:
 
 def pytest_report_header(config):
     return [f"kmsd binary: {KMSD_BIN}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_internal_detail_in_errors():
+    yield
+    leaks = [(where, error_type, message, internal_detail(message))
+             for where, error_type, message in RECEIVED_ERRORS if internal_detail(message)]
+    assert not leaks, "error messages that reveal internal detail:\n" + "\n".join(
+        f"  {where}: {error_type}: {message!r} ({', '.join(why)})"
+        for where, error_type, message, why in leaks[:20])
+
+
+def pytest_terminal_summary(terminalreporter):
+    kinds = len({t for _, t, _ in RECEIVED_ERRORS})
+    terminalreporter.write_line(
+        f"error messages scanned for internal detail: {len(RECEIVED_ERRORS)} ({kinds} types)")

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -36,7 +37,7 @@ LISTEN_PREFIX = "kmsd listening on http://127.0.0.1:"
 
 # Variables that would change the server's defaults; the fixtures start kmsd without them.
 _SERVER_ENV_VARS = ("KMS_PORT", "PORT", "KMS_REGION", "KMS_ACCOUNT_ID", "KMS_DATA_PATH",
-                    "KMS_SEED_PATH", "KMS_MAX_CONNECTIONS")
+                    "KMS_SEED_PATH", "KMS_MAX_CONNECTIONS", "KMS_ALLOWED_HOSTS")
 
 
 def key_arn(key_id: str, region: str = REGION, account: str = ACCOUNT) -> str:
@@ -198,14 +199,58 @@ class KmsdServer:
         return make_client(self.url, region)
 
     def reset(self) -> None:
-        r = raw(self.url, None, b"", method="POST", path="/_kmsd/reset")
+        r = raw(self.url, None, b"", method="POST", path="/_kmsd/reset",
+                headers={"Content-Type": "application/json"})
         assert r.status == 200, f"POST /_kmsd/reset -> {r.status} {r.body[:300]!r}"
 
 
 def make_client(url: str, region: str = REGION):
     cfg = botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=20)
-    return boto3.client("kms", endpoint_url=url, region_name=region, aws_access_key_id="AKIDTEST",
-                        aws_secret_access_key="secret", config=cfg)
+    client = boto3.client("kms", endpoint_url=url, region_name=region, aws_access_key_id="AKIDTEST",
+                          aws_secret_access_key="secret", config=cfg)
+    watch_errors(client)
+    return client
+
+
+# ---- every error message the suite receives (issue #17) -----------------------------------
+# kmsd must never tell a client anything internal: no SQL, SQLite text, file path, function
+# name or OpenSSL string. Every error message the suite's clients receive (raw HTTP, boto3, the
+# AWS CLI, the JS SDK) is recorded here, and conftest.py scans them all when the session ends.
+RECEIVED_ERRORS: list[tuple[str, str, str]] = []  # (where, error type, message)
+
+INTERNAL_DETAIL = [
+    (re.compile(r"(?i)sqlite"), "SQLite"),
+    (re.compile(r"(?i)\bsql\b|\b(?:SELECT|INSERT INTO|UPDATE|DELETE FROM)\s+\w"), "SQL"),
+    (re.compile(r"\.(?:cpp|hpp|cc|h)\b"), "a source file"),
+    (re.compile(r"(?:^|[\s'\"(=])/(?:tmp|work|home|var|usr|proc|etc|root|data|opt|srv|run)/"),
+     "a file path"),
+    (re.compile(r"(?i)\bkms\.db\b"), "the database file"),
+    # OpenSSL's error strings ("error:1E08010C:DECODER routines::unsupported") and function
+    # names. Naming the OpenSSL version a feature needs is not one (UnsupportedOperation).
+    (re.compile(r"error:[0-9A-Fa-f]{8}:|\broutines\b|\b(?:EVP|OSSL|PEM|BIO|ERR|OPENSSL)_\w+"),
+     "an OpenSSL error string"),
+    (re.compile(r"\w::\w|\bstd::|what\(\)|bad_alloc"), "a C++ name"),
+    (re.compile(r"(?i)\b(?:errno|EIO|ENOSPC|EFBIG|EACCES)\b|(?i:uncaught|threw)"),
+     "a system error or exception"),
+]
+
+
+def internal_detail(message: str) -> list[str]:
+    """What in `message` looks internal (empty when nothing does)."""
+    return [what for pattern, what in INTERNAL_DETAIL if pattern.search(message or "")]
+
+
+def record_error(where: str, error_type: str | None, message: str | None) -> None:
+    RECEIVED_ERRORS.append((where, error_type or "", message or ""))
+
+
+def watch_errors(client) -> None:
+    """Records every error response a boto3 KMS client parses."""
+    def after_call(http_response, parsed, model, **_kwargs):
+        error = parsed.get("Error") if isinstance(parsed, dict) else None
+        if error:
+            record_error(f"boto3 {model.name}", error.get("Code"), error.get("Message"))
+    client.meta.events.register("after-call.kms", after_call)
 
 
 # ---- raw HTTP ------------------------------------------------------------------------------
@@ -242,6 +287,11 @@ def _read_response(resp: http.client.HTTPResponse) -> RawResponse:
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = None
+    if resp.status >= 400:
+        if isinstance(parsed, dict):
+            record_error("raw HTTP", parsed.get("__type"), parsed.get("message"))
+        else:
+            record_error("raw HTTP", str(resp.status), body.decode("utf-8", "replace"))
     return RawResponse(resp.status, headers, body, parsed)
 
 
@@ -262,7 +312,8 @@ def raw(url: str, target: str | None, body_bytes: bytes, headers: dict[str, str]
         hdrs["X-Amz-Target"] = target if "." in target else f"TrentService.{target}"
     hdrs.update(headers or {})
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.putrequest(method, path, skip_accept_encoding=True,
+                        skip_host=any(k.lower() == "host" for k in hdrs))
         for k, v in hdrs.items():
             if v is not None:
                 conn.putheader(k, v)

@@ -49,7 +49,14 @@ def test_full_disk_fails_writes_keeps_reads_and_loses_nothing(tmp_path):
         assert failed is not None, "the file size limit was never reached"
         assert len(keys) > 10, "the limit was reached before any real work"
         assert_error(failed, "KMSInternalException", status=500, what="CreateKey on a full disk")
-        assert "could not store" in failed.json["message"]
+        # Issue #17: the client learns nothing internal (no SQLite text, no file path), only
+        # the request id, under which kmsd's log has the detail.
+        request_id = failed.headers["x-amzn-requestid"]
+        assert request_id in failed.json["message"], failed.describe()
+        for internal in ("sqlite", "SQL", "disk", "kms.db", "/", "errno", "EFBIG"):
+            assert internal not in failed.json["message"], failed.describe()
+        logged = [line for line in srv.log_tail(200000).splitlines() if request_id in line]
+        assert logged and "could not be stored" in logged[0], srv.log_tail()
         print(f"\ndisk full: {len(keys)} keys and {len(blobs)} blobs acknowledged before the "
               f"{LIMIT_BYTES // 1024} KiB limit; then CreateKey -> HTTP {failed.status} "
               f"{failed.type}")

@@ -1,12 +1,15 @@
 """Runs tests/e2e/node/envelope.mjs (AWS SDK for JavaScript v3) against the fixture server."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from e2e_support import record_error
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 
@@ -24,3 +27,8 @@ def test_node_sdk_envelope(server):
     assert proc.returncode == 0, (f"node envelope.mjs exited {proc.returncode}\nstdout:\n"
                                   f"{proc.stdout}\nstderr:\n{proc.stderr}")
     assert "node envelope: OK" in proc.stdout, proc.stdout
+    errors = [json.loads(line.split("node envelope: error ", 1)[1])
+              for line in proc.stdout.splitlines() if line.startswith("node envelope: error ")]
+    assert [e["name"] for e in errors] == ["InvalidCiphertextException"], proc.stdout
+    for e in errors:
+        record_error("JS SDK", e["name"], e["message"])

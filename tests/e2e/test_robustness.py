@@ -213,9 +213,10 @@ def test_headers_over_the_limit_get_an_aws_error_and_the_connection_closes(serve
             f"X-Amz-Target: TrentService.GenerateRandom\r\nX-Padding: {'p' * 20000}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     r = send_raw_bytes(server.url, head, body)
-    assert r.status == 400, f"oversized headers: expected 400, got {r.describe()}"
-    assert isinstance(r.json, dict) and r.json.get("__type") == "SerializationException", (
-        f"oversized headers: expected SerializationException, got {r.describe()}")
+    assert r.status == 431, f"oversized headers: expected 431, got {r.describe()}"
+    assert (isinstance(r.json, dict)
+            and r.json.get("__type") == "RequestHeaderFieldsTooLargeException"), (
+        f"oversized headers: expected RequestHeaderFieldsTooLargeException, got {r.describe()}")
     assert "16384" in r.json.get("message", ""), r.describe()
     assert r.headers.get("connection") == "close", r.headers
     assert "x-amzn-requestid" in r.headers, r.headers
@@ -392,7 +393,8 @@ def test_reset_empties_every_region(server):
     call_ok(server.url, "CreateAlias", {"AliasName": "alias/r", "TargetKeyId": k1["KeyMetadata"]["KeyId"]})
     k2 = call_ok(server.url, "CreateKey", {}, region=OTHER_REGION)["KeyMetadata"]
     assert k2["Arn"] == key_arn(k2["KeyId"], OTHER_REGION)
-    r = raw(server.url, None, b"", method="POST", path="/_kmsd/reset")
+    r = raw(server.url, None, b"", method="POST", path="/_kmsd/reset",
+            headers={"Content-Type": "application/json"})
     assert r.status == 200, f"reset: {r.describe()}"
     assert call_ok(server.url, "ListKeys", {})["Keys"] == []
     assert call_ok(server.url, "ListKeys", {}, region=OTHER_REGION)["Keys"] == []

@@ -23,6 +23,7 @@
 
 #include "config/config.hpp"
 #include "server/clock.hpp"
+#include "server/fault_injection.hpp"
 #include "server/server.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
@@ -212,6 +213,7 @@ TEST_CASE("Health and reset endpoints answer JSON", "[integration]") {
   CHECK(h.result_int() == 200);
   CHECK(h.body().find("\"keys\":1") != std::string::npos);
   http::request<http::string_body> reset{http::verb::post, "/_kmsd/reset", 11};
+  reset.set(http::field::content_type, "application/json");
   CHECK(client.Send(reset).result_int() == 200);
   auto list = client.Post("TrentService.ListKeys", "{}");
   CHECK(list.body().find("\"Keys\":[]") != std::string::npos);
@@ -314,7 +316,9 @@ TEST_CASE("A failed commit answers KMSInternalException and the server keeps ser
   CHECK(failed.result_int() == 500);
   CHECK(TypeOf(failed.body()) == "KMSInternalException");
   CHECK(failed["X-Amzn-Errortype"] == "KMSInternalException");
-  CHECK(failed.body().find("could not store") != std::string::npos);
+  // The client learns nothing internal: a generic text naming the request id.
+  CHECK(failed.body().find("injected fault") == std::string::npos);
+  CHECK(failed.body().find(std::string(failed["x-amzn-RequestId"])) != std::string::npos);
   CHECK(server.registry().KeyCount() == 0);  // undone in memory too
 
   auto listed = client.Post("TrentService.ListKeys", "{}");  // same connection
@@ -511,7 +515,7 @@ TEST_CASE("A client that stops reading responses is cut off at the read timeout"
 
   const std::string body = R"({"NumberOfBytes":1024})";
   const std::string request =
-      "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: "
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: "
       "TrentService.GenerateRandom\r\nContent-Length: " +
       std::to_string(body.size()) + "\r\n\r\n" + body;
   std::string batch;
@@ -539,4 +543,265 @@ TEST_CASE("A client that stops reading responses is cut off at the read timeout"
   ::close(fd);
   CHECK(failed);
   CHECK(took < std::chrono::seconds(10));
+}
+
+// ---- hardening (issue #17) -----------------------------------------------------------------
+
+namespace {
+
+// A raw client socket: sends bytes, reads what comes back until the server closes or no byte
+// arrives for `quiet`.
+class RawSocket {
+ public:
+  explicit RawSocket(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~RawSocket() { ::close(fd_); }
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+
+  void Send(const std::string& bytes) {
+    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
+  }
+  // Reads until `until` appears in what was read (or close, or `quiet` without a byte).
+  std::string Read(std::chrono::milliseconds quiet, std::string_view until = {}) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(quiet.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((quiet.count() % 1000) * 1000);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string got;
+    std::array<char, 4096> chunk{};
+    while (until.empty() || got.find(until) == std::string::npos) {
+      const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
+      if (n <= 0) {
+        closed_ = n == 0;
+        break;
+      }
+      got.append(chunk.data(), static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  int fd_ = -1;
+  bool closed_ = false;
+};
+
+std::string Request(std::string_view target_op, std::string_view body,
+                    std::string_view extra_headers = {}) {
+  return "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService." +
+         std::string(target_op) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         std::string(extra_headers) + "\r\n" + std::string(body);
+}
+
+std::size_t Count(const std::string& text, std::string_view what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("An exception at any stage answers that request alone with KMSInternalException",
+          "[integration][regression][issue17]") {
+  using kms::server::fault::Stage;
+  auto faulty = std::make_unique<kms::storage::testing::FaultyStore>(MemoryStore());
+  kms::storage::testing::FaultyStore* faults = faulty.get();
+  RunningServer server(1 << 20, std::move(faulty));
+  const std::string kTarget = "TrentService.GenerateRandom";
+  const std::string kBody = R"({"NumberOfBytes":8})";
+
+  const Stage stage = GENERATE(Stage::kParse, Stage::kValidate, Stage::kHandler, Stage::kWrite);
+  CAPTURE(static_cast<unsigned>(stage));
+  kms::server::fault::Arm(stage);
+  {
+    Client client(server.Port());
+    auto failed = client.Post(kTarget, kBody);
+    kms::server::fault::DisarmAll();
+    CHECK(failed.result_int() == 500);
+    CHECK(TypeOf(failed.body()) == "KMSInternalException");
+    CHECK(failed["X-Amzn-Errortype"] == "KMSInternalException");
+    CHECK(failed.body().find("injected") == std::string::npos);  // nothing internal leaks
+    if (stage == Stage::kValidate || stage == Stage::kHandler) {
+      // A dispatcher-level failure: the connection stays healthy.
+      CHECK(failed.keep_alive());
+      CHECK(client.Post(kTarget, kBody).result_int() == 200);
+    } else {
+      CHECK_FALSE(failed.keep_alive());  // the stream cannot be trusted: closed after
+    }
+  }
+  // Nothing else was hurt: a new connection is served.
+  Client next(server.Port());
+  CHECK(next.Post(kTarget, kBody).result_int() == 200);
+  CHECK(faults->failures() == 0);
+}
+
+TEST_CASE("A store that throws fails that commit alone; the server keeps serving",
+          "[integration][storage][regression][issue17]") {
+  auto faulty = std::make_unique<kms::storage::testing::FaultyStore>(MemoryStore());
+  kms::storage::testing::FaultyStore* faults = faulty.get();
+  RunningServer server(1 << 20, std::move(faulty));
+  Client client(server.Port());
+  faults->ThrowNextWrites(1);
+  auto failed = client.Post("TrentService.CreateKey", "{}");
+  CHECK(failed.result_int() == 500);
+  CHECK(TypeOf(failed.body()) == "KMSInternalException");
+  CHECK(failed.body().find("injected") == std::string::npos);
+  CHECK(server.registry().KeyCount() == 0);  // undone
+  CHECK(client.Post("TrentService.CreateKey", "{}").result_int() == 200);
+  CHECK(server.registry().KeyCount() == 1);
+}
+
+TEST_CASE("A response to HEAD carries no body", "[integration][regression][issue17]") {
+  RunningServer server;
+  RawSocket socket(server.Port());
+  // HEAD, then GET on the same connection: the second response must start right after the
+  // first one's head, whatever its Content-Length says.
+  socket.Send(
+      "HEAD /_kmsd/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /_kmsd/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  const std::string got = socket.Read(std::chrono::milliseconds(2000));
+  CHECK(socket.closed());
+  const auto first_end = got.find("\r\n\r\n");
+  REQUIRE(first_end != std::string::npos);
+  CHECK(got.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(got.find("Content-Length: 0\r\n") > first_end);  // the length GET would have
+  const std::string after_first = got.substr(first_end + 4);
+  CHECK(after_first.starts_with("HTTP/1.1 400 Bad Request\r\n"));  // HEAD /: no body either
+  const auto second_end = after_first.find("\r\n\r\n");
+  REQUIRE(second_end != std::string::npos);
+  const std::string third = after_first.substr(second_end + 4);
+  CHECK(third.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(third.find("\"status\":\"ok\"") != std::string::npos);  // GET has its body
+  CHECK(Count(got, "{") == 1);
+}
+
+TEST_CASE("Expect: 100-continue is answered as soon as the head is in",
+          "[integration][regression][issue17]") {
+  RunningServer server;
+  RawSocket socket(server.Port());
+  const std::string body = R"({"NumberOfBytes":8})";
+  std::string head = Request("GenerateRandom", body, "Expect: 100-continue\r\n");
+  head.resize(head.size() - body.size());
+  socket.Send(head);
+  // Clients wait about a second for this before they send the body anyway.
+  const auto begin = SteadyClock::now();
+  const std::string interim = socket.Read(std::chrono::milliseconds(500), "\r\n\r\n");
+  CHECK(interim == "HTTP/1.1 100 Continue\r\n\r\n");
+  CHECK(SteadyClock::now() - begin < std::chrono::milliseconds(400));
+  socket.Send(body);
+  const std::string final_response = socket.Read(std::chrono::milliseconds(2000), "\"}");
+  CHECK(final_response.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(final_response.find("Plaintext") != std::string::npos);
+
+  SECTION("a body over the limit is refused without 100 Continue") {
+    RawSocket big(server.Port());
+    big.Send(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.GenerateRandom\r\n"
+        "Expect: 100-continue\r\nContent-Length: 999999999\r\n\r\n");
+    const std::string refused = big.Read(std::chrono::milliseconds(2000), "\"}");
+    CHECK(refused.starts_with("HTTP/1.1 413 "));
+    CHECK(refused.find("100 Continue") == std::string::npos);
+  }
+}
+
+TEST_CASE("A Transfer-Encoding that is not exactly chunked is 400 and close, never smuggled",
+          "[integration][regression][issue17]") {
+  RunningServer server;
+  const std::string te = GENERATE(std::string("gzip"), std::string("chunked, gzip"),
+                                  std::string("gzip, chunked"), std::string("identity"));
+  CAPTURE(te);
+  RawSocket socket(server.Port());
+  // The "body" is a whole second request: framed by Content-Length it would be one body,
+  // framed by nothing it would be answered as a request of its own.
+  const std::string hidden = Request("GenerateRandom", R"({"NumberOfBytes":3})");
+  socket.Send(
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.GenerateRandom\r\n"
+      "Transfer-Encoding: " +
+      te + "\r\n\r\n" + hidden);
+  const std::string got = socket.Read(std::chrono::milliseconds(2000));
+  CHECK(got.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+  CHECK(got.find("SerializationException") != std::string::npos);
+  CHECK(got.find("Connection: close\r\n") != std::string::npos);
+  CHECK(Count(got, "HTTP/1.1 ") == 1);  // one answer, then the server hung up
+  CHECK(socket.closed());
+}
+
+TEST_CASE("Framing over the header limit is 431; the decoded body over its limit is 413",
+          "[integration][regression][issue17]") {
+  RunningServer server(4096);
+  {
+    RawSocket socket(server.Port());
+    std::string chunked =
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.GenerateRandom\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n5;";
+    chunked.append(64 * 1024, 'e');
+    socket.Send(chunked);
+    const std::string got = socket.Read(std::chrono::milliseconds(2000), "\"}");
+    CHECK(got.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+    CHECK(got.find("RequestHeaderFieldsTooLargeException") != std::string::npos);
+    CHECK(got.find("Connection: close\r\n") != std::string::npos);
+  }
+  {
+    RawSocket socket(server.Port());
+    std::string chunked =
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.GenerateRandom\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 5; ++i) chunked += "400\r\n" + std::string(1024, 'x') + "\r\n";
+    socket.Send(chunked);
+    const std::string got = socket.Read(std::chrono::milliseconds(2000), "\"}");
+    CHECK(got.starts_with("HTTP/1.1 413 "));
+    CHECK(got.find("RequestEntityTooLargeException") != std::string::npos);
+  }
+  Client client(server.Port());
+  CHECK(client.Post("TrentService.GenerateRandom", R"({"NumberOfBytes":1})").result_int() == 200);
+}
+
+TEST_CASE("Requests for another Host, and cross-site admin requests, are refused",
+          "[integration][regression][issue17]") {
+  RunningServer server;
+  Client client(server.Port());
+  REQUIRE(client.Post("TrentService.CreateKey", "{}").result_int() == 200);
+
+  http::request<http::string_body> rebound{http::verb::post, "/", 11};
+  rebound.set("X-Amz-Target", "TrentService.ListKeys");
+  rebound.body() = "{}";
+  rebound.prepare_payload();
+  rebound.set(http::field::host, "evil.example:4599");
+  {
+    // Client::Send sets Host itself; write this one raw.
+    Client raw(server.Port());
+    http::write(raw.stream(), rebound);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(raw.stream(), buffer, res);
+    CHECK(res.result_int() == 400);
+    CHECK(TypeOf(res.body()) == "AccessDeniedException");
+    CHECK(res.body().find("KeyId") == std::string::npos);  // no key listed
+  }
+
+  // What a web page's fetch(..., {method: "POST", mode: "no-cors"}) sends.
+  http::request<http::string_body> reset{http::verb::post, "/_kmsd/reset", 11};
+  reset.set(http::field::content_type, "text/plain;charset=UTF-8");
+  reset.set(http::field::origin, "http://evil.example");
+  reset.body() = "x";
+  auto refused = client.Send(reset);
+  CHECK(refused.result_int() == 400);
+  CHECK(TypeOf(refused.body()) == "AccessDeniedException");
+  reset.set(http::field::content_type, "application/json");
+  CHECK(TypeOf(client.Send(reset).body()) == "AccessDeniedException");  // still a foreign origin
+  CHECK(server.registry().KeyCount() == 1);                             // nothing was reset
+
+  reset.erase(http::field::origin);
+  CHECK(client.Send(reset).result_int() == 200);
+  CHECK(server.registry().KeyCount() == 0);
 }

@@ -65,6 +65,8 @@ async function main() {
     );
   } catch (err) {
     wrong = err;
+    // Each error the SDK received, for the suite's scan for internal detail (test_node_sdk.py).
+    console.log(`node envelope: error ${JSON.stringify({ name: err.name, message: err.message })}`);
   }
   check(wrong !== null, "Decrypt with a wrong context fails");
   check(wrong.name === "InvalidCiphertextException",

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,12 @@ class FaultyStore final : public Store {
     const std::lock_guard lock(mu_);
     writes_to_fail_ = count;
     code_ = code;
+  }
+  // The next `count` Apply calls throw std::runtime_error (as a bug or an allocation failure
+  // would) and do not reach the wrapped store.
+  void ThrowNextWrites(int count) {
+    const std::lock_guard lock(mu_);
+    writes_to_throw_ = count;
   }
   // The next LoadAll fails with `code`.
   void FailNextLoad(Error::Code code = Error::Code::kIo) {
@@ -93,6 +100,11 @@ class FaultyStore final : public Store {
         ++failures_;
         return Error{code_, "injected fault in Apply"};
       }
+      if (writes_to_throw_ > 0) {
+        --writes_to_throw_;
+        ++failures_;
+        throw std::runtime_error("injected throw in Apply");
+      }
     }
     return inner_->Apply(changes);
   }
@@ -102,6 +114,7 @@ class FaultyStore final : public Store {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int writes_to_fail_ = 0;                // GUARDED_BY(mu_)
+  int writes_to_throw_ = 0;               // GUARDED_BY(mu_)
   bool fail_load_ = false;                // GUARDED_BY(mu_)
   bool held_ = false;                     // GUARDED_BY(mu_)
   Error::Code code_ = Error::Code::kIo;   // GUARDED_BY(mu_)

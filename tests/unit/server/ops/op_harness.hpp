@@ -146,7 +146,7 @@ class OpHarness {
     server::Reply reply = dispatcher_->Handle(target, auth, body, "test-request-id");
     // As the session does: answer once the changes the reply depends on are durable.
     if (auto durable = registry_->WaitDurable(reply.ticket); !durable) {
-      reply = server::Dispatcher::CommitFailedReply(reply, durable.error());
+      reply = server::Dispatcher::CommitFailedReply(reply, durable.error(), "test-request-id");
     }
     CallResult r;
     r.status = reply.status;

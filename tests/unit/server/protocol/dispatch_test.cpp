@@ -107,10 +107,12 @@ TEST_CASE("Operations kmsd does not implement answer UnsupportedOperationExcepti
 
 TEST_CASE("Error bodies carry __type and message only when there is a message",
           "[server][dispatch]") {
-  auto with = kms::server::Dispatcher::ErrorReply(kms::server::KmsError::NotFound("gone"));
+  auto with = kms::server::Dispatcher::ErrorReply(kms::server::KmsError::NotFound("gone"),
+                                                  "test-request-id");
   CHECK(with.status == 400);
   CHECK(with.body == R"({"__type":"NotFoundException","message":"gone"})");
-  auto without = kms::server::Dispatcher::ErrorReply(kms::server::KmsError::InvalidCiphertext());
+  auto without = kms::server::Dispatcher::ErrorReply(kms::server::KmsError::InvalidCiphertext(),
+                                                     "test-request-id");
   CHECK(without.body == R"({"__type":"InvalidCiphertextException"})");
   CHECK(without.error_type == "InvalidCiphertextException");
 }
