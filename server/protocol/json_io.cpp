@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
 
 #include "crypto/base64.hpp"
 
@@ -28,6 +29,21 @@ bool JsonNestingExceeds(std::string_view body, int limit) {
   }
   return false;
 }
+namespace {
+
+bool IsJsonWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+Result<void> CheckParsedRequest(std::string_view tail, const rapidjson::Value& /*root*/) {
+  if (!std::all_of(tail.begin(), tail.end(), IsJsonWhitespace)) {
+    // RapidJSON's own text for `{} {}`, used for every byte after the value, NUL included.
+    return KmsError::Serialization(
+        rapidjson::GetParseError_En(rapidjson::kParseErrorDocumentRootNotSingular));
+  }
+  return {};
+}
+
 namespace {
 
 KmsError MissingMember(std::string_view name) {

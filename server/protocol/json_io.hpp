@@ -19,7 +19,9 @@
 #include <vector>
 
 #include <rapidjson/document.h>
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/writer.h>
 
 #include "crypto/bytes.hpp"
@@ -35,9 +37,16 @@ inline constexpr int kMaxRequestJsonDepth = 32;
 // True if `body` opens more than `limit` objects/arrays inside one another (strings skipped).
 bool JsonNestingExceeds(std::string_view body, int limit);
 
+// The check ParseRequestBody makes on a parsed body: `tail` (the bytes after the root value)
+// holds only JSON whitespace.
+// Errors: SerializationException.
+Result<void> CheckParsedRequest(std::string_view tail, const rapidjson::Value& root);
+
 // Parses a request body into `doc` the one way kmsd does: an empty body is an empty request
 // (`{}`, as AWS treats it); too deep a body is refused unparsed; the parse is iterative
-// (bounded stack) and validates UTF-8 (invalid text is rejected, never stored).
+// (bounded stack) and validates UTF-8 (invalid text is rejected, never stored). The body must
+// be exactly one JSON value: anything but whitespace after it (`{} {}`, `{}x`, a NUL byte) is
+// refused.
 // Errors: SerializationException with the reason.
 template <class Document>
 Result<void> ParseRequestBody(std::string_view body, Document& doc) {
@@ -49,12 +58,19 @@ Result<void> ParseRequestBody(std::string_view body, Document& doc) {
     return KmsError::Serialization("JSON nesting exceeds " + std::to_string(kMaxRequestJsonDepth) +
                                    " levels");
   }
-  doc.template Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
-      body.data(), body.size());
+  // kParseStopWhenDoneFlag: RapidJSON stops right after the root value and the rest of the body
+  // is checked here. Without it RapidJSON checks the rest itself, but its MemoryStream reads as
+  // '\0' at the end of the input, so a NUL byte passed for the end: `{"KeyId":"x"}\0junk`
+  // was accepted. (The UTF-8 stream skips a leading byte order mark, as Parse() does.)
+  rapidjson::MemoryStream bytes(body.data(), body.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(bytes);
+  doc.template ParseStream<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
+                               rapidjson::kParseStopWhenDoneFlag,
+                           rapidjson::UTF8<>>(input);
   if (doc.HasParseError()) {
     return KmsError::Serialization(rapidjson::GetParseError_En(doc.GetParseError()));
   }
-  return {};
+  return CheckParsedRequest(body.substr(bytes.Tell()), doc);
 }
 
 class JsonIn {

@@ -32,6 +32,10 @@ BAD_BODIES = {
     "truncated JSON": ("DescribeKey", b'{"KeyId": '),
     "not JSON": ("DescribeKey", b"KeyId=abc"),
     "trailing garbage": ("ListKeys", b"{} {}"),
+    # Issue #17: RapidJSON read a NUL byte as the end of the body, so these were served.
+    "trailing NUL": ("DescribeKey", b'{"KeyId": "alias/x"}\x00'),
+    "NUL then more JSON": ("DescribeKey", b'{"KeyId": "alias/x"}\x00{"KeyId": "alias/y"}'),
+    "trailing letter": ("ListKeys", b"{}x"),
     "JSON array": ("DescribeKey", b'[{"KeyId": "x"}]'),
     "empty JSON array": ("ListKeys", b"[]"),
     "JSON string": ("ListKeys", b'"hello"'),

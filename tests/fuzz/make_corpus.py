@@ -218,6 +218,9 @@ def main():
     write("fuzz_json", "not-an-object", bytes([OPERATIONS.index("GenerateRandom")]) + b"[1,2]")
     write("fuzz_json", "escapes", bytes([OPERATIONS.index("Encrypt")]) +
           '{"KeyId":"a\\u0000b\\ud83d\\ude00","Plaintext":"AA==","EncryptionContext":{"\\"":"\\n"}}'.encode())
+    # Refused by ParseRequestBody (issue #17): bytes after a NUL.
+    write("fuzz_json", "trailing-nul", bytes([OPERATIONS.index("DescribeKey")]) +
+          b'{"KeyId":"k"}\x00{}')
 
     # fuzz_blob: mode byte 0 (raw), 1 (tamper edits), 2 (context).
     write("fuzz_blob", "raw-sealed", b"\x00" + blob)

@@ -1,6 +1,7 @@
 #include "server/protocol/json_io.hpp"
 
 #include <string>
+#include <string_view>
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
@@ -118,4 +119,27 @@ TEST_CASE("LowerCamel lowers only the first letter", "[server][json_io]") {
   CHECK(LowerCamel("NumberOfBytes") == "numberOfBytes");
   CHECK(LowerCamel("KeyId") == "keyId");
   CHECK(LowerCamel("") == "");
+}
+
+namespace {
+// ParseRequestBody's verdict on `body`: "" when accepted, else the SerializationException text.
+std::string ParseError(std::string_view body) {
+  rapidjson::Document doc;
+  auto parsed = kms::server::ParseRequestBody(body, doc);
+  if (parsed) return {};
+  CHECK(parsed.error().Type() == "SerializationException");
+  return parsed.error().message;
+}
+}  // namespace
+
+TEST_CASE("A request body is one JSON value: only whitespace may follow it",
+          "[server][json_io][regression][issue17]") {
+  using namespace std::string_literals;
+  const std::string kNotSingular = "The document root must not be followed by other values.";
+  CHECK(ParseError(R"({"KeyId":"x"})") == "");
+  CHECK(ParseError(" \t\r\n{\"KeyId\":\"x\"} \t\r\n") == "");
+  const std::string body = GENERATE(R"({"KeyId":"x"})"s + '\0', "{}\0"s, "{}\0junk"s, "{} \0"s,
+                                    "{} {}"s, "{}x"s, "{}}"s, "{} ,"s, "{}\f"s);
+  INFO(body);
+  CHECK(ParseError(body) == kNotSingular);
 }
