@@ -37,8 +37,16 @@ inline constexpr int kMaxRequestJsonDepth = 32;
 // True if `body` opens more than `limit` objects/arrays inside one another (strings skipped).
 bool JsonNestingExceeds(std::string_view body, int limit);
 
-// The check ParseRequestBody makes on a parsed body: `tail` (the bytes after the root value)
-// holds only JSON whitespace.
+// The first member name that occurs twice in one JSON object anywhere in `value` (depth first;
+// names compare byte-exactly after unescaping, so {"a":1,"\u0061":2} repeats "a"), or nullopt.
+// Objects of up to 16 members are checked pairwise without allocating; larger ones by sorting
+// views of their names, so a body of one object with 100k members costs O(n log n).
+// `value` must nest at most kMaxRequestJsonDepth levels (as ParseRequestBody ensures): the walk
+// recurses once per level.
+std::optional<std::string_view> FindDuplicateMemberName(const rapidjson::Value& value);
+
+// The checks ParseRequestBody makes on a parsed body: `tail` (the bytes after the root value)
+// holds only JSON whitespace, and no object of `root` repeats a member name.
 // Errors: SerializationException.
 Result<void> CheckParsedRequest(std::string_view tail, const rapidjson::Value& root);
 
@@ -46,7 +54,7 @@ Result<void> CheckParsedRequest(std::string_view tail, const rapidjson::Value& r
 // (`{}`, as AWS treats it); too deep a body is refused unparsed; the parse is iterative
 // (bounded stack) and validates UTF-8 (invalid text is rejected, never stored). The body must
 // be exactly one JSON value: anything but whitespace after it (`{} {}`, `{}x`, a NUL byte) is
-// refused.
+// refused, and so is a member name repeated in any object (see CheckParsedRequest).
 // Errors: SerializationException with the reason.
 template <class Document>
 Result<void> ParseRequestBody(std::string_view body, Document& doc) {

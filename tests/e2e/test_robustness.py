@@ -65,6 +65,41 @@ def test_bad_body_is_serialization_exception(server, name):
     still_serving(server)
 
 
+# Issue #17: a member name repeated in any object of a request used to be served (the first
+# wins at the top level, the last inside a map): two readers could see two different requests.
+DUPLICATE_BODIES = {
+    "top-level KeyId": ("Encrypt", '{"KeyId": "%(key)s", "Plaintext": "eA==", "KeyId": "alias/x"}',
+                        "KeyId"),
+    "escaped twin": ("Encrypt", '{"KeyId": "%(key)s", "Plaintext": "eA==", "\\u004beyId": "x"}',
+                     "KeyId"),
+    "EncryptionContext key": ("Encrypt", '{"KeyId": "%(key)s", "Plaintext": "eA==", '
+                              '"EncryptionContext": {"purpose": "a", "purpose": "b"}}', "purpose"),
+    "Tags element": ("TagResource", '{"KeyId": "%(key)s", "Tags": [{"TagKey": "a", "TagValue": "1", '
+                     '"TagKey": "b"}]}', "TagKey"),
+    "unmodelled nested object": ("DescribeKey", '{"KeyId": "%(key)s", "X": [{"y": {"z": 1, "z": 2}}]}',
+                                 "z"),
+}
+
+
+@pytest.mark.parametrize("name", list(DUPLICATE_BODIES))
+def test_duplicate_member_names_are_serialization_exception(server, name):
+    key_id = call_ok(server.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
+    op, body, member = DUPLICATE_BODIES[name]
+    r = raw(server.url, op, (body % {"key": key_id}).encode())
+    assert_error(r, "SerializationException", f'Duplicate member name "{member}" in a JSON object',
+                 what=name)
+    assert call_ok(server.url, "ListResourceTags", {"KeyId": key_id})["Tags"] == []
+    still_serving(server)
+
+
+def test_distinct_member_names_are_served(server):
+    key_id = call_ok(server.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
+    body = ('{"KeyId": "%s", "Plaintext": "eA==", "EncryptionContext": {"a": "1", "A": "2", '
+            '"a ": "3"}} \r\n' % key_id).encode()
+    r = raw(server.url, "Encrypt", body)
+    assert r.status == 200, r.describe()
+
+
 def test_invalid_utf8_is_rejected_and_never_echoed(server):
     key_id = call_ok(server.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
     body = b'{"KeyId": "%s", "Description": "bad \xff\xfe\xc3 bytes"}' % key_id.encode()

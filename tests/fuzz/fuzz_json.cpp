@@ -8,7 +8,8 @@
 // rest is the request body.
 //
 // Invariants (abort on failure; an uncaught exception, e.g. a RapidJSON assertion, is a crash
-// too): CheckRequest gives a message exactly for kSerialization/kValidation; on an accepted
+// too): a body ParseRequestBody accepts repeats no member name in any object (issue #17);
+// CheckRequest gives a message exactly for kSerialization/kValidation; on an accepted
 // body, JsonIn's readers never throw whatever the member types; a string read back through
 // JsonOut round-trips exactly; a decoded blob re-encodes to the same bytes; the pattern
 // scanner and std::wregex agree on every model pattern for every string read.
@@ -67,6 +68,19 @@ void RoundTripString(std::string_view name, std::string_view value) {
   Check(member.value.IsString() &&
             std::string_view(member.value.GetString(), member.value.GetStringLength()) == value,
         "JsonOut changed a string value");
+}
+
+// No object in `value` holds two members of one name: each member is the one FindMember finds
+// by its name. (ParseRequestBody promises this; here it is checked the slow, obvious way.)
+void CheckUniqueNames(const rapidjson::Value& value) {
+  if (value.IsObject()) {
+    for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+      Check(&*value.FindMember(it->name) == &*it, "an accepted body repeats a member name");
+      CheckUniqueNames(it->value);
+    }
+  } else if (value.IsArray()) {
+    for (const rapidjson::Value& element : value.GetArray()) CheckUniqueNames(element);
+  }
 }
 
 // Every accessor on member `name` of `in`; none may throw.
@@ -131,6 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // As Dispatcher::Run parses.
   rapidjson::Document doc;
   if (!server::ParseRequestBody(body, doc)) return 0;
+  CheckUniqueNames(doc);
 
   const server::RequestCheck check = server::CheckRequest(operation, doc);
   using Kind = server::RequestCheck::Kind;

@@ -218,7 +218,9 @@ def main():
     write("fuzz_json", "not-an-object", bytes([OPERATIONS.index("GenerateRandom")]) + b"[1,2]")
     write("fuzz_json", "escapes", bytes([OPERATIONS.index("Encrypt")]) +
           '{"KeyId":"a\\u0000b\\ud83d\\ude00","Plaintext":"AA==","EncryptionContext":{"\\"":"\\n"}}'.encode())
-    # Refused by ParseRequestBody (issue #17): bytes after a NUL.
+    # Refused by ParseRequestBody (issue #17): a name repeated once unescaped, bytes after a NUL.
+    write("fuzz_json", "duplicate-names", bytes([OPERATIONS.index("Encrypt")]) +
+          b'{"KeyId":"k","Plaintext":"AA==","EncryptionContext":{"a":"1","\\u0061":"2"}}')
     write("fuzz_json", "trailing-nul", bytes([OPERATIONS.index("DescribeKey")]) +
           b'{"KeyId":"k"}\x00{}')
 

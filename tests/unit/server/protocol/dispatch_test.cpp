@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -13,6 +14,8 @@
 using kms::server::Dispatcher;
 using kms::server::OperationTable;
 using kms::server::RegionFromAuthorization;
+using kms::testing::CallResult;
+using kms::testing::KeyIdBody;
 using kms::testing::OpHarness;
 
 namespace {
@@ -143,4 +146,28 @@ TEST_CASE("Invalid UTF-8 in a request is a SerializationException", "[server][di
                   "{\"KeyId\":\"" + key + "\",\"Description\":\"bad \xff\xfe\xc3 bytes\"}");
   CHECK(r.status == 400);
   CHECK(r.type == "SerializationException");
+}
+
+TEST_CASE("Repeated member names and bytes after the body are SerializationException",
+          "[server][dispatch][regression][issue17]") {
+  using namespace std::string_literals;
+  OpHarness h;
+  const std::string key = h.CreateSymmetricKey();
+  using Case = std::pair<std::string, std::string>;  // operation, body
+  const Case c = GENERATE_COPY(
+      // Each of these was served before: the first KeyId won, the last context value won, the
+      // NUL read as the end of the body.
+      Case{"GenerateDataKey",
+           R"({"KeyId":")" + key + R"(","KeySpec":"AES_256","KeyId":"alias/other"})"},
+      Case{"Encrypt", R"({"KeyId":")" + key +
+                          R"(","Plaintext":"eA==","EncryptionContext":{"a":"1","a":"2"}})"},
+      Case{"CreateKey", R"({"Tags":[{"TagKey":"a","TagValue":"1","TagValue":"2"}]})"},
+      Case{"DescribeKey", R"({"KeyId":")" + key + R"(","Unmodelled":{"x":1,"x":2}})"},
+      Case{"DescribeKey", KeyIdBody(key) + '\0'}, Case{"DescribeKey", KeyIdBody(key) + "\0{}"s});
+  INFO(c.first << " " << c.second);
+  CallResult r = h.Call(c.first, c.second);
+  CHECK(r.status == 400);
+  CHECK(r.type == "SerializationException");
+  // Nothing was created by the refused CreateKey.
+  CHECK(h.Call("ListKeys", "{}").json["Keys"].Size() == 1);
 }

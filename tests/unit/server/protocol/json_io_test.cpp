@@ -1,7 +1,9 @@
 #include "server/protocol/json_io.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
@@ -130,6 +132,18 @@ std::string ParseError(std::string_view body) {
   CHECK(parsed.error().Type() == "SerializationException");
   return parsed.error().message;
 }
+
+// A JSON object of `count` members "m0", "m1", ...; when `repeat` is set, the last member's
+// name repeats member `repeat`'s.
+std::string WideObject(int count, std::optional<int> repeat = std::nullopt) {
+  std::string body = "{";
+  for (int i = 0; i < count; ++i) {
+    if (i != 0) body += ',';
+    const int name = (repeat && i == count - 1) ? *repeat : i;
+    body += "\"m" + std::to_string(name) + "\":" + std::to_string(i);
+  }
+  return body + "}";
+}
 }  // namespace
 
 TEST_CASE("A request body is one JSON value: only whitespace may follow it",
@@ -142,4 +156,42 @@ TEST_CASE("A request body is one JSON value: only whitespace may follow it",
                                     "{} {}"s, "{}x"s, "{}}"s, "{} ,"s, "{}\f"s);
   INFO(body);
   CHECK(ParseError(body) == kNotSingular);
+}
+
+TEST_CASE("A member name repeated in any object of a request is refused",
+          "[server][json_io][regression][issue17]") {
+  using Case = std::pair<std::string, std::string>;
+  const Case c = GENERATE(
+      Case{R"({"KeyId":"a","KeyId":"b"})", "KeyId"},
+      Case{R"({"KeyId":"a","Plaintext":"eA==","KeyId":"b"})", "KeyId"},
+      Case{R"({"a":1,"\u0061":2})", "a"},  // the same name once unescaped
+      Case{R"({"EncryptionContext":{"k":"1","k":"2"}})", "k"},
+      Case{R"({"Tags":[{"TagKey":"a","TagValue":"1"},{"TagKey":"b","TagKey":"c"}]})", "TagKey"},
+      Case{R"({"X":[[{"deep":{"y":1,"z":2,"y":3}}]]})", "y"},
+      Case{WideObject(17, 0), "m0"},  // past the pairwise limit: sorted
+      Case{WideObject(16, 3), "m3"},  // at it: pairwise
+      Case{WideObject(100'000, 99'998), "m99998"});
+  INFO(c.first.substr(0, 200));
+  CHECK(ParseError(c.first) == "Duplicate member name \"" + c.second + "\" in a JSON object");
+}
+
+TEST_CASE("Names that differ only after unescaping or in one byte are distinct",
+          "[server][json_io][regression][issue17]") {
+  CHECK(ParseError(R"({"a":1,"A":2,"a ":3,"\u0000a":4,"a\u0000":5})") == "");
+  CHECK(ParseError(R"({"x":{"a":1},"y":{"a":2},"z":[{"a":1},{"a":2}]})") == "");
+  CHECK(ParseError(WideObject(16)) == "");
+  CHECK(ParseError(WideObject(17)) == "");
+  CHECK(ParseError(WideObject(100'000)) == "");
+}
+
+TEST_CASE("FindDuplicateMemberName reports the repeated name of the first offending object",
+          "[server][json_io][regression][issue17]") {
+  rapidjson::Document doc;
+  doc.Parse(R"({"p":{"q":1,"q":2},"r":1,"r":2})");
+  REQUIRE_FALSE(doc.HasParseError());
+  CHECK(kms::server::FindDuplicateMemberName(doc) == "r");  // the outer object is checked first
+  CHECK(kms::server::FindDuplicateMemberName(doc["p"]) == "q");
+  rapidjson::Document scalar;
+  scalar.Parse("5");
+  CHECK_FALSE(kms::server::FindDuplicateMemberName(scalar).has_value());
 }
