@@ -16,6 +16,17 @@
 
 namespace kms::ops {
 
+// The AWS partition `region` belongs to: "aws-cn" for cn-* (cn-north-1), "aws-us-gov" for
+// us-gov-* (us-gov-west-1), otherwise "aws". The one place kmsd maps a region to a partition:
+// the ARNs it writes and accepts and the default key policy's principal all go through it.
+// (The isolated partitions, aws-iso* and aws-eusc, are not modelled: their regions read as
+// "aws".)
+constexpr std::string_view PartitionOf(std::string_view region) {
+  if (region.starts_with("cn-")) return "aws-cn";
+  if (region.starts_with("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
 struct OpContext {
   storage::Registry& registry;
   const server::Clock& clock;
@@ -25,21 +36,24 @@ struct OpContext {
 
   std::int64_t Now() const { return clock.NowSeconds(); }
 
-  // arn:aws:kms:<region>:<account>:key/<key_id>
+  // The partition of the caller's region ("aws", "aws-cn", "aws-us-gov").
+  std::string_view Partition() const { return PartitionOf(scope.region); }
+
+  // arn:<partition>:kms:<region>:<account>:key/<key_id>
   std::string KeyArn(std::string_view key_id) const { return Arn("key/", key_id); }
-  // arn:aws:kms:<region>:<account>:alias/<name without "alias/">
+  // arn:<partition>:kms:<region>:<account>:alias/<name without "alias/">
   std::string AliasArn(std::string_view alias_name) const { return Arn({}, alias_name); }
   std::string ArnPrefix() const { return Arn({}, {}); }
 
  private:
   // ArnPrefix() + kind + name, built with one allocation (every hot-path response has one).
   std::string Arn(std::string_view kind, std::string_view name) const {
-    constexpr std::string_view kHead = "arn:aws:kms:";
+    const std::string_view partition = Partition();
     std::string arn;
-    arn.reserve(kHead.size() + scope.region.size() + scope.account.size() + 2 + kind.size() +
-                name.size());
-    arn.append(kHead).append(scope.region).append(":").append(scope.account).append(":");
-    arn.append(kind).append(name);
+    arn.reserve(4 + partition.size() + 5 + scope.region.size() + 1 + scope.account.size() + 1 +
+                kind.size() + name.size());
+    arn.append("arn:").append(partition).append(":kms:").append(scope.region).append(":");
+    arn.append(scope.account).append(":").append(kind).append(name);
     return arn;
   }
 };

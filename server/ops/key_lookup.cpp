@@ -70,7 +70,11 @@ Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForm
       rest.remove_prefix(colon + 1);
     }
     parts[5] = rest;
-    if (parts[2] != "kms") return KmsError::NotFound("Invalid arn " + std::string(ref));
+    // An ARN of another partition (arn:aws:... sent to cn-north-1) names no key here. AWS's
+    // text for it is not pinned; it gets the one for an ARN that is not a KMS ARN.
+    if (parts[1] != ctx.Partition() || parts[2] != "kms") {
+      return KmsError::NotFound("Invalid arn " + std::string(ref));
+    }
     if (parts[3] != ctx.scope.region)
       return KmsError::NotFound("Invalid arn " + std::string(parts[3]));
     const std::string_view resource = parts[5];

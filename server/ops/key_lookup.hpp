@@ -30,8 +30,10 @@ enum class KeyRefForms {
 };
 
 // Resolves `ref` in the caller's scope. Keys whose deletion date has passed count as gone.
+// An ARN must name the caller's partition (PartitionOf), service, region and account.
 // Errors (NotFoundException): "Invalid keyId '<ref>'", "Key '<arn>' does not exist",
-// "Invalid arn <region>", "Alias <alias-arn> is not found."
+// "Invalid arn <region>", "Invalid arn <ref>" (another partition or service, or no resource),
+// "Alias <alias-arn> is not found."
 Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms);
 
 // True once a key pending deletion has passed its deletion date: it no longer exists.

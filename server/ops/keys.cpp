@@ -179,7 +179,7 @@ Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope, s
   key.key_spec = std::string(kSymmetricDefault);
   key.key_usage = std::string(kEncryptDecrypt);
   key.creation_date = now;
-  key.policy = DefaultKeyPolicy(scope.account);
+  key.policy = DefaultKeyPolicy(scope);
   KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material,
                        NewKeyMaterial(*FindKeySpec(kSymmetricDefault), now));
   key.materials.push_back(std::move(material));

@@ -28,9 +28,9 @@ Result<void> CheckPolicyName(const JsonIn& in) {
 
 }  // namespace
 
-std::string DefaultKeyPolicy(const OpContext& ctx) { return DefaultKeyPolicy(ctx.scope.account); }
+std::string DefaultKeyPolicy(const OpContext& ctx) { return DefaultKeyPolicy(ctx.scope); }
 
-std::string DefaultKeyPolicy(std::string_view account) {
+std::string DefaultKeyPolicy(const storage::Scope& scope) {
   // AWS's own layout (Jackson's pretty printer): " : " separators, two-space indent, and
   // the statement array opened on the same line.
   return "{\n"
@@ -40,8 +40,8 @@ std::string DefaultKeyPolicy(std::string_view account) {
          "    \"Sid\" : \"Enable IAM User Permissions\",\n"
          "    \"Effect\" : \"Allow\",\n"
          "    \"Principal\" : {\n"
-         "      \"AWS\" : \"arn:aws:iam::" +
-         std::string(account) +
+         "      \"AWS\" : \"arn:" +
+         std::string(PartitionOf(scope.region)) + ":iam::" + scope.account +
          ":root\"\n"
          "    },\n"
          "    \"Action\" : \"kms:*\",\n"

@@ -14,6 +14,7 @@
 
 #include "server/ops/context.hpp"
 #include "server/protocol/result.hpp"
+#include "storage/records.hpp"
 
 namespace kms::ops {
 
@@ -21,10 +22,11 @@ namespace kms::ops {
 inline constexpr std::string_view kDefaultPolicyName = "default";
 
 // The key policy AWS attaches when CreateKey has no Policy: it lets the account's IAM
-// policies govern the key. Pretty-printed the way AWS returns it.
+// policies govern the key (arn:<partition>:iam::<account>:root). Pretty-printed the way AWS
+// returns it.
 std::string DefaultKeyPolicy(const OpContext& ctx);
-// The same for `account` (DefaultKeyPolicy(ctx) == DefaultKeyPolicy(ctx.scope.account)).
-std::string DefaultKeyPolicy(std::string_view account);
+// The same for `scope` (DefaultKeyPolicy(ctx) == DefaultKeyPolicy(ctx.scope)).
+std::string DefaultKeyPolicy(const storage::Scope& scope);
 
 // Checks that `policy` is a JSON object with a "Statement" member (an object or a
 // non-empty array of objects). Otherwise MalformedPolicyDocumentException with a short

@@ -40,12 +40,21 @@ _SERVER_ENV_VARS = ("KMS_PORT", "PORT", "KMS_REGION", "KMS_ACCOUNT_ID", "KMS_DAT
                     "KMS_SEED_PATH", "KMS_MAX_CONNECTIONS", "KMS_ALLOWED_HOSTS")
 
 
+def partition_of(region: str) -> str:
+    """The AWS partition of a region, as kmsd maps it (server/ops/context.hpp: PartitionOf)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 def key_arn(key_id: str, region: str = REGION, account: str = ACCOUNT) -> str:
-    return f"arn:aws:kms:{region}:{account}:key/{key_id}"
+    return f"arn:{partition_of(region)}:kms:{region}:{account}:key/{key_id}"
 
 
 def alias_arn(alias_name: str, region: str = REGION, account: str = ACCOUNT) -> str:
-    return f"arn:aws:kms:{region}:{account}:{alias_name}"
+    return f"arn:{partition_of(region)}:kms:{region}:{account}:{alias_name}"
 
 
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:

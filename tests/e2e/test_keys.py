@@ -514,3 +514,30 @@ def test_region_from_authorization_header_in_raw_requests(url):
     # No Authorization header -> the server's default region.
     assert_error(call(url, "DescribeKey", {"KeyId": md["KeyId"]}), "NotFoundException",
                  f"Key '{key_arn(md['KeyId'], region=REGION)}' does not exist")
+
+
+def test_china_region_uses_the_aws_cn_partition(server):
+    # Issue #17: the partition follows the region of the SigV4 credential scope.
+    region = "cn-north-1"
+    kms_cn = server.client(region)
+    md = kms_cn.create_key(Description="china")["KeyMetadata"]
+    arn = f"arn:aws-cn:kms:{region}:{ACCOUNT}:key/{md['KeyId']}"
+    assert md["Arn"] == arn == key_arn(md["KeyId"], region), md
+    assert kms_cn.describe_key(KeyId=arn)["KeyMetadata"]["KeyId"] == md["KeyId"]
+    assert kms_cn.encrypt(KeyId=arn, Plaintext=b"x")["KeyId"] == arn
+    kms_cn.create_alias(AliasName="alias/china", TargetKeyId=md["KeyId"])
+    alias = f"arn:aws-cn:kms:{region}:{ACCOUNT}:alias/china"
+    assert kms_cn.describe_key(KeyId=alias)["KeyMetadata"]["Arn"] == arn
+    listed = {a["AliasName"]: a for a in kms_cn.list_aliases()["Aliases"]}
+    assert listed["alias/china"]["AliasArn"] == alias, listed
+
+    policy = json.loads(kms_cn.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])
+    assert policy["Statement"][0]["Principal"] == {"AWS": f"arn:aws-cn:iam::{ACCOUNT}:root"}
+
+    # The aws-partition spelling of the same key names no key in cn-north-1.
+    aws_arn = f"arn:aws:kms:{region}:{ACCOUNT}:key/{md['KeyId']}"
+    expect_error(kms_cn.describe_key, "NotFoundException", f"Invalid arn {aws_arn}",
+                 KeyId=aws_arn)
+    aws_alias = f"arn:aws:kms:{region}:{ACCOUNT}:alias/china"
+    expect_error(kms_cn.describe_key, "NotFoundException", f"Invalid arn {aws_alias}",
+                 KeyId=aws_alias)

@@ -4,6 +4,7 @@
 #include "server/ops/key_lookup.hpp"
 
 #include <string>
+#include <utility>
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
@@ -218,4 +219,84 @@ TEST_CASE("FindMaterial and CurrentMaterial pick versions", "[ops][key_lookup]")
   REQUIRE(kms::ops::FindMaterial(key, 1) != nullptr);
   CHECK(kms::ops::FindMaterial(key, 1)->material_id == std::string(64, 'a'));
   CHECK(kms::ops::FindMaterial(key, 3) == nullptr);
+}
+
+TEST_CASE("PartitionOf maps a region to its AWS partition",
+          "[ops][key_lookup][regression][issue17]") {
+  using kms::ops::PartitionOf;
+  CHECK(PartitionOf("us-east-1") == "aws");
+  CHECK(PartitionOf("eu-west-2") == "aws");
+  CHECK(PartitionOf("cn-north-1") == "aws-cn");
+  CHECK(PartitionOf("cn-northwest-1") == "aws-cn");
+  CHECK(PartitionOf("us-gov-west-1") == "aws-us-gov");
+  CHECK(PartitionOf("us-gov-east-1") == "aws-us-gov");
+  CHECK(PartitionOf("") == "aws");
+  static_assert(PartitionOf("cn-north-1") == "aws-cn");  // usable in constant expressions
+}
+
+TEST_CASE("The ARNs kmsd writes name the region's partition",
+          "[ops][key_lookup][regression][issue17]") {
+  OpHarness h;
+  using Case = std::pair<std::string, std::string>;  // region, partition
+  const Case c = GENERATE(Case{"us-east-1", "aws"}, Case{"cn-north-1", "aws-cn"},
+                          Case{"us-gov-west-1", "aws-us-gov"});
+  const kms::ops::OpContext ctx{
+      h.registry(), h.clock(), h.config(), {"111122223333", c.first}, "lookup-test"};
+  const std::string head = "arn:" + c.second + ":kms:" + c.first + ":111122223333:";
+  CHECK(ctx.Partition() == c.second);
+  CHECK(ctx.KeyArn("k") == head + "key/k");
+  CHECK(ctx.AliasArn("alias/a") == head + "alias/a");
+  CHECK(ctx.ArnPrefix() == head);
+
+  // Through the handlers: CreateKey's metadata, Encrypt's KeyId, the default policy.
+  CallResult created = h.Call("CreateKey", "{}", c.first);
+  REQUIRE(created.status == 200);
+  const std::string id = created.json["KeyMetadata"]["KeyId"].GetString();
+  CHECK(std::string(created.json["KeyMetadata"]["Arn"].GetString()) == head + "key/" + id);
+  CallResult sealed = h.Call("Encrypt", R"({"KeyId":")" + id + R"(","Plaintext":"eA=="})", c.first);
+  REQUIRE(sealed.status == 200);
+  CHECK(sealed.Str("KeyId") == head + "key/" + id);
+  CallResult policy = h.Call("GetKeyPolicy", KeyIdBody(id), c.first);
+  REQUIRE(policy.status == 200);
+  CHECK(policy.Str("Policy").find("\"arn:" + c.second + ":iam::111122223333:root\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("A key or alias ARN resolves only in its region's partition",
+          "[ops][key_lookup][regression][issue17]") {
+  OpHarness h;
+  const std::string cn = "cn-north-1";
+  const std::string id = h.CreateSymmetricKey(cn);
+  h.CreateAlias("alias/cn", id, cn);
+  const std::string arn = h.Arn(id, cn);
+  REQUIRE(arn == "arn:aws-cn:kms:cn-north-1:111122223333:key/" + id);
+
+  SECTION("the region's own partition resolves") {
+    for (const std::string& ref : {arn, h.AliasArn("alias/cn", cn)}) {
+      INFO(ref);
+      CallResult r = h.Call("DescribeKey", KeyIdBody(ref), cn);
+      REQUIRE(r.status == 200);
+      CHECK(std::string(r.json["KeyMetadata"]["Arn"].GetString()) == arn);
+    }
+    CHECK(h.Call("EnableKey", KeyIdBody(arn), cn).status == 200);
+  }
+  SECTION("another partition names no key") {
+    const std::string op = GENERATE(as<std::string>{}, "DescribeKey", "EnableKey", "Encrypt");
+    const std::string partition = GENERATE(as<std::string>{}, "aws", "aws-us-gov", "", "AWS-CN");
+    const std::string ref = "arn:" + partition + ":kms:cn-north-1:111122223333:key/" + id;
+    CallResult r = h.Call(op, WithMembers(KeyIdBody(ref), R"("Plaintext":"eA==")"), cn);
+    CHECK(r.type == "NotFoundException");
+    CHECK(r.message == "Invalid arn " + ref);
+    const std::string alias_ref = "arn:" + partition + ":kms:cn-north-1:111122223333:alias/cn";
+    CallResult a = h.Call("DescribeKey", KeyIdBody(alias_ref), cn);
+    CHECK(a.type == "NotFoundException");
+    CHECK(a.message == "Invalid arn " + alias_ref);
+  }
+  SECTION("an aws-cn ARN sent to an aws region names no key") {
+    const std::string us_id = h.CreateSymmetricKey();
+    const std::string ref = "arn:aws-cn:kms:us-east-1:111122223333:key/" + us_id;
+    CallResult r = h.Call("DescribeKey", KeyIdBody(ref));
+    CHECK(r.type == "NotFoundException");
+    CHECK(r.message == "Invalid arn " + ref);
+  }
 }

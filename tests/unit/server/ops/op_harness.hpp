@@ -32,6 +32,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/encryption_context.hpp"
 #include "server/clock.hpp"
+#include "server/ops/context.hpp"
 #include "server/protocol/dispatch.hpp"
 #include "server/protocol/json_io.hpp"
 #include "storage/records.hpp"
@@ -176,13 +177,17 @@ class OpHarness {
     return r.json["KeyMetadata"]["KeyId"].GetString();
   }
 
+  // The key ARN of `key_id` in `region`, in that region's partition (arn:aws-cn:... for
+  // cn-north-1).
   std::string Arn(std::string_view key_id, std::string_view region = "us-east-1") const {
-    return "arn:aws:kms:" + std::string(region) + ":111122223333:key/" + std::string(key_id);
+    return "arn:" + std::string(ops::PartitionOf(region)) + ":kms:" + std::string(region) +
+           ":111122223333:key/" + std::string(key_id);
   }
 
   // `alias_name` ("alias/...") as an alias ARN.
   std::string AliasArn(std::string_view alias_name, std::string_view region = "us-east-1") const {
-    return "arn:aws:kms:" + std::string(region) + ":111122223333:" + std::string(alias_name);
+    return "arn:" + std::string(ops::PartitionOf(region)) + ":kms:" + std::string(region) +
+           ":111122223333:" + std::string(alias_name);
   }
 
   // Creates alias `name` ("alias/...") for `key_ref` through CreateAlias.
