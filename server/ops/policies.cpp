@@ -7,6 +7,8 @@
 // writer.
 #include "server/ops/policies.hpp"
 
+#include <string>
+
 #include <rapidjson/document.h>
 
 #include "server/ops/key_lookup.hpp"
@@ -51,6 +53,13 @@ std::string DefaultKeyPolicy(const storage::Scope& scope) {
 }
 
 Result<void> CheckPolicyDocument(std::string_view policy) {
+  // A resource quota, refused as AWS refuses one. AWS's text for it is not known; this one
+  // states the limit. (std::string_view::size() counts the UTF-8 bytes of the text.)
+  if (policy.size() > kMaxKeyPolicyBytes) {
+    return KmsError{server::ErrorCode::kLimitExceeded,
+                    "The key policy exceeds the maximum size of " +
+                        std::to_string(kMaxKeyPolicyBytes) + " bytes."};
+  }
   rapidjson::Document doc;
   doc.Parse(policy.data(), policy.size());
   if (doc.HasParseError()) return MalformedPolicy("The key policy is not valid JSON.");

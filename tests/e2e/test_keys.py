@@ -394,6 +394,33 @@ def test_default_policy_and_put_key_policy(kms, url):
     expect_error(kms.create_key, "MalformedPolicyDocumentException", Policy="nope")
 
 
+def policy_of_bytes(size: int) -> str:
+    """A valid policy of exactly `size` bytes of UTF-8, padded mostly with the two-byte 'é'."""
+    head, tail = '{"Statement": {}, "Pad": "', '"}'
+    fill = size - len(head) - len(tail)
+    policy = head + "x" * (fill % 2) + "é" * (fill // 2) + tail
+    assert len(policy.encode()) == size
+    return policy
+
+
+def test_key_policy_size_quota(kms):
+    # Issue #17: AWS's key policy document quota is 32768 bytes (the model allows 131072).
+    too_big = "The key policy exceeds the maximum size of 32768 bytes."
+    key_id = new_key(kms)
+    fits = policy_of_bytes(32768)
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=fits)
+    assert kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"] == fits
+    expect_error(kms.put_key_policy, "LimitExceededException", too_big, KeyId=key_id,
+                 PolicyName="default", Policy=policy_of_bytes(32769))
+    assert kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"] == fits
+
+    before = len(kms.list_keys()["Keys"])
+    expect_error(kms.create_key, "LimitExceededException", too_big, Policy=policy_of_bytes(32769))
+    assert len(kms.list_keys()["Keys"]) == before, "a refused CreateKey made a key"
+    created = kms.create_key(Policy=fits)["KeyMetadata"]["KeyId"]
+    assert kms.get_key_policy(KeyId=created, PolicyName="default")["Policy"] == fits
+
+
 # ---- Rotation --------------------------------------------------------------------------------
 def test_rotation_flags(kms, url):
     key_id = new_key(kms)

@@ -374,6 +374,28 @@ TEST_CASE("CreateKey rejects a malformed policy and stores a valid one as given"
   }
 }
 
+TEST_CASE("CreateKey refuses a Policy over 32768 bytes as a LimitExceededException",
+          "[ops][keys][policies][regression][issue17]") {
+  OpHarness h;
+  const auto create = [&h](const std::string& policy) {
+    kms::server::JsonOut body;
+    body.String("Policy", policy);
+    return h.Call("CreateKey", body.Finish());
+  };
+  CallResult over = create(PolicyOfBytes(32769));
+  CHECK(over.status == 400);
+  CHECK(over.type == "LimitExceededException");
+  CHECK(over.message == "The key policy exceeds the maximum size of 32768 bytes.");
+  CHECK(h.registry().ListKeys(kUsEast).empty());
+
+  const std::string fits = PolicyOfBytes(32768);
+  CallResult made = create(fits);
+  REQUIRE(made.status == 200);
+  auto key = h.registry().FindKey(kUsEast, made.json["KeyMetadata"]["KeyId"].GetString());
+  REQUIRE(key != nullptr);
+  CHECK(key->policy == fits);
+}
+
 TEST_CASE("CreateKey passes tag errors through as TagException", "[ops][keys][tags]") {
   OpHarness h;
   SECTION("duplicate keys") {

@@ -14,6 +14,7 @@
 // steps that REQUIRE success (h.CreateAlias, h.ScheduleDeletion, h.InsertKeyLike, ...).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -97,6 +98,24 @@ inline std::string DecryptBody(
   if (context) WriteContext(out, "EncryptionContext", *context);
   if (key_ref) out.String("KeyId", *key_ref);
   return out.Finish();
+}
+
+// A valid key policy, {"Statement":{},"Pad":"..."}, of exactly `bytes` bytes of UTF-8 (at least
+// 26). The padding is mostly the two-byte character U+00E9, so the text has fewer characters
+// than bytes.
+inline std::string PolicyOfBytes(std::size_t bytes) {
+  const std::string head = R"({"Statement":{},"Pad":")";
+  const std::string tail = R"("})";
+  REQUIRE(bytes >= head.size() + tail.size() + 1);
+  std::size_t fill = bytes - head.size() - tail.size();
+  std::string policy = head;
+  if (fill % 2 == 1) {
+    policy += 'x';
+    --fill;
+  }
+  for (std::size_t i = 0; i < fill / 2; ++i) policy += "\xc3\xa9";
+  policy += tail;
+  return policy;
 }
 
 struct CallResult {

@@ -177,3 +177,34 @@ TEST_CASE("Policy operations on an unknown key are NotFoundException", "[ops][po
   CHECK(r.type == "NotFoundException");
   CHECK(r.message == "Key '" + h.Arn(id) + "' does not exist");
 }
+
+TEST_CASE("PutKeyPolicy refuses a policy over 32768 bytes as a LimitExceededException",
+          "[ops][policies][regression][issue17]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  REQUIRE(kms::ops::kMaxKeyPolicyBytes == 32768);
+
+  const std::string fits = PolicyOfBytes(32768);
+  REQUIRE(fits.size() == 32768);
+  REQUIRE(Put(h, id, fits).status == 200);
+  CHECK(h.Call("GetKeyPolicy", KeyIdBody(id)).Str("Policy") == fits);
+
+  // 32769 bytes but about 16400 characters: the quota counts bytes. The service model's own
+  // limit (131072 characters) is a ValidationException, checked before.
+  const std::size_t bytes = GENERATE(std::size_t{32769}, std::size_t{32770}, std::size_t{100'000});
+  const std::string over = PolicyOfBytes(bytes);
+  CallResult r = Put(h, id, over);
+  CHECK(r.status == 400);
+  CHECK(r.type == "LimitExceededException");
+  CHECK(r.message == "The key policy exceeds the maximum size of 32768 bytes.");
+  CHECK(h.Call("GetKeyPolicy", KeyIdBody(id)).Str("Policy") == fits);
+}
+
+TEST_CASE("CheckPolicyDocument checks the size before the JSON",
+          "[ops][policies][regression][issue17]") {
+  CHECK(kms::ops::CheckPolicyDocument(PolicyOfBytes(32768)).has_value());
+  auto r = kms::ops::CheckPolicyDocument(std::string(32769, '{'));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == kms::server::ErrorCode::kLimitExceeded);
+  CHECK_FALSE(kms::ops::CheckPolicyDocument(std::string(32768, '{')).has_value());
+}
