@@ -2,13 +2,19 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <fcntl.h>
 #include <string>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 namespace kms::storage {
 namespace {
+
+// The companions SQLite may keep beside kms.db, each named kms.db + suffix.
+constexpr const char* kCompanionSuffixes[] = {"-wal", "-shm", "-journal"};
 
 // "Read-only file system" -> "read-only file system", to follow "DIR: " mid-sentence.
 std::string Cause(const std::error_code& ec) {
@@ -17,29 +23,147 @@ std::string Cause(const std::error_code& ec) {
   return text;
 }
 
+std::error_code LastError() { return {errno, std::generic_category()}; }
+
 Error DirectoryError(const char* what, const std::filesystem::path& dir,
                      const std::error_code& ec) {
   return Error{Error::Code::kIo,
                std::string(what) + " data directory " + dir.string() + ": " + Cause(ec)};
 }
 
+// "0775": permission bits (and set-id/sticky bits) in the octal form chmod takes.
+std::string OctalMode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// Closes on scope exit unless released.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// `dir` without trailing slashes ("a/b/" -> "a/b"), so that parent_path() is its parent.
+std::filesystem::path WithoutTrailingSlash(const std::filesystem::path& dir) {
+  std::string text = dir.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+// Creates `dir` 0700 (its missing parents with the default mode). Sets `created` if this call
+// made it; an existing `dir`, of whatever type, is success here (opening it tells the rest).
+Result<void> CreateDirectory(const std::filesystem::path& dir, bool& created) {
+  created = false;
+  for (int attempt = 0;; ++attempt) {
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+      created = true;
+      return {};
+    }
+    if (errno == EEXIST) return {};
+    if (errno != ENOENT || attempt > 0) return DirectoryError("cannot create", dir, LastError());
+    std::error_code ec;
+    std::filesystem::create_directories(WithoutTrailingSlash(dir).parent_path(), ec);
+    if (ec) {
+      // Also an existing non-directory among the parents: "not a directory".
+      if (ec == std::errc::file_exists) ec = std::make_error_code(std::errc::not_a_directory);
+      return DirectoryError("cannot create", dir, ec);
+    }
+  }
+}
+
+// The directory must be ours alone: another user who can write into it could replace kms.db.
+Result<void> CheckOwnerAndMode(const std::filesystem::path& dir, const struct stat& st) {
+  const uid_t euid = ::geteuid();
+  if (st.st_uid != euid) {
+    return Error{Error::Code::kIo, "data directory " + dir.string() + " is owned by uid " +
+                                       std::to_string(st.st_uid) + ", not by kmsd's user (uid " +
+                                       std::to_string(euid) +
+                                       "); run kmsd as its owner or use another directory"};
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return Error{Error::Code::kIo,
+                 "data directory " + dir.string() + " is writable by group or others (mode " +
+                     OctalMode(st.st_mode) + "); run 'chmod go-w " + dir.string() + "'"};
+  }
+  return {};
+}
+
+// Checks kms.db and its companions, where they exist, without following links.
+Result<void> CheckDatabaseFiles(const std::filesystem::path& dir, int dir_fd) {
+  std::vector<std::string> names = {kDatabaseFileName};
+  for (const char* suffix : kCompanionSuffixes)
+    names.push_back(kDatabaseFileName + std::string(suffix));
+  for (const std::string& name : names) {
+    const std::string shown = (dir / name).string();
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      return Error{Error::Code::kIo,
+                   "cannot open database file " + shown + ": " + Cause(LastError())};
+    }
+    if (S_ISLNK(st.st_mode)) {
+      return Error{
+          Error::Code::kIo,
+          "database file " + shown +
+              " is a symbolic link, which kmsd does not follow; put the file itself there"};
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Error{Error::Code::kIo, "database file " + shown + " is not a regular file"};
+    }
+    if (name == kDatabaseFileName && st.st_size == 0) {
+      return Error{Error::Code::kCorrupt,
+                   "database file " + shown +
+                       " is empty (0 bytes), so it is damaged: kmsd never leaves an empty one; "
+                       "move it away and kmsd will create a new database"};
+    }
+    if ((st.st_mode & 077) != 0) {
+      // Not a link (checked above), in a directory no one else may write: safe to follow.
+      const mode_t tightened = st.st_mode & 0700;
+      if (::fchmodat(dir_fd, name.c_str(), tightened, 0) != 0) {
+        return Error{Error::Code::kIo, "cannot make database file " + shown + " private (mode " +
+                                           OctalMode(st.st_mode) + " to " + OctalMode(tightened) +
+                                           "): " + Cause(LastError())};
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::filesystem::path> PrepareDataDirectory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    // create_directories also fails on an existing non-directory: report that as "open".
-    const bool exists = std::filesystem::exists(dir);
-    return DirectoryError(exists ? "cannot open" : "cannot create", dir,
-                          exists ? std::make_error_code(std::errc::not_a_directory) : ec);
+  bool created = false;
+  if (auto r = CreateDirectory(dir, created); !r) return r.error();
+  // Everything below goes through this descriptor, so it is about one directory throughout.
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() < 0) return DirectoryError("cannot open", dir, LastError());
+  // mkdir applied the umask to 0700; we made it, so make it exactly 0700.
+  if (created && ::fchmod(dir_fd.get(), 0700) != 0) {
+    return DirectoryError("cannot create", dir, LastError());
   }
+  struct stat st {};
+  if (::fstat(dir_fd.get(), &st) != 0) return DirectoryError("cannot open", dir, LastError());
+  if (auto r = CheckOwnerAndMode(dir, st); !r) return r.error();
   // AT_EACCESS: as the effective user, the one that will create the files. W_OK fails with
   // EROFS on a read-only mount whoever asks, and with EACCES when the modes forbid it.
-  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
-    return DirectoryError("cannot open", dir, std::error_code(errno, std::generic_category()));
+  if (::faccessat(dir_fd.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
+    return DirectoryError("cannot open", dir, LastError());
   }
-  return dir / kDatabaseFileName;
+  if (auto r = CheckDatabaseFiles(dir, dir_fd.get()); !r) return r.error();
+  std::error_code ec;
+  std::filesystem::path resolved = std::filesystem::canonical(dir, ec);
+  if (ec) return DirectoryError("cannot open", dir, ec);
+  return resolved / kDatabaseFileName;
 }
 
 }  // namespace kms::storage

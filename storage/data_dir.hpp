@@ -1,12 +1,17 @@
 // File: data_dir.hpp
 //
 // The data directory kmsd keeps kms.db in, checked once at startup so that a directory kmsd
-// cannot write fails with one clear line instead of a SQLite error about a temporary file:
+// cannot write, or should not trust, fails with one clear line instead of a SQLite error about
+// a temporary file:
 //
 //   auto db_path = storage::PrepareDataDirectory(config.data_dir);
 //   if (!db_path) return Fail(db_path.error().message);
 //   // "cannot open data directory /data: read-only file system"
 //   auto store = SqliteStore::Open(db_path->string());
+//
+// The directory holds every key in the clear, so it is private: kmsd creates it 0700 and its
+// database files 0600 (SqliteStore::Open builds kms.db 0600; SQLite gives -wal and -shm the
+// mode of kms.db), and refuses a directory another user could write into.
 //
 // Thread-safety: reentrant; touches only the file system.
 #pragma once
@@ -20,13 +25,30 @@ namespace kms::storage {
 // The file name of the database inside the data directory.
 inline constexpr const char* kDatabaseFileName = "kms.db";
 
-// Creates `dir` (and its parents) if missing, then checks that it is a directory this process
-// may create files in, as the effective user: a read-only mount fails even for root, whom file
-// modes do not stop. Writes nothing into an existing directory. Returns `dir`/kms.db.
-// Errors (kIo), naming `dir` and the cause in lower case:
-//   "cannot create data directory DIR: read-only file system"  (it was missing)
-//   "cannot open data directory DIR: read-only file system"    (also: permission denied,
-//                                                               not a directory, ...)
+// Prepares `dir` for kmsd, in this order:
+// 1. Creates it 0700 (whatever the umask; missing parents get the default mode) if missing.
+//    An existing directory is never chmodded (it may be the user's own) but must be owned by
+//    the effective user and not writable by group or others, or anyone could swap kms.db. It
+//    must be writable by the effective user: a read-only mount fails even for root, whom file
+//    modes do not stop.
+// 2. Checks the database files that exist: kms.db and its -wal, -shm and -journal must not be
+//    symbolic links (checked, like everything here, without following any), kms.db must not
+//    be empty (kmsd never leaves an empty one: SqliteStore builds it under another name and
+//    links it into place), and group/other permission bits (from kmsd before 0600) are
+//    removed.
+// Writes nothing else into an existing directory. Returns kms.db in `dir`, by its path with
+// every symbolic link resolved: SQLite, opened with SQLITE_OPEN_NOFOLLOW, refuses a path with
+// a link anywhere in it, and a data directory reached through one (a link to another disk) is
+// legitimate.
+// Errors, naming `dir` (or the file) and the cause in lower case:
+//   kIo  "cannot create data directory DIR: read-only file system"  (it was missing)
+//   kIo  "cannot open data directory DIR: read-only file system"    (also: permission denied,
+//                                                                    not a directory, ...)
+//   kIo  "data directory DIR is owned by uid N, not by kmsd's user (uid M); ..."
+//   kIo  "data directory DIR is writable by group or others (mode 0775); run 'chmod go-w DIR'"
+//   kIo  "database file DIR/kms.db-wal is a symbolic link; ..." (also: not a regular file)
+//   kCorrupt "database file DIR/kms.db is empty (0 bytes) ...; move it away ..."
+//   kIo  "cannot make database file DIR/kms.db private: ..."
 Result<std::filesystem::path> PrepareDataDirectory(const std::filesystem::path& dir);
 
 }  // namespace kms::storage

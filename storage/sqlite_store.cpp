@@ -360,6 +360,13 @@ Result<std::string> QueryText(sqlite3* db, const char* sql) {
   return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
 }
 
+// Every open of a database file. NOMUTEX: a connection is only ever used by one thread at a
+// time (SqliteStore's under SqliteStore::mu_). NOFOLLOW: a symbolic link anywhere in the path
+// is refused (PrepareDataDirectory resolves the directory's own path, and refuses a kms.db
+// that is a link with a clearer message); SQLite opens -wal and -shm with O_NOFOLLOW anyway.
+constexpr int kOpenFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                           SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE;
+
 // ---- creating a new database file ----
 
 // A new database is built under a temporary name next to `path`, "<path>.new-<pid>-<n>",
@@ -420,10 +427,7 @@ Result<void> CreateDatabase(const std::string& path) {
   } const remove_temp{temp};
   {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(
-        temp.c_str(), &raw,
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-        nullptr);
+    const int rc = sqlite3_open_v2(temp.c_str(), &raw, kOpenFlags, nullptr);
     const DbHandle db(raw);
     if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "create " + temp);
     if (auto r = Exec(db.get(), "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"); !r) {
@@ -434,6 +438,12 @@ Result<void> CreateDatabase(const std::string& path) {
     auto mode = QueryText(db.get(), "PRAGMA journal_mode = WAL");
     if (!mode) return mode.error();
     if (*mode != "wal") return Error{Error::Code::kIo, "cannot enable WAL journal on " + temp};
+  }
+  // SQLite's unix VFS makes a new database file 0644 whatever the umask (it fchmods it), and
+  // later gives -wal and -shm the mode of the database file: make it private before anyone
+  // can open it by `path`.
+  if (::chmod(temp.c_str(), 0600) != 0) {
+    return Error{Error::Code::kIo, "chmod " + temp + ": " + std::strerror(errno)};
   }
   if (auto r = SyncPath(temp, O_RDONLY); !r) return r.error();
   if (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
@@ -447,13 +457,15 @@ Result<void> CreateDatabase(const std::string& path) {
 // and in WAL mode, and migrates it. `context` prefixes every error.
 Result<DbHandle> Connect(const std::string& path, const std::string& context) {
   const bool in_memory = path == ":memory:";
-  // NOMUTEX: the connection is only ever used under SqliteStore::mu_.
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &raw,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, kOpenFlags, nullptr);
   DbHandle db(raw);  // closes even a half-opened handle
+  if (rc == SQLITE_CANTOPEN_SYMLINK) {
+    return Error{Error::Code::kIo,
+                 context +
+                     ": the path is or goes through a symbolic link, which kmsd does not "
+                     "follow"};
+  }
   if (rc != SQLITE_OK) return SqliteError(db.get(), rc, context);
   sqlite3_extended_result_codes(db.get(), 1);
 
@@ -504,7 +516,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   if (path.empty()) return Error{Error::Code::kIo, context + ": empty database path"};
   if (path != ":memory:") {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
       // Any other failure (and a lost race) is for Connect below to report.
       if (creation == Creation::kDeferred) {
         return std::unique_ptr<SqliteStore>(new SqliteStore(path, nullptr));
@@ -521,7 +533,7 @@ Result<void> SqliteStore::ConnectIfDeferred() {
   if (db_ != nullptr) return {};
   const std::string context = OpenContext(path_);
   struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0 && errno == ENOENT) {
+  if (::lstat(path_.c_str(), &st) != 0 && errno == ENOENT) {
     if (auto r = CreateDatabase(path_); !r) return WithContext(r.error(), context);
   }
   auto db = Connect(path_, context);

@@ -2,8 +2,8 @@
 //
 // SqliteStore: the one real Store, a single SQLite database file (or ":memory:").
 //
-//   auto store = SqliteStore::Open(data_dir + "/kms.db");  // the caller creates data_dir
-//   if (!store) return Fail(store.error().message);        // the message names the path
+//   auto store = SqliteStore::Open(db_path->string());  // db_path: see data_dir.hpp
+//   if (!store) return Fail(store.error().message);  // the message names the path
 //   auto registry = Registry::Open(std::move(*store));
 //
 // Start-up: building a new database file costs two fsyncs (about 8 ms on a VM disk), which
@@ -43,10 +43,13 @@ class SqliteStore final : public Store {
 
   // Opens (creating if needed) the database at `path`, or a private in-memory database for
   // ":memory:", and migrates it to the current schema. A missing file is built complete
-  // under a temporary name and linked into place (one sync for the file, one for the
+  // under a temporary name, made 0600 whatever the umask (SQLite then creates -wal and -shm
+  // with the same mode) and linked into place (one sync for the file, one for the
   // directory), so a crash never leaves a half-created database at `path`. For a file, the parent
-  // directory must already exist. Errors (the message names `path`): kIo if the path cannot be
-  // opened for writing (missing directory, read-only file or directory, not a regular file);
+  // directory must already exist, and no component of `path` may be a symbolic link
+  // (SQLITE_OPEN_NOFOLLOW; PrepareDataDirectory gives a resolved path). Errors (the message
+  // names `path`): kIo if the path cannot be opened for writing (missing directory, read-only
+  // file or directory, not a regular file, a symbolic link);
   // kCorrupt if the file is not a database or was written by a newer kmsd (schema.hpp); kBusy.
   //
   // Creation::kDeferred (a file path only): a missing file is not built here but by Prepare()

@@ -24,7 +24,7 @@ __all__ = ["raw"]  # re-exported: the brief's helper lives in e2e_support
 def kmsd_session(tmp_path_factory):
     base = tmp_path_factory.mktemp("kmsd-session")
     srv = KmsdServer(base / "data", base / "kmsd.log")
-    (base / "data").mkdir()
+    (base / "data").mkdir(mode=0o700)
     srv.start()
     yield srv
     # A graceful stop at the end of the session is itself a check: SIGTERM -> exit 0.
@@ -51,7 +51,7 @@ def fresh_server(tmp_path):
     def make(extra_args=None, env=None, data_dir="default", start=True, port_arg="0") -> KmsdServer:
         if data_dir == "default":
             data_dir = tmp_path / f"data{len(started)}"
-            data_dir.mkdir()
+            data_dir.mkdir(mode=0o700)
         srv = KmsdServer(data_dir, tmp_path / f"kmsd{len(started)}.log", extra_args, env, port_arg)
         started.append(srv)
         if start:

@@ -126,7 +126,7 @@ def test_out_of_descriptors_kmsd_waits_instead_of_spinning_then_serves(tmp_path)
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
+    data_dir.mkdir(mode=0o700)
     srv = KmsdServer(data_dir, tmp_path / "kmsd.log", extra_args=["--threads", "1"],
                      preexec_fn=low_fd_limit)
     srv.start()

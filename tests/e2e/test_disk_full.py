@@ -29,7 +29,7 @@ def _b64(data: bytes) -> str:
 
 def test_full_disk_fails_writes_keeps_reads_and_loses_nothing(tmp_path):
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
+    data_dir.mkdir(mode=0o700)
     srv = KmsdServer(data_dir, tmp_path / "kmsd.log", preexec_fn=_limit_file_size)
     try:
         srv.start()

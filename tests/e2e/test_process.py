@@ -1,5 +1,6 @@
 """The kmsd process contract: the listening line, signals, flags and environment variables,
-the README's list of them, and a clear error for a data directory kmsd cannot write."""
+the README's list of them, a clear error for a data directory kmsd cannot write, and a data
+directory that is private (issue 17)."""
 from __future__ import annotations
 
 import os
@@ -94,7 +95,7 @@ def test_region_and_account_flags(fresh_server):
 
 def test_environment_variables(fresh_server, tmp_path):
     data = tmp_path / "env-data"
-    data.mkdir()
+    data.mkdir(mode=0o700)
     port = free_port()
     env = {"KMS_PORT": str(port), "KMS_REGION": "ap-south-1", "KMS_ACCOUNT_ID": "999988887777",
            "KMS_DATA_PATH": str(data)}
@@ -147,8 +148,9 @@ class ReadOnlyDir:
         self.as_root = os.geteuid() == 0
         self.mounted = False
         if self.as_root:
-            done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)],
-                                  capture_output=True)
+            # mode=0700: a tmpfs root is 1777 by default, which kmsd refuses (issue 17).
+            done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs",
+                                   str(path)], capture_output=True)
             if done.returncode != 0:
                 pytest.skip("running as root, where only a read-only mount stops writes, and "
                             f"mount is not permitted here: {done.stderr.decode().strip()}")
@@ -206,3 +208,85 @@ def test_data_directory_that_cannot_be_created_is_one_clear_error(read_only_dir)
     missing = read_only_dir.path / "data"
     _start_fails_clearly(missing, f"kmsd: cannot create data directory {missing}: "
                                   f"{read_only_dir.cause}")
+
+
+# ---- issue 17: a private data directory ----------------------------------------------------
+def _start_is_refused(data_dir: Path, expected_line: str) -> None:
+    """kmsd on data_dir exits 1 at once with exactly expected_line on stderr."""
+    proc = run_kmsd("--port", "0", "--data-dir", str(data_dir), timeout=10)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, f"kmsd on {data_dir} exited {proc.returncode}: {err}"
+    assert proc.stdout == b"", f"kmsd printed on stdout: {proc.stdout!r}"
+    assert err.splitlines() == [expected_line], f"expected {expected_line!r}, got:\n{err}"
+
+
+def _mode(path: Path) -> str:
+    return oct(path.lstat().st_mode & 0o7777)
+
+
+def test_data_directory_and_database_files_are_private_whatever_the_umask(tmp_path):
+    data = tmp_path / "parent" / "data"
+    srv = KmsdServer(data, tmp_path / "kmsd.log", preexec_fn=lambda: os.umask(0))
+    try:
+        srv.start()
+        call_ok(srv.url, "CreateKey", {})  # the database exists once a write is acknowledged
+        names = ["kms.db", "kms.db-wal", "kms.db-shm"]  # -wal and -shm: while kmsd runs
+        assert set(names) <= {p.name for p in data.iterdir()}, sorted(data.iterdir())
+        assert _mode(data) == "0o700"
+        assert {n: _mode(data / n) for n in names} == {n: "0o600" for n in names}
+        srv.stop()
+        # Files an older kmsd made 0644 are made private at the next start.
+        (data / "kms.db").chmod(0o644)
+        srv.start()
+        assert _mode(data / "kms.db") == "0o600"
+        assert len(call_ok(srv.url, "ListKeys", {})["Keys"]) == 1
+    finally:
+        srv.cleanup()
+
+
+@pytest.mark.parametrize("problem", ["group-writable", "other-writable", "other-owner"])
+def test_a_data_directory_others_could_write_is_refused(tmp_path, problem):
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    if problem == "other-owner":
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a directory to another user")
+        os.chown(data, 65534, 65534)
+        expected = (f"kmsd: data directory {data} is owned by uid 65534, not by kmsd's user "
+                    f"(uid 0); run kmsd as its owner or use another directory")
+    else:
+        mode = 0o770 if problem == "group-writable" else 0o703
+        data.chmod(mode)
+        expected = (f"kmsd: data directory {data} is writable by group or others (mode "
+                    f"{mode:04o}); run 'chmod go-w {data}'")
+    before = data.stat()
+    _start_is_refused(data, expected)
+    after = data.stat()
+    assert (after.st_mode, after.st_uid) == (before.st_mode, before.st_uid), "kmsd changed it"
+    assert list(data.iterdir()) == []
+
+
+def test_an_empty_database_file_is_refused(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "kms.db").touch()
+    _start_is_refused(data, f"kmsd: database file {data / 'kms.db'} is empty (0 bytes), so it "
+                            f"is damaged: kmsd never leaves an empty one; move it away and kmsd "
+                            f"will create a new database")
+    assert (data / "kms.db").stat().st_size == 0
+
+
+@pytest.mark.parametrize("name", ["kms.db", "kms.db-wal"])
+def test_a_database_file_that_is_a_symbolic_link_is_refused(fresh_server, tmp_path, name):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    srv = fresh_server(data_dir=elsewhere)  # a real database kmsd would otherwise serve
+    call_ok(srv.url, "CreateKey", {})
+    srv.stop()
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    if name != "kms.db":
+        (data / "kms.db").write_bytes((elsewhere / "kms.db").read_bytes())
+    (data / name).symlink_to(elsewhere / name)
+    _start_is_refused(data, f"kmsd: database file {data / name} is a symbolic link, which kmsd "
+                            f"does not follow; put the file itself there")

@@ -208,7 +208,7 @@ def _run_second_kmsd(port: int, data_dir) -> subprocess.CompletedProcess:
 def test_port_in_use_is_fatal(fresh_server, tmp_path):
     srv = fresh_server()
     other = tmp_path / "other"
-    other.mkdir()
+    other.mkdir(mode=0o700)
     proc = _run_second_kmsd(srv.port, other)
     out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
     assert proc.returncode != 0, f"second kmsd on port {srv.port} exited 0: {out}"

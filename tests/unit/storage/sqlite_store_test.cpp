@@ -358,6 +358,58 @@ TEST_CASE("A file that is not a database is kCorrupt", "[storage][sqlite_store]"
   CHECK(store.error().message.find(path) != std::string::npos);
 }
 
+TEST_CASE("A new database file and its -wal and -shm are 0600 whatever the umask",
+          "[storage][sqlite_store][regression][issue17]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  const bool deferred = GENERATE(false, true);
+  CAPTURE(deferred);
+  const testing::ScopedUmask no_umask(0);
+  auto store = SqliteStore::Open(
+      path, deferred ? SqliteStore::Creation::kDeferred : SqliteStore::Creation::kNow);
+  REQUIRE(store);
+  REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "k1")));
+  for (const char* name : {"kms.db", "kms.db-wal", "kms.db-shm"}) {
+    CAPTURE(name);
+    REQUIRE(std::filesystem::exists(dir.path() / name));
+    CHECK(testing::FileMode(dir.path() / name) == 0600);
+  }
+}
+
+TEST_CASE("A database path that is or goes through a symbolic link is refused",
+          "[storage][sqlite_store][regression][issue17]") {
+  TempDir dir;
+  std::filesystem::create_directory(dir.path() / "real");
+  {
+    auto store = SqliteStore::Open(dir.File("real/kms.db"));
+    REQUIRE(store);
+    REQUIRE((*store)->InsertKey(SampleKey(kUsEast, "k1")));
+  }
+  std::string path;
+  auto creation = SqliteStore::Creation::kNow;
+  SECTION("the file is a link") {
+    std::filesystem::create_symlink(dir.path() / "real" / "kms.db", dir.path() / "kms.db");
+    path = dir.File("kms.db");
+  }
+  SECTION("a directory on the path is a link") {
+    std::filesystem::create_directory_symlink(dir.path() / "real", dir.path() / "link");
+    path = dir.File("link/kms.db");
+  }
+  SECTION("the file is a dangling link, not taken for a missing file to create") {
+    std::filesystem::create_symlink(dir.path() / "nowhere.db", dir.path() / "kms.db");
+    path = dir.File("kms.db");
+    creation = SqliteStore::Creation::kDeferred;
+  }
+  CAPTURE(path);
+  auto store = SqliteStore::Open(path, creation);
+  REQUIRE_FALSE(store);
+  CHECK(store.error().code == Error::Code::kIo);
+  CHECK(store.error().message == "open " + path +
+                                     ": the path is or goes through a symbolic link, which kmsd "
+                                     "does not follow");
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "nowhere.db"));  // nothing made through it
+}
+
 TEST_CASE("An empty path is refused", "[storage][sqlite_store]") {
   auto store = SqliteStore::Open("");
   REQUIRE_FALSE(store);

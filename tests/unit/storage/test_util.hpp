@@ -1,9 +1,10 @@
 // File: test_util.hpp
 //
-// Shared helpers for the storage unit tests: a temporary directory, a raw SQLite connection
-// for looking under the Store, and sample records.
+// Shared helpers for the storage unit tests: a temporary directory, a umask for a scope, file
+// modes, a raw SQLite connection for looking under the Store, and sample records.
 //
-// Thread-safety: TempDir and RawDb are single-threaded; the record factories are pure.
+// Thread-safety: TempDir and RawDb are single-threaded, ScopedUmask changes the whole
+// process's umask; the record factories are pure.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <sys/stat.h>
 #include <system_error>
 #include <tuple>
 #include <unistd.h>
@@ -32,7 +34,9 @@ class TempDir {
   TempDir() {
     std::string pattern = (std::filesystem::temp_directory_path() / "kms_storage_test.XXXXXX");
     if (::mkdtemp(pattern.data()) == nullptr) FAIL("mkdtemp failed for " << pattern);
-    path_ = pattern;
+    // Resolved: SQLite is opened with SQLITE_OPEN_NOFOLLOW, which refuses a path through a
+    // symbolic link, and TMPDIR may be one.
+    path_ = std::filesystem::canonical(pattern);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -49,6 +53,26 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Sets the process umask for the scope (a test's files must get their modes from the code
+// under test, not from the umask), then restores the old one.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+  ~ScopedUmask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
+// The permission bits of `path` itself (a symbolic link is not followed), e.g. 0600.
+inline unsigned FileMode(const std::filesystem::path& path) {
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return static_cast<unsigned>(st.st_mode & 07777);
+}
 
 // A plain connection to a database file, for inspecting what the Store wrote.
 inline DbHandle OpenRaw(const std::string& path) {
