@@ -12,8 +12,9 @@
 // one transaction per batch), so kmsd opens the result like any database it wrote itself and
 // the keys encrypt and decrypt. Key ids are appended to --key-ids, one per line.
 //
-// kmsd must not be running on DIR: SQLite would serialise the writers, but a running kmsd
-// would not see the new keys until it restarts.
+// kmsd must not be running on DIR (a running kmsd would not see the new keys until it
+// restarts): the data directory's lock makes this fail if it is, and a kmsd started
+// meanwhile fail.
 //
 // Thread-safety: a single-threaded program.
 #include <algorithm>
@@ -26,11 +27,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <variant>
 #include <vector>
 
 #include "server/ops/keys.hpp"
+#include "storage/data_dir.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace {
@@ -97,11 +98,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kmsd_populate: %s\n%s", problem.c_str(), kUsage.data());
     return 2;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) return Fail("cannot create " + options.data_dir.string() + ": " + ec.message());
-  const std::string db_path = (options.data_dir / "kms.db").string();
-  auto store = kms::storage::SqliteStore::Open(db_path);
+  // Created, checked and locked as kmsd does (so a kmsd running on DIR makes this fail).
+  auto data_dir = kms::storage::PrepareDataDirectory(options.data_dir);
+  if (!data_dir) return Fail(data_dir.error().message);
+  auto store = kms::storage::SqliteStore::Open(data_dir->db_path().string());
   if (!store) return Fail(store.error().message);
 
   std::ofstream ids;
@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("kmsd_populate: %llu keys added to %s in %.1f s (%.0f keys/s)\n",
-              static_cast<unsigned long long>(options.add), db_path.c_str(), seconds,
+              static_cast<unsigned long long>(options.add),
+              (options.data_dir / kms::storage::kDatabaseFileName).c_str(), seconds,
               seconds > 0 ? static_cast<double>(options.add) / seconds : 0.0);
   return 0;
 }

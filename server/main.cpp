@@ -1,15 +1,18 @@
 // kmsd: a local AWS KMS endpoint.
 //
-// Start-up: load the configuration (flags > environment > defaults), open the SQLite
-// store (or an in-memory one), load every key into the registry, bind the port, print
-// the listening line, serve until SIGINT/SIGTERM, then close the store.
+// Start-up: load the configuration (flags > environment > defaults), prepare and lock the
+// data directory, open the SQLite store (or an in-memory one), load every key into the
+// registry, bind the port, print the listening line, serve until SIGINT/SIGTERM, then close
+// the store and release the data directory.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/resource.h>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -80,11 +83,15 @@ int main(int argc, char** argv) {
   } join_openssl{openssl_init};
 
   std::string db_path = ":memory:";
+  // Holds the data directory's lock until the end of main, after the database is closed.
+  std::optional<kms::storage::DataDirectory> data_dir;
   if (!config.in_memory) {
-    // A directory kmsd cannot write is refused here, in one line naming it and the cause.
+    // A directory kmsd cannot write or should not trust, or one another kmsd is serving, is
+    // refused here, in one line naming it and the cause.
     auto prepared = kms::storage::PrepareDataDirectory(config.data_dir);
     if (!prepared) return Fail(prepared.error().message);
-    db_path = prepared->string();
+    data_dir.emplace(std::move(*prepared));
+    db_path = data_dir->db_path().string();
   }
   // A new database file is built by the registry's committer once the server is serving
   // (PrepareStoreSoon below), off this path.
@@ -119,6 +126,7 @@ int main(int argc, char** argv) {
   server->Run();
   server.reset();
   registry->reset();  // closes the database
+  data_dir.reset();   // then releases the data directory's lock
   Log(LogLevel::kInfo, "kmsd stopped");
   return 0;
 }

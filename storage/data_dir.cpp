@@ -2,12 +2,17 @@
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fcntl.h>
 #include <string>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace kms::storage {
@@ -48,6 +53,7 @@ class Fd {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
@@ -98,6 +104,57 @@ Result<void> CheckOwnerAndMode(const std::filesystem::path& dir, const struct st
   return {};
 }
 
+// The pid in a lock file, or 0 if none is there (yet: its owner writes it just after locking).
+long ReadOwnerPid(int fd) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    char text[32] = {};
+    const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+    if (n > 0) {
+      char* end = nullptr;
+      const long pid = std::strtol(text, &end, 10);
+      if (end != text && pid > 0) return pid;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return 0;
+}
+
+// Takes the directory's lock; returns the lock file's descriptor, which holds it.
+Result<int> LockDirectory(const std::filesystem::path& dir, int dir_fd) {
+  auto lock_error = [&](const std::string& cause) {
+    return Error{Error::Code::kIo, "cannot lock data directory " + dir.string() + ": " + cause};
+  };
+  const std::string lock_path = (dir / kLockFileName).string();
+  Fd fd(::openat(dir_fd, kLockFileName, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                 0600));
+  if (fd.get() < 0) {
+    if (errno == ELOOP) return lock_error(lock_path + " is a symbolic link");
+    return lock_error("cannot open " + lock_path + ": " + Cause(LastError()));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return lock_error("stat " + lock_path + ": " + Cause(LastError()));
+  }
+  if (!S_ISREG(st.st_mode)) return lock_error(lock_path + " is not a regular file");
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return lock_error(Cause(LastError()));
+    const long pid = ReadOwnerPid(fd.get());
+    return Error{Error::Code::kBusy,
+                 "data directory " + dir.string() + " is in use by another kmsd" +
+                     (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string())};
+  }
+  // Ours now. An older kmsd's file, or a umask, may have left it open to others, who could
+  // then hold the lock from outside.
+  if ((st.st_mode & 077) != 0) (void)::fchmod(fd.get(), 0600);
+  // The pid, for the message above. Best effort: with the disk full kmsd still serves reads.
+  // Written before truncating, so that a reader never sees the file empty between the two.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::pwrite(fd.get(), pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size())) {
+    (void)::ftruncate(fd.get(), static_cast<off_t>(pid.size()));
+  }
+  return fd.release();
+}
+
 // Checks kms.db and its companions, where they exist, without following links.
 Result<void> CheckDatabaseFiles(const std::filesystem::path& dir, int dir_fd) {
   std::vector<std::string> names = {kDatabaseFileName};
@@ -141,7 +198,29 @@ Result<void> CheckDatabaseFiles(const std::filesystem::path& dir, int dir_fd) {
 
 }  // namespace
 
-Result<std::filesystem::path> PrepareDataDirectory(const std::filesystem::path& dir) {
+DataDirectory::DataDirectory(std::filesystem::path path, std::filesystem::path db_path, int lock_fd)
+    : path_(std::move(path)), db_path_(std::move(db_path)), lock_fd_(lock_fd) {}
+
+DataDirectory::DataDirectory(DataDirectory&& other) noexcept
+    : path_(std::move(other.path_)),
+      db_path_(std::move(other.db_path_)),
+      lock_fd_(std::exchange(other.lock_fd_, -1)) {}
+
+DataDirectory& DataDirectory::operator=(DataDirectory&& other) noexcept {
+  if (this != &other) {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    path_ = std::move(other.path_);
+    db_path_ = std::move(other.db_path_);
+    lock_fd_ = std::exchange(other.lock_fd_, -1);
+  }
+  return *this;
+}
+
+DataDirectory::~DataDirectory() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir) {
   bool created = false;
   if (auto r = CreateDirectory(dir, created); !r) return r.error();
   // Everything below goes through this descriptor, so it is about one directory throughout.
@@ -159,11 +238,16 @@ Result<std::filesystem::path> PrepareDataDirectory(const std::filesystem::path& 
   if (::faccessat(dir_fd.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
     return DirectoryError("cannot open", dir, LastError());
   }
+  // Before looking at any file, so that a second kmsd touches nothing.
+  auto lock_fd = LockDirectory(dir, dir_fd.get());
+  if (!lock_fd) return lock_fd.error();
+  DataDirectory prepared(dir, {}, *lock_fd);  // from here on, releases the lock on failure
   if (auto r = CheckDatabaseFiles(dir, dir_fd.get()); !r) return r.error();
   std::error_code ec;
   std::filesystem::path resolved = std::filesystem::canonical(dir, ec);
   if (ec) return DirectoryError("cannot open", dir, ec);
-  return resolved / kDatabaseFileName;
+  prepared.db_path_ = resolved / kDatabaseFileName;
+  return prepared;
 }
 
 }  // namespace kms::storage

@@ -2,18 +2,22 @@
 //
 // The data directory kmsd keeps kms.db in, checked once at startup so that a directory kmsd
 // cannot write, or should not trust, fails with one clear line instead of a SQLite error about
-// a temporary file:
+// a temporary file; and locked for the life of the process, so that two kmsd never serve one
+// database (each would load it once and then serve its own diverging state):
 //
-//   auto db_path = storage::PrepareDataDirectory(config.data_dir);
-//   if (!db_path) return Fail(db_path.error().message);
+//   auto data_dir = storage::PrepareDataDirectory(config.data_dir);
+//   if (!data_dir) return Fail(data_dir.error().message);
 //   // "cannot open data directory /data: read-only file system"
-//   auto store = SqliteStore::Open(db_path->string());
+//   // "data directory /data is in use by another kmsd (pid 4242)"
+//   auto store = SqliteStore::Open(data_dir->db_path().string());
+//   ...                          // keep *data_dir alive until the store is closed
 //
 // The directory holds every key in the clear, so it is private: kmsd creates it 0700 and its
 // database files 0600 (SqliteStore::Open builds kms.db 0600; SQLite gives -wal and -shm the
 // mode of kms.db), and refuses a directory another user could write into.
 //
-// Thread-safety: reentrant; touches only the file system.
+// Thread-safety: PrepareDataDirectory is reentrant and touches only the file system; a
+// DataDirectory is an immutable value.
 #pragma once
 
 #include <filesystem>
@@ -24,31 +28,61 @@ namespace kms::storage {
 
 // The file name of the database inside the data directory.
 inline constexpr const char* kDatabaseFileName = "kms.db";
+// The lock file inside the data directory: holds the pid of the kmsd that has it locked
+// (flock, released when that process exits however it exits). Never removed.
+inline constexpr const char* kLockFileName = "kmsd.lock";
 
-// Prepares `dir` for kmsd, in this order:
+// A prepared data directory, locked for as long as this object lives. Move-only.
+class DataDirectory {
+ public:
+  DataDirectory(DataDirectory&& other) noexcept;
+  DataDirectory& operator=(DataDirectory&& other) noexcept;
+  DataDirectory(const DataDirectory&) = delete;
+  DataDirectory& operator=(const DataDirectory&) = delete;
+  // Releases the lock (closes the lock file; the file stays).
+  ~DataDirectory();
+
+  // The directory as it was given.
+  const std::filesystem::path& path() const { return path_; }
+  // kms.db in the directory, by its path with every symbolic link resolved: SQLite, opened
+  // with SQLITE_OPEN_NOFOLLOW, refuses a path with a link anywhere in it, and a data
+  // directory reached through one (a link to another disk) is legitimate.
+  const std::filesystem::path& db_path() const { return db_path_; }
+
+ private:
+  friend Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir);
+  DataDirectory(std::filesystem::path path, std::filesystem::path db_path, int lock_fd);
+
+  std::filesystem::path path_;
+  std::filesystem::path db_path_;
+  int lock_fd_ = -1;  // owned; -1 once moved from
+};
+
+// Prepares `dir` for one kmsd, in this order:
 // 1. Creates it 0700 (whatever the umask; missing parents get the default mode) if missing.
 //    An existing directory is never chmodded (it may be the user's own) but must be owned by
 //    the effective user and not writable by group or others, or anyone could swap kms.db. It
 //    must be writable by the effective user: a read-only mount fails even for root, whom file
 //    modes do not stop.
-// 2. Checks the database files that exist: kms.db and its -wal, -shm and -journal must not be
+// 2. Locks it: creates kLockFileName (0600) if missing, takes an exclusive flock and writes
+//    our pid into it (best effort: a full disk must not stop a start).
+// 3. Checks the database files that exist: kms.db and its -wal, -shm and -journal must not be
 //    symbolic links (checked, like everything here, without following any), kms.db must not
 //    be empty (kmsd never leaves an empty one: SqliteStore builds it under another name and
 //    links it into place), and group/other permission bits (from kmsd before 0600) are
 //    removed.
-// Writes nothing else into an existing directory. Returns kms.db in `dir`, by its path with
-// every symbolic link resolved: SQLite, opened with SQLITE_OPEN_NOFOLLOW, refuses a path with
-// a link anywhere in it, and a data directory reached through one (a link to another disk) is
-// legitimate.
+// Writes nothing else into an existing directory.
 // Errors, naming `dir` (or the file) and the cause in lower case:
 //   kIo  "cannot create data directory DIR: read-only file system"  (it was missing)
 //   kIo  "cannot open data directory DIR: read-only file system"    (also: permission denied,
 //                                                                    not a directory, ...)
 //   kIo  "data directory DIR is owned by uid N, not by kmsd's user (uid M); ..."
 //   kIo  "data directory DIR is writable by group or others (mode 0775); run 'chmod go-w DIR'"
+//   kBusy "data directory DIR is in use by another kmsd (pid N)"
+//   kIo  "cannot lock data directory DIR: ..."
 //   kIo  "database file DIR/kms.db-wal is a symbolic link; ..." (also: not a regular file)
 //   kCorrupt "database file DIR/kms.db is empty (0 bytes) ...; move it away ..."
 //   kIo  "cannot make database file DIR/kms.db private: ..."
-Result<std::filesystem::path> PrepareDataDirectory(const std::filesystem::path& dir);
+Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir);
 
 }  // namespace kms::storage

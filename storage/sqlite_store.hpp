@@ -2,7 +2,7 @@
 //
 // SqliteStore: the one real Store, a single SQLite database file (or ":memory:").
 //
-//   auto store = SqliteStore::Open(db_path->string());  // db_path: see data_dir.hpp
+//   auto store = SqliteStore::Open(data_dir->db_path().string());  // see data_dir.hpp
 //   if (!store) return Fail(store.error().message);  // the message names the path
 //   auto registry = Registry::Open(std::move(*store));
 //

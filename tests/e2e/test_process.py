@@ -1,6 +1,6 @@
 """The kmsd process contract: the listening line, signals, flags and environment variables,
 the README's list of them, a clear error for a data directory kmsd cannot write, and a data
-directory that is private (issue 17)."""
+directory that is private and served by one kmsd at a time (issue 17)."""
 from __future__ import annotations
 
 import os
@@ -210,7 +210,7 @@ def test_data_directory_that_cannot_be_created_is_one_clear_error(read_only_dir)
                                   f"{read_only_dir.cause}")
 
 
-# ---- issue 17: a private data directory ----------------------------------------------------
+# ---- issue 17: a private data directory, served by one kmsd at a time ----------------------
 def _start_is_refused(data_dir: Path, expected_line: str) -> None:
     """kmsd on data_dir exits 1 at once with exactly expected_line on stderr."""
     proc = run_kmsd("--port", "0", "--data-dir", str(data_dir), timeout=10)
@@ -224,6 +224,36 @@ def _mode(path: Path) -> str:
     return oct(path.lstat().st_mode & 0o7777)
 
 
+def test_second_kmsd_on_a_data_directory_is_refused_and_the_first_serves_on(fresh_server):
+    first = fresh_server()
+    key_id = call_ok(first.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
+    _start_is_refused(first.data_dir, f"kmsd: data directory {first.data_dir} is in use by "
+                                      f"another kmsd (pid {first.proc.pid})")
+    # The refused start touched nothing: the first still serves what it had, and writes.
+    assert call_ok(first.url, "DescribeKey", {"KeyId": key_id})["KeyMetadata"]["KeyId"] == key_id
+    key_id2 = call_ok(first.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
+    first.stop()
+    # Once it has stopped, the directory is free again, with everything acknowledged in it.
+    first.start()
+    listed = {k["KeyId"] for k in call_ok(first.url, "ListKeys", {})["Keys"]}
+    assert listed == {key_id, key_id2}, listed
+    _start_is_refused(first.data_dir, f"kmsd: data directory {first.data_dir} is in use by "
+                                      f"another kmsd (pid {first.proc.pid})")
+
+
+def test_a_killed_kmsd_leaves_its_data_directory_free(fresh_server):
+    srv = fresh_server()
+    call_ok(srv.url, "CreateKey", {})
+    srv.kill9()  # the lock goes with the process; the lock file, with its old pid, stays
+    srv.start()
+    assert len(call_ok(srv.url, "ListKeys", {})["Keys"]) == 1
+
+
+def test_in_memory_takes_no_lock(fresh_server):
+    first = fresh_server()
+    fresh_server(extra_args=["--in-memory"], data_dir=first.data_dir)  # starts
+
+
 def test_data_directory_and_database_files_are_private_whatever_the_umask(tmp_path):
     data = tmp_path / "parent" / "data"
     srv = KmsdServer(data, tmp_path / "kmsd.log", preexec_fn=lambda: os.umask(0))
@@ -234,6 +264,7 @@ def test_data_directory_and_database_files_are_private_whatever_the_umask(tmp_pa
         assert set(names) <= {p.name for p in data.iterdir()}, sorted(data.iterdir())
         assert _mode(data) == "0o700"
         assert {n: _mode(data / n) for n in names} == {n: "0o600" for n in names}
+        assert _mode(data / "kmsd.lock") == "0o600"
         srv.stop()
         # Files an older kmsd made 0644 are made private at the next start.
         (data / "kms.db").chmod(0o644)

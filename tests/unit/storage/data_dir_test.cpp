@@ -1,18 +1,20 @@
 // PrepareDataDirectory: creates a missing directory 0700, and refuses one kmsd cannot write
 // (as root too: a read-only mount stops everyone) or should not trust (another user's, or
-// writable by others), and a symbolic link or an empty file in kms.db's place, with a message
-// naming it and the cause.
+// writable by others), a symbolic link or an empty file in kms.db's place, and a directory
+// another kmsd holds, with a message naming it and the cause.
 #include "storage/data_dir.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -74,9 +76,10 @@ TEST_CASE("A missing data directory is created, with its parents", "[storage][da
   const auto dir = tmp.path() / "a" / "b";
   auto prepared = PrepareDataDirectory(dir);
   REQUIRE(prepared);
-  CHECK(*prepared == dir / "kms.db");
+  CHECK(prepared->path() == dir);
+  CHECK(prepared->db_path() == dir / "kms.db");
   CHECK(std::filesystem::is_directory(dir));
-  CHECK(FileNames(dir).empty());  // nothing written into it
+  CHECK(FileNames(dir) == std::vector<std::string>{"kmsd.lock"});  // nothing else written
 }
 
 TEST_CASE("An existing writable data directory is used as it is", "[storage][data_dir]") {
@@ -84,7 +87,7 @@ TEST_CASE("An existing writable data directory is used as it is", "[storage][dat
   std::ofstream(tmp.File("kms.db")) << "left alone";
   auto prepared = PrepareDataDirectory(tmp.path());
   REQUIRE(prepared);
-  CHECK(*prepared == tmp.path() / "kms.db");
+  CHECK(prepared->db_path() == tmp.path() / "kms.db");
   CHECK(std::filesystem::file_size(tmp.File("kms.db")) == 10);
 }
 
@@ -95,13 +98,14 @@ TEST_CASE("A data directory reached through a symbolic link gives kms.db's resol
   std::filesystem::create_directory_symlink(tmp.path() / "real", tmp.path() / "link");
   auto prepared = PrepareDataDirectory(tmp.path() / "link");
   REQUIRE(prepared);
+  CHECK(prepared->path() == tmp.path() / "link");
   // SQLite is opened with SQLITE_OPEN_NOFOLLOW, which refuses a link anywhere in the path.
-  CHECK(*prepared == tmp.path() / "real" / "kms.db");
+  CHECK(prepared->db_path() == tmp.path() / "real" / "kms.db");
 }
 
 // ---- issue 17, item 4: the data directory is private ---------------------------------------
 
-TEST_CASE("kmsd creates the data directory 0700 whatever the umask",
+TEST_CASE("kmsd creates the data directory 0700 and its lock file 0600 whatever the umask",
           "[storage][data_dir][regression][issue17]") {
   TempDir tmp;
   const ScopedUmask no_umask(0);
@@ -111,6 +115,7 @@ TEST_CASE("kmsd creates the data directory 0700 whatever the umask",
   auto prepared = PrepareDataDirectory(dir);
   REQUIRE(prepared);
   CHECK(FileMode(dir) == 0700);
+  CHECK(FileMode(dir / "kmsd.lock") == 0600);
 }
 
 TEST_CASE("An existing data directory writable by group or others is refused and left alone",
@@ -215,6 +220,61 @@ TEST_CASE("Existing database files open to group or others are tightened to 0600
     CHECK(ReadFile(tmp.path() / name) == "contents of " + name);
   }
   CHECK(FileMode(tmp.path() / "kms.db.other") == 0644);
+}
+
+// ---- issue 17, item 5: one process per data directory -------------------------------------
+
+TEST_CASE("A second lock on a data directory fails naming the holder, until it is released",
+          "[storage][data_dir][regression][issue17]") {
+  TempDir tmp;
+  const auto dir = tmp.path() / "data";
+  const std::string pid = std::to_string(::getpid());
+  std::optional<DataDirectory> first;
+  {
+    auto prepared = PrepareDataDirectory(dir);
+    REQUIRE(prepared);
+    first.emplace(std::move(*prepared));  // the moved-from result gives up nothing
+  }
+  CHECK(ReadFile(dir / "kmsd.lock") == pid + "\n");
+  // Left by an older kmsd after the first start: the refused start must not touch it.
+  std::ofstream(dir / "kms.db") << "a database";
+  REQUIRE(::chmod((dir / "kms.db").c_str(), 0644) == 0);
+
+  // flock locks belong to an open file description, so a second open in this process
+  // conflicts just as another process's would.
+  CHECK(ErrorOf(dir, Error::Code::kBusy) ==
+        "data directory " + dir.string() + " is in use by another kmsd (pid " + pid + ")");
+  CHECK(FileMode(dir / "kms.db") == 0644);
+  CHECK(ReadFile(dir / "kmsd.lock") == pid + "\n");
+
+  DataDirectory moved = std::move(*first);  // moving keeps the lock
+  first.reset();
+  CHECK(ErrorOf(dir, Error::Code::kBusy).find("is in use by another kmsd") != std::string::npos);
+
+  { const DataDirectory released = std::move(moved); }  // destroyed: the lock is released
+  auto again = PrepareDataDirectory(dir);
+  REQUIRE(again);
+  CHECK(FileMode(dir / "kms.db") == 0600);
+  CHECK(ReadFile(dir / "kmsd.lock") == pid + "\n");
+}
+
+TEST_CASE("A longer pid left in the lock file is replaced, not overwritten in part",
+          "[storage][data_dir][regression][issue17]") {
+  TempDir tmp;
+  std::ofstream(tmp.File("kmsd.lock")) << "123456789012\n";
+  REQUIRE(PrepareDataDirectory(tmp.path()));
+  CHECK(ReadFile(tmp.path() / "kmsd.lock") == std::to_string(::getpid()) + "\n");
+}
+
+TEST_CASE("A lock file that is a symbolic link is refused",
+          "[storage][data_dir][regression][issue17]") {
+  TempDir tmp;
+  const auto dir = tmp.path() / "data";
+  std::filesystem::create_directory(dir);
+  std::filesystem::create_symlink(tmp.path() / "target", dir / "kmsd.lock");
+  CHECK(ErrorOf(dir) == "cannot lock data directory " + dir.string() + ": " +
+                            (dir / "kmsd.lock").string() + " is a symbolic link");
+  CHECK_FALSE(std::filesystem::exists(tmp.path() / "target"));
 }
 
 TEST_CASE("A data directory path that is a file is refused", "[storage][data_dir]") {
