@@ -19,7 +19,7 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then  # libFuzzer reads -max_total_time=
   exit 2
 fi
 harnesses=("$@")
-if ((${#harnesses[@]} == 0)); then harnesses=(fuzz_dispatch fuzz_json fuzz_blob fuzz_config); fi
+if ((${#harnesses[@]} == 0)); then harnesses=(fuzz_dispatch fuzz_json fuzz_blob fuzz_config fuzz_http); fi
 jobs="${JOBS:-2}"
 build=build/fuzz
 

@@ -35,7 +35,8 @@ bool SameSettings(const config::Config& a, const config::Config& b) {
   return a.host == b.host && a.port == b.port && a.account_id == b.account_id &&
          a.region == b.region && a.data_dir == b.data_dir && a.in_memory == b.in_memory &&
          a.threads == b.threads && a.log_level == b.log_level &&
-         a.body_limit_bytes == b.body_limit_bytes && a.read_timeout == b.read_timeout;
+         a.body_limit_bytes == b.body_limit_bytes && a.read_timeout == b.read_timeout &&
+         a.max_connections == b.max_connections && a.allowed_hosts == b.allowed_hosts;
 }
 
 // `c` as the flags that set every field to its value.
@@ -50,8 +51,14 @@ std::vector<std::string> AsFlags(const config::Config& c) {
       "--log-level=" + c.log_level,
       "--body-limit=" + std::to_string(c.body_limit_bytes),
       "--read-timeout=" + std::to_string(c.read_timeout.count()),
+      "--max-connections=" + std::to_string(c.max_connections),
   };
   if (c.in_memory) flags.emplace_back("--in-memory");
+  if (!c.allowed_hosts.empty()) {
+    std::string names;
+    for (const std::string& name : c.allowed_hosts) names += (names.empty() ? "" : ",") + name;
+    flags.push_back("--allowed-hosts=" + names);
+  }
   return flags;
 }
 

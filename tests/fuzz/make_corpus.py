@@ -190,7 +190,7 @@ def write(harness, name, data):
 
 
 def main():
-    for harness in ("fuzz_dispatch", "fuzz_json", "fuzz_blob", "fuzz_config"):
+    for harness in ("fuzz_dispatch", "fuzz_json", "fuzz_blob", "fuzz_config", "fuzz_http"):
         shutil.rmtree(CORPUS / harness, ignore_errors=True)
         (CORPUS / harness).mkdir(parents=True)
 
@@ -248,6 +248,27 @@ def main():
     write("fuzz_config", "help", "--help\n--port=x")
     write("fuzz_config", "version", "--version")
     write("fuzz_config", "errors", "--port=65536\n--unknown\npositional")
+    write("fuzz_config", "allowed-hosts", "--allowed-hosts=kms,KMS.internal,[fd00::1]\n\n"
+          "KMS_ALLOWED_HOSTS=other\nKMS_MAX_CONNECTIONS=7\n")
+
+    # fuzz_http: one byte (read size - 1), then one connection's bytes.
+    body = b'{"NumberOfBytes":8}'
+    head = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1:4599\r\nX-Amz-Target: TrentService.GenerateRandom"
+            b"\r\nContent-Type: application/x-amz-json-1.1\r\n")
+    plain = head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    chunked = (head + b"Transfer-Encoding: chunked\r\n\r\n7;ext=v\r\n" + body[:7] + b"\r\n"
+               + b"%x\r\n" % len(body[7:]) + body[7:] + b"\r\n0\r\nX-Trailer: t\r\n\r\n")
+    write("fuzz_http", "plain", b"\xff" + plain)
+    write("fuzz_http", "pipelined-bytewise", b"\x00" + plain + plain)
+    write("fuzz_http", "chunked", b"\x10" + chunked)
+    write("fuzz_http", "te-gzip", b"\xff" + head + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + body)
+    write("fuzz_http", "expect-head", b"\x40" + head.replace(b"POST", b"HEAD") +
+          b"Expect: 100-continue\r\nOrigin: http://evil.example\r\n\r\n")
+    write("fuzz_http", "reset", b"\xff" + b"POST /_kmsd/reset HTTP/1.1\r\nHost: [::1]:4599\r\n"
+          b"Content-Type: application/json; charset=utf-8\r\nOrigin: http://[::1]:4599\r\n"
+          b"Content-Length: 2\r\n\r\n{}")
+    write("fuzz_http", "long-extension", b"\x7f" + head + b"Transfer-Encoding: chunked\r\n\r\n5;"
+          + b"e" * 3000)
 
 
 if __name__ == "__main__":
