@@ -145,7 +145,7 @@ constexpr std::array kSettings = {
             .metavar = "DIR",
             .env = {"KMS_DATA_PATH", ""},
             .default_text = "kmsd-data",
-            .help = "Directory that holds kms.db; created if missing.",
+            .help = "Directory that holds kms.db; created (mode 0700) if missing.",
             .expected = "a directory path",
             .apply =
                 [](Config& c, std::string_view v) {
