@@ -17,7 +17,7 @@ import time
 import botocore.exceptions
 import pytest
 
-from e2e_support import KmsdServer, call_ok, make_client
+from e2e_support import RSS_CHECKED, KmsdServer, call_ok, make_client, rss_kib
 
 CONNECTIONS = 1000
 
@@ -233,19 +233,6 @@ def test_connections_beyond_the_limit_get_throttling_until_others_close(fresh_se
     assert srv.running()
 
 
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
-
-
-# Under AddressSanitizer (scripts/sanitize.sh sets KMSD_SANITIZER=asan) freed memory sits in
-# ASan's quarantine and every allocation has redzones: resident memory is not kmsd's.
-RSS_CHECKED = os.environ.get("KMSD_SANITIZER", "") not in ("asan",)
-
-
 def test_a_refused_connection_costs_less_than_a_served_one(many_fds, fresh_server):
     """Issue #17: each connection refused over --max-connections held ~20 KiB (a 16 KiB drain
     buffer among them) for up to 2 s, so 15,000 refused connections held 300 MB. Measured here:
@@ -256,7 +243,7 @@ def test_a_refused_connection_costs_less_than_a_served_one(many_fds, fresh_serve
 
     served_srv = fresh_server(extra_args=["--max-connections", "100000", "--threads", "1"])
     call_ok(served_srv.url, "ListKeys", {})  # warm: first-request allocations are not per-connection
-    base = _rss_kib(served_srv.proc.pid)
+    base = rss_kib(served_srv.proc.pid)
     served = []
     try:
         for _ in range(n):
@@ -264,7 +251,7 @@ def test_a_refused_connection_costs_less_than_a_served_one(many_fds, fresh_serve
             s.sendall(request)
             assert _read_response(s)[0] == 200
             served.append(s)
-        served_kib = _rss_kib(served_srv.proc.pid) - base
+        served_kib = rss_kib(served_srv.proc.pid) - base
     finally:
         for s in served:
             s.close()
@@ -278,14 +265,14 @@ def test_a_refused_connection_costs_less_than_a_served_one(many_fds, fresh_serve
     assert _read_response(extra)[0] == 503  # the refusal path has run once (warm)
     extra.close()
     time.sleep(2.5)  # its drain is over
-    base = _rss_kib(refused_srv.proc.pid)
+    base = rss_kib(refused_srv.proc.pid)
     refused = []
     try:
         begin = time.monotonic()
         for _ in range(n):
             refused.append(socket.create_connection(("127.0.0.1", refused_srv.port), timeout=10))
         time.sleep(0.2)  # kmsd accepts and answers them; each drains for 2 s
-        refused_kib = _rss_kib(refused_srv.proc.pid) - base
+        refused_kib = rss_kib(refused_srv.proc.pid) - base
         measured_after = time.monotonic() - begin
         for s in refused:
             assert _read_response(s)[0] == 503

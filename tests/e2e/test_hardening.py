@@ -10,26 +10,14 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 
 import pytest
 
-from e2e_support import JSON_CT, call, call_ok, make_client, raw
+from e2e_support import JSON_CT, RSS_CHECKED, call, call_ok, make_client, raw, rss_kib
 
-# Under AddressSanitizer (scripts/sanitize.sh sets KMSD_SANITIZER=asan) freed memory sits in
-# ASan's quarantine, so resident memory says nothing about what kmsd holds.
-RSS_CHECKED = os.environ.get("KMSD_SANITIZER", "") not in ("asan",)
 HEAD_LIMIT = 16 * 1024
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
 
 
 def head(extra: str = "", target: str = "GenerateRandom", host: str = "127.0.0.1") -> bytes:

@@ -30,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from e2e_support import RSS_CHECKED, rss_kib
 
 SOAK_SECONDS = float(os.environ.get("KMSD_SOAK_SECONDS", "60"))
 WORKERS = int(os.environ.get("KMSD_SOAK_WORKERS", "6"))
@@ -37,10 +38,8 @@ ROUND_SECONDS = 5.0
 KEYS_PER_WORKER = 8  # keys a worker uses at once; a CreateKey replaces its oldest
 ALIASES_PER_WORKER = 3
 RSS_MARGIN_KIB = 4 * 1024
-# Under AddressSanitizer (scripts/sanitize.sh sets KMSD_SANITIZER=asan) resident memory is the
-# allocator's quarantine and shadow, not kmsd's: it grows by design, so only LeakSanitizer's
-# report at exit speaks for leaks there and the RSS bound is not checked.
-RSS_CHECKED = os.environ.get("KMSD_SANITIZER", "") not in ("asan",)
+# RSS_CHECKED (e2e_support): under AddressSanitizer resident memory grows by design, so only
+# LeakSanitizer's report at exit speaks for leaks there and the RSS bound is not checked.
 LATENCY_SLACK_S = 0.005
 JSON_CT = "application/x-amz-json-1.1"
 
@@ -71,14 +70,6 @@ class WorkerResult:
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (ended at, seconds)
     errors: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
 
 
 def _fd_count(pid: int) -> int:
@@ -216,7 +207,7 @@ def test_soak_memory_descriptors_and_latency_stay_flat(fresh_server):
 
     def sample() -> None:
         while not done.is_set():
-            samples.append(Sample(time.monotonic() - begin, _rss_kib(pid), _fd_count(pid)))
+            samples.append(Sample(time.monotonic() - begin, rss_kib(pid), _fd_count(pid)))
             done.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -25,6 +25,7 @@ namespace kms::storage {
 namespace {
 
 using testing::FileMode;
+using testing::FileNames;
 using testing::ScopedUmask;
 using testing::TempDir;
 
@@ -33,15 +34,6 @@ std::string ErrorOf(const std::filesystem::path& dir, Error::Code code = Error::
   REQUIRE_FALSE(prepared);
   CHECK(prepared.error().code == code);
   return prepared.error().message;
-}
-
-std::vector<std::string> FileNames(const std::filesystem::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 std::string ReadFile(const std::filesystem::path& path) {

@@ -21,6 +21,7 @@
 namespace kms::storage {
 namespace {
 
+using testing::FileNames;
 using testing::kEuWest;
 using testing::kOtherAccount;
 using testing::kUsEast;
@@ -656,15 +657,6 @@ TEST_CASE("Apply writes a whole batch or none of it", "[storage][sqlite_store]")
 
 namespace kms::storage {
 namespace {
-
-std::vector<std::string> FileNames(const std::filesystem::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 TEST_CASE("A new database file is created complete, in WAL mode, with nothing left over",
           "[storage][sqlite_store]") {

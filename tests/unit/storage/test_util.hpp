@@ -68,6 +68,16 @@ class ScopedUmask {
 };
 
 // The permission bits of `path` itself (a symbolic link is not followed), e.g. 0600.
+// The names of the entries of `dir`, sorted.
+inline std::vector<std::string> FileNames(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 inline unsigned FileMode(const std::filesystem::path& path) {
   struct stat st {};
   REQUIRE(::lstat(path.c_str(), &st) == 0);
