@@ -4,6 +4,7 @@
 #   scripts/setup.sh --test   build and test dependencies (boto3, pytest, AWS CLI, Node SDK)
 #   scripts/setup.sh --bench  build dependencies and the load generator (wrk) for bench/run
 #   scripts/setup.sh --fuzz   build dependencies, clang-14 and libFuzzer for scripts/fuzz.sh
+#   scripts/setup.sh --lint   clang-format-14 for scripts/lint.sh
 # Flags combine: scripts/setup.sh --test --bench installs both sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ build_pkgs=(cmake g++ make libboost1.81-dev rapidjson-dev libssl-dev libsqlite3-
 test_pkgs=(python3 python3-boto3 python3-pytest awscli nodejs npm)
 bench_pkgs=(python3 wrk)
 fuzz_pkgs=(clang-14 libclang-rt-14-dev)
+lint_pkgs=(clang-format-14)
 
 want=("${build_pkgs[@]}")
 with_test=0
@@ -20,7 +22,8 @@ for flag in "$@"; do
     --test) want+=("${test_pkgs[@]}"); with_test=1 ;;
     --bench) want+=("${bench_pkgs[@]}") ;;
     --fuzz) want+=("${fuzz_pkgs[@]}") ;;
-    *) echo "setup: unknown option $flag (known: --test --bench --fuzz)" >&2; exit 2 ;;
+    --lint) want+=("${lint_pkgs[@]}") ;;
+    *) echo "setup: unknown option $flag (known: --test --bench --fuzz --lint)" >&2; exit 2 ;;
   esac
 done
 
