@@ -5,7 +5,7 @@
 //
 //   std::array<std::uint8_t, crypto::kGcmTagBytes> tag;
 //   Bytes ct(pt.size());
-//   if (auto r = crypto::AesGcmSeal(key, iv, aad, pt, ct, tag); !r) return r.error();
+//   KMS_TRY(crypto::AesGcmSeal(key, iv, aad, pt, ct, tag));   // base/try.hpp
 //
 // Implementation notes: the EVP_CIPHERs are fetched once per process and each thread reuses
 // one EVP_CIPHER_CTX, re-initialised with the new IV on every call and with the key only when

@@ -1,5 +1,7 @@
 #include "crypto/ciphertext_blob.hpp"
 
+#include "base/try.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -71,13 +73,13 @@ Result<void> SealInto(Bytes& blob, ByteView key_material, ByteView plaintext,
 Result<Bytes> SealBlob(std::string_view key_id, std::uint32_t material_version,
                        ByteView key_material, ByteView plaintext,
                        const EncryptionContext& context) {
-  if (auto r = CheckSealInputs(key_id, key_material); !r) return r.error();
+  KMS_TRY(CheckSealInputs(key_id, key_material));
   Bytes blob(kBlobOverheadBytes + plaintext.size());
   WriteHeaderPrefix(key_id, material_version, blob);
   if (auto r = RandomFill(std::span(blob).subspan(kBlobIvOffset, kGcmIvBytes)); !r) {
     return r.error();
   }
-  if (auto r = SealInto(blob, key_material, plaintext, context); !r) return r.error();
+  KMS_TRY(SealInto(blob, key_material, plaintext, context));
   return blob;
 }
 
@@ -97,7 +99,7 @@ Result<BlobHeader> ParseBlobHeader(ByteView blob) {
 
 Result<SecureBytes> OpenBlob(ByteView blob, ByteView key_material,
                              const EncryptionContext& context) {
-  if (auto header = ParseBlobHeader(blob); !header) return header.error();
+  KMS_TRY(ParseBlobHeader(blob));
   if (key_material.size() != kBlobKeyMaterialBytes) {
     return BadInput("ciphertext blob key material must be 32 bytes");
   }
@@ -119,12 +121,12 @@ Result<Bytes> SealBlobWithIv(std::string_view key_id, std::uint32_t material_ver
                              // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): test hook
                              ByteView key_material, ByteView iv, ByteView plaintext,
                              const EncryptionContext& context) {
-  if (auto r = CheckSealInputs(key_id, key_material); !r) return r.error();
+  KMS_TRY(CheckSealInputs(key_id, key_material));
   if (iv.size() != kGcmIvBytes) return BadInput("ciphertext blob IV must be 12 bytes");
   Bytes blob(kBlobOverheadBytes + plaintext.size());
   WriteHeaderPrefix(key_id, material_version, blob);
   std::copy(iv.begin(), iv.end(), blob.data() + kBlobIvOffset);
-  if (auto r = SealInto(blob, key_material, plaintext, context); !r) return r.error();
+  KMS_TRY(SealInto(blob, key_material, plaintext, context));
   return blob;
 }
 

@@ -1,5 +1,7 @@
 #include "crypto/hmac.hpp"
 
+#include "base/try.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -127,14 +129,14 @@ std::size_t HmacSize(HmacDigest digest) { return kDigestInfo[IndexOf(digest)].ma
 
 Result<Bytes> Hmac(HmacDigest digest, ByteView key, ByteView message) {
   Bytes out(HmacSize(digest));
-  if (auto r = HmacInto(digest, key, message, out); !r) return r.error();
+  KMS_TRY(HmacInto(digest, key, message, out));
   return out;
 }
 
 Result<bool> HmacVerify(HmacDigest digest, ByteView key, ByteView message, ByteView mac) {
   std::array<std::uint8_t, kMaxMacBytes> buffer{};
   const std::span<std::uint8_t> expected(buffer.data(), HmacSize(digest));
-  if (auto r = HmacInto(digest, key, message, expected); !r) return r.error();
+  KMS_TRY(HmacInto(digest, key, message, expected));
   // The length is public (it follows from the algorithm); only the bytes need constant time.
   const bool valid =
       mac.size() == expected.size() && CRYPTO_memcmp(expected.data(), mac.data(), mac.size()) == 0;

@@ -1,5 +1,7 @@
 #include "crypto/key_agreement.hpp"
 
+#include "base/try.hpp"
+
 #include <array>
 #include <cstddef>
 #include <string>
@@ -138,7 +140,7 @@ Result<SecureBytes> DeriveWithPointMul(const EVP_PKEY* own, const EVP_PKEY* peer
 Result<Pkey> ParsePeerPublicKey(const EVP_PKEY* own, ByteView spki_der) {
   auto peer = ParsePublicKey(spki_der);
   if (!peer) return peer.error();
-  if (auto same = CheckSameCurve(own, peer->get()); !same) return same.error();
+  KMS_TRY(CheckSameCurve(own, peer->get()));
   // Not the point at infinity, coordinates in range, on the curve. The "quick" check leaves out
   // the order check, which only matters for curves with a cofactor (none of KMS's).
   PkeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, peer->get(), nullptr));
@@ -151,7 +153,7 @@ Result<Pkey> ParsePeerPublicKey(const EVP_PKEY* own, ByteView spki_der) {
 }
 
 Result<SecureBytes> EcdhSharedSecret(const EVP_PKEY* own, const EVP_PKEY* peer) {
-  if (auto same = CheckSameCurve(own, peer); !same) return same.error();
+  KMS_TRY(CheckSameCurve(own, peer));
   if (IsSm2(own)) return DeriveWithPointMul(own, peer);
   return DeriveWithEvp(own, peer);
 }

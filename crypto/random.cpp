@@ -1,5 +1,7 @@
 #include "crypto/random.hpp"
 
+#include "base/try.hpp"
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -82,13 +84,13 @@ Result<void> RandomFill(std::span<std::uint8_t> out) {
 
 Result<Bytes> RandomBytes(std::size_t n) {
   Bytes out(n);
-  if (auto r = RandomFill(out); !r) return r.error();
+  KMS_TRY(RandomFill(out));
   return out;
 }
 
 Result<SecureBytes> RandomSecureBytes(std::size_t n) {
   SecureBytes out(n);
-  if (auto r = RandomFill(out.span()); !r) return r.error();
+  KMS_TRY(RandomFill(out.span()));
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "crypto/signature.hpp"
 
+#include "base/try.hpp"
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -233,7 +235,7 @@ Result<void> CheckMessage(const AlgorithmInfo& info, MessageType type, ByteView 
 
 // Builds the context for signing (`sign`) or verifying with `key` and `info`'s algorithm.
 Result<Prepared> Prepare(const EVP_PKEY* const_key, const AlgorithmInfo& info, bool sign) {
-  if (auto checked = CheckRequest(const_key, info); !checked) return checked.error();
+  KMS_TRY(CheckRequest(const_key, info));
   // OpenSSL only reads the key; its API is not const-correct here.
   EVP_PKEY* key = const_cast<EVP_PKEY*>(const_key);
   Prepared p;
@@ -307,11 +309,11 @@ Result<void> RefreshEdwards(Prepared& p, const EVP_PKEY* key, const AlgorithmInf
 
 Result<Bytes> SignWith(Prepared& p, const EVP_PKEY* key, const AlgorithmInfo& info,
                        MessageType type, ByteView message) {
-  if (auto checked = CheckMessage(info, type, message); !checked) return checked.error();
+  KMS_TRY(CheckMessage(info, type, message));
   DigestBuffer buffer{};
   auto tbs = ToBeSigned(p, info, type, message, buffer);
   if (!tbs) return tbs.error();
-  if (auto refreshed = RefreshEdwards(p, key, info, true); !refreshed) return refreshed.error();
+  KMS_TRY(RefreshEdwards(p, key, info, true));
   Bytes signature(p.max_signature);
   std::size_t len = signature.size();
   const int ok =
@@ -325,11 +327,11 @@ Result<Bytes> SignWith(Prepared& p, const EVP_PKEY* key, const AlgorithmInfo& in
 
 Result<void> VerifyWith(Prepared& p, const EVP_PKEY* key, const AlgorithmInfo& info,
                         MessageType type, ByteView message, ByteView signature) {
-  if (auto checked = CheckMessage(info, type, message); !checked) return checked.error();
+  KMS_TRY(CheckMessage(info, type, message));
   DigestBuffer buffer{};
   auto tbs = ToBeSigned(p, info, type, message, buffer);
   if (!tbs) return tbs.error();
-  if (auto refreshed = RefreshEdwards(p, key, info, false); !refreshed) return refreshed.error();
+  KMS_TRY(RefreshEdwards(p, key, info, false));
   const int ok = IsEdwards(info.family)
                      ? EVP_DigestVerify(p.md_ctx.get(), signature.data(), signature.size(),
                                         tbs->data(), tbs->size())

@@ -1,5 +1,7 @@
 #include "storage/data_dir.hpp"
 
+#include "base/try.hpp"
+
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -222,7 +224,7 @@ DataDirectory::~DataDirectory() {
 
 Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir) {
   bool created = false;
-  if (auto r = CreateDirectory(dir, created); !r) return r.error();
+  KMS_TRY(CreateDirectory(dir, created));
   // Everything below goes through this descriptor, so it is about one directory throughout.
   Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0) return DirectoryError("cannot open", dir, LastError());
@@ -232,7 +234,7 @@ Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir) {
   }
   struct stat st {};
   if (::fstat(dir_fd.get(), &st) != 0) return DirectoryError("cannot open", dir, LastError());
-  if (auto r = CheckOwnerAndMode(dir, st); !r) return r.error();
+  KMS_TRY(CheckOwnerAndMode(dir, st));
   // AT_EACCESS: as the effective user, the one that will create the files. W_OK fails with
   // EROFS on a read-only mount whoever asks, and with EACCES when the modes forbid it.
   if (::faccessat(dir_fd.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
@@ -242,7 +244,7 @@ Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir) {
   auto lock_fd = LockDirectory(dir, dir_fd.get());
   if (!lock_fd) return lock_fd.error();
   DataDirectory prepared(dir, {}, *lock_fd);  // from here on, releases the lock on failure
-  if (auto r = CheckDatabaseFiles(dir, dir_fd.get()); !r) return r.error();
+  KMS_TRY(CheckDatabaseFiles(dir, dir_fd.get()));
   std::error_code ec;
   std::filesystem::path resolved = std::filesystem::canonical(dir, ec);
   if (ec) return DirectoryError("cannot open", dir, ec);

@@ -1,5 +1,7 @@
 #include "storage/schema.hpp"
 
+#include "base/try.hpp"
+
 #include <array>
 #include <cstddef>
 #include <string>
@@ -357,7 +359,7 @@ Result<void> MigrateTo(sqlite3* db, int target) {
   if (*version > kLatestVersion) return TooNew(*version);
   if (*version >= target && *version >= 0) return {};
   for (bool done = false; !done;) {
-    if (auto step = ApplyNext(db, target, &done); !step) return step.error();
+    KMS_TRY(ApplyNext(db, target, &done));
   }
   return {};
 }

@@ -1,5 +1,7 @@
 #include "storage/sqlite_store.hpp"
 
+#include "base/try.hpp"
+
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -334,7 +336,7 @@ Result<void> ForEachRow(StatementCache& stmts, std::string_view sql, RowFn&& on_
     auto more = stmt->Step();
     if (!more) return more.error();
     if (!*more) return {};
-    if (auto r = on_row(static_cast<const Statement&>(*stmt)); !r) return r.error();
+    KMS_TRY(on_row(static_cast<const Statement&>(*stmt)));
   }
 }
 
@@ -433,7 +435,7 @@ Result<void> CreateDatabase(const std::string& path) {
     if (auto r = Exec(db.get(), "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"); !r) {
       return r.error();
     }
-    if (auto r = Migrate(db.get()); !r) return r.error();
+    KMS_TRY(Migrate(db.get()));
     // WAL is recorded in the file header; with no WAL content, closing leaves no -wal file.
     auto mode = QueryText(db.get(), "PRAGMA journal_mode = WAL");
     if (!mode) return mode.error();
@@ -445,7 +447,7 @@ Result<void> CreateDatabase(const std::string& path) {
   if (::chmod(temp.c_str(), 0600) != 0) {
     return Error{Error::Code::kIo, "chmod " + temp + ": " + std::strerror(errno)};
   }
-  if (auto r = SyncPath(temp, O_RDONLY); !r) return r.error();
+  KMS_TRY(SyncPath(temp, O_RDONLY));
   if (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
     return Error{Error::Code::kIo, "link " + temp + ": " + std::strerror(errno)};
   }
@@ -568,7 +570,7 @@ Result<Snapshot> SqliteStore::LoadAll() {
   ids.reserve(keys.capacity());
   auto key_rows = ForEachRow(*stmts_, kSelectKeys, [&](const Statement& row) -> Result<void> {
     auto key = std::make_shared<KeyRecord>();
-    if (auto r = ReadKeyRow(row, *key); !r) return r.error();
+    KMS_TRY(ReadKeyRow(row, *key));
     keys.push_back(std::move(key));
     ids.push_back(row.Int(kRowIdColumn));
     return {};
