@@ -1,5 +1,7 @@
 #include "server/listener.hpp"
 
+#include <stdexcept>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -12,9 +14,14 @@ namespace beast = boost::beast;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-std::shared_ptr<Listener> Listener::Open(std::vector<net::io_context*> contexts,
-                                         const tcp::endpoint& endpoint, SessionEnv& env,
-                                         std::string& error) {
+void throw_exception_from_error(const StartError& error,
+                                const boost::source_location& /*location*/) {
+  throw std::runtime_error(error.message);
+}
+
+StartResult<std::shared_ptr<Listener>> Listener::Open(std::vector<net::io_context*> contexts,
+                                                      const tcp::endpoint& endpoint,
+                                                      SessionEnv& env) {
   auto listener = std::make_shared<Listener>(std::move(contexts), env);
   const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   beast::error_code ec;
@@ -23,14 +30,8 @@ std::shared_ptr<Listener> Listener::Open(std::vector<net::io_context*> contexts,
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    if (ec == net::error::address_in_use) {
-      error = "address in use: " + where;
-    } else {
-      error = "cannot listen on " + where + ": " + ec.message();
-    }
-    return nullptr;
-  }
+  if (ec == net::error::address_in_use) return StartError{"address in use: " + where};
+  if (ec) return StartError{"cannot listen on " + where + ": " + ec.message()};
   listener->port_ = acceptor.local_endpoint(ec).port();
   return listener;
 }

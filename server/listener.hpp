@@ -19,18 +19,32 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/assert/source_location.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/system/result.hpp>
 
 #include "server/session.hpp"
 
 namespace kms::server {
 
+// Why the server could not start listening, in one readable line: "address in use:
+// 127.0.0.1:4599", "invalid listen address: x". Fatal at start-up (main prints it, exits 1).
+struct StartError {
+  std::string message;
+};
+template <class T>
+using StartResult = boost::system::result<T, StartError>;
+
+// Lets StartResult<T>::value() throw (found by ADL); callers test `if (!r)` instead.
+[[noreturn]] void throw_exception_from_error(const StartError& error,
+                                             const boost::source_location& location);
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Binds and listens. Fails with a readable message, e.g. "address in use: 127.0.0.1:4599".
-  static std::shared_ptr<Listener> Open(std::vector<boost::asio::io_context*> contexts,
-                                        const boost::asio::ip::tcp::endpoint& endpoint,
-                                        SessionEnv& env, std::string& error);
+  static StartResult<std::shared_ptr<Listener>> Open(std::vector<boost::asio::io_context*> contexts,
+                                                     const boost::asio::ip::tcp::endpoint& endpoint,
+                                                     SessionEnv& env);
 
   Listener(std::vector<boost::asio::io_context*> contexts, SessionEnv& env);
   void Run();

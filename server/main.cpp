@@ -106,9 +106,9 @@ int main(int argc, char** argv) {
   if (!registry) return Fail("cannot load database " + db_path + ": " + registry.error().message);
 
   kms::server::SystemClock clock;
-  std::string error;
-  auto server = kms::server::Server::Create(config, **registry, clock, error);
-  if (!server) return Fail(error);
+  auto created = kms::server::Server::Create(config, **registry, clock);
+  if (!created) return Fail(created.error().message);
+  std::unique_ptr<kms::server::Server> server = std::move(*created);
   openssl_init.join();
   if (!openssl_ready) return Fail("cannot initialise OpenSSL: " + openssl_ready.error().message);
 

@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include "base/try.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -19,8 +21,9 @@ constexpr auto kShutdownGrace = std::chrono::seconds(10);
 Server::Server(const config::Config& config, storage::Registry& registry, const Clock& clock)
     : config_(config), dispatcher_(registry, clock, config), env_(dispatcher_, registry, config) {}
 
-std::unique_ptr<Server> Server::Create(const config::Config& config, storage::Registry& registry,
-                                       const Clock& clock, std::string& error) {
+StartResult<std::unique_ptr<Server>> Server::Create(const config::Config& config,
+                                                    storage::Registry& registry,
+                                                    const Clock& clock) {
   std::unique_ptr<Server> server(new Server(config, registry, clock));
   unsigned threads = config.threads != 0 ? config.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
@@ -31,16 +34,13 @@ std::unique_ptr<Server> Server::Create(const config::Config& config, storage::Re
   }
   boost::system::error_code ec;
   const auto address = net::ip::make_address(config.host, ec);
-  if (ec) {
-    error = "invalid listen address: " + config.host;
-    return nullptr;
-  }
+  if (ec) return StartError{"invalid listen address: " + config.host};
   // As many threads for blocking requests as for the rest: key pairs for several clients at
   // once, while the io threads keep serving everyone else.
   server->blocking_ = std::make_unique<net::thread_pool>(threads);
   server->env_.blocking = server->blocking_.get();
-  server->listener_ = Listener::Open(raw, tcp::endpoint(address, config.port), server->env_, error);
-  if (!server->listener_) return nullptr;
+  KMS_ASSIGN_OR_RETURN(server->listener_,
+                       Listener::Open(raw, tcp::endpoint(address, config.port), server->env_));
   return server;
 }
 

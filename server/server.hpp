@@ -29,9 +29,10 @@ namespace kms::server {
 
 class Server {
  public:
-  // Binds the listening socket. On failure returns nullptr and sets `error`.
-  static std::unique_ptr<Server> Create(const config::Config& config, storage::Registry& registry,
-                                        const Clock& clock, std::string& error);
+  // Binds the listening socket. Errors: the reason in one line (StartError, listener.hpp).
+  static StartResult<std::unique_ptr<Server>> Create(const config::Config& config,
+                                                     storage::Registry& registry,
+                                                     const Clock& clock);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -57,9 +57,9 @@ class RunningServer {
     auto registry = kms::storage::Registry::Open(std::move(store));
     REQUIRE(registry.has_value());
     registry_ = std::move(*registry);
-    std::string error;
-    server_ = kms::server::Server::Create(config_, *registry_, clock_, error);
-    REQUIRE(server_ != nullptr);
+    auto created = kms::server::Server::Create(config_, *registry_, clock_);
+    REQUIRE(created.has_value());
+    server_ = std::move(*created);
     thread_ = std::thread([this] { server_->Run(false); });
   }
   ~RunningServer() {
@@ -337,10 +337,9 @@ TEST_CASE("A second server on a taken port fails with 'address in use'", "[integ
   auto registry = kms::storage::Registry::Open(std::move(*store));
   REQUIRE(registry.has_value());
   kms::server::SystemClock clock;
-  std::string error;
-  auto second = kms::server::Server::Create(config, **registry, clock, error);
-  CHECK(second == nullptr);
-  CHECK(error == "address in use: 127.0.0.1:" + std::to_string(server.Port()));
+  auto second = kms::server::Server::Create(config, **registry, clock);
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().message == "address in use: 127.0.0.1:" + std::to_string(server.Port()));
 }
 
 TEST_CASE("Stop closes idle keep-alive connections and returns promptly", "[integration]") {
