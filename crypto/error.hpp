@@ -1,7 +1,7 @@
 // File: crypto/error.hpp
 //
-// The crypto layer's one error type and its value-or-error Result, in the shape of abseil's
-// Status/StatusOr (absl/status/) built on boost::system::result. Codes are generic; the AWS
+// The crypto layer's one error type and its value-or-error Result (a status-or-value, as
+// abseil's StatusOr) built on boost::system::result. Codes are generic; the AWS
 // meaning (InvalidCiphertextException, KMSInternalException, ...) is attached in server/ops.
 //
 //   crypto::Result<crypto::SecureBytes> plain = crypto::OpenBlob(blob, key, context);

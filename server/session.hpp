@@ -1,8 +1,8 @@
 // File: session.hpp
 //
 // Session: one client connection. Reads a request, answers it, and repeats while the
-// client keeps the connection alive (Beast's http_server_async shape: DoX starts a step,
-// OnX finishes it and starts with the error check):
+// client keeps the connection alive (the shape of Beast's asynchronous example servers: DoX
+// starts a step, OnX finishes it and starts with the error check):
 //
 //   DoRead -> ParseOrRead (parse what is buffered; else DoReadSome -> OnReadSome -> again)
 //   -> OnRequest -> Answer() gives a Reply -> DoWrite(reply) -> StartWrite -> OnWrite

@@ -26,6 +26,16 @@
 // every ticket that could have seen one of them, or a half-undone state, fails: memory
 // equals the store again, and no client is told of a change that is not on disk.
 //
+// Why memory first, then the log. A write-ahead design (LevelDB writes its log record, then
+// the memtable) would make a change visible only once it is durable. kmsd publishes it to
+// memory at once and undoes it if the commit fails, for three reasons: the read-check-write of
+// an operation (CreateAlias: is the name free? then take it) must see the writes queued before
+// it, or two writers in one batch could both take the name; group commit needs the writer
+// gone by the time the batch is written, so it cannot wait inside its lock; and nothing is
+// lost by showing a change early, since no client is answered before it is durable (the
+// ticket above). The price is the undo on failure, which a failed fsync makes rare and which
+// registry_test.cpp exercises.
+//
 // Records are immutable once published (copy-on-write): an update publishes a new
 // shared_ptr, and a KeyPtr a reader already holds keeps pointing at the old record.
 //

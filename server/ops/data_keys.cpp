@@ -1,7 +1,7 @@
 // File: data_keys.cpp
 //
 // GenerateDataKey, GenerateDataKeyWithoutPlaintext (one file-local function; the variant drops
-// the plaintext, as local-kms's generateDataKey() does), GenerateDataKeyPair,
+// the plaintext), GenerateDataKeyPair,
 // GenerateDataKeyPairWithoutPlaintext (likewise) and GenerateRandom.
 //
 // Data keys are made with crypto::RandomSecureBytes, data key pairs with

@@ -1,7 +1,7 @@
 // File: faulty_store.hpp
 //
-// FaultyStore: a Store test double that wraps a real Store and fails on command, like
-// leveldb's ErrorEnv (util/testutil.h). Lets tests drive the error paths of code above the
+// FaultyStore: a Store test double that wraps a real Store and fails (or throws) on command.
+// Lets tests drive the error paths of code above the
 // Store without a broken disk.
 //
 //   auto faulty = std::make_unique<FaultyStore>(std::move(sqlite_store));
