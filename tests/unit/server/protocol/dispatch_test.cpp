@@ -1,6 +1,7 @@
 #include "server/protocol/dispatch.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -40,6 +41,73 @@ TEST_CASE("The dispatch table is sorted and holds exactly the model's 54 operati
   CHECK(std::is_sorted(names.begin(), names.end()));
   CHECK(names == ModelOperations());
   CHECK(names.size() == 54);
+}
+
+// README's Operations table, kept by hand: (operation names cell, status cell) per row. A
+// "Create/Describe/DisconnectCustomKeyStore" cell names CreateCustomKeyStore and so on.
+std::vector<std::pair<std::string, std::string>> ReadmeOperationRows() {
+  const char* root = std::getenv("KMSD_SOURCE_DIR");
+  REQUIRE(root != nullptr);
+  std::ifstream file(std::string(root) + "/README.md");
+  REQUIRE(file.good());
+  std::vector<std::pair<std::string, std::string>> rows;
+  bool in_table = false;
+  for (std::string line; std::getline(file, line);) {
+    if (line.starts_with("## ")) in_table = line == "## Operations";
+    if (!in_table || !line.starts_with("| ") || line.starts_with("| family") ||
+        line.starts_with("|---")) {
+      continue;
+    }
+    std::vector<std::string> cells;
+    for (std::size_t at = 1; at < line.size();) {
+      const std::size_t bar = line.find('|', at);
+      if (bar == std::string::npos) break;
+      std::string cell = line.substr(at, bar - at);
+      cell.erase(0, cell.find_first_not_of(' '));
+      cell.erase(cell.find_last_not_of(' ') + 1);
+      cells.push_back(cell);
+      at = bar + 1;
+    }
+    if (cells.size() == 3) rows.emplace_back(cells[1], cells[2]);
+  }
+  return rows;
+}
+
+// Whether `cell` names `op`: as a whole word, or in a slash list sharing its last word's
+// suffix ("Create/Describe/.../DisconnectCustomKeyStore").
+bool NamesOperation(const std::string& cell, const std::string& op) {
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  for (std::size_t at = cell.find(op); at != std::string::npos; at = cell.find(op, at + 1)) {
+    const bool starts = at == 0 || !is_word(cell[at - 1]);
+    const bool ends = at + op.size() == cell.size() || !is_word(cell[at + op.size()]);
+    if (starts && ends) return true;
+  }
+  const std::string suffix = "CustomKeyStore";
+  const std::size_t split = op.find(suffix);
+  if (split == std::string::npos || split == 0) return false;
+  const std::string verb = op.substr(0, split);
+  return cell.find(suffix) != std::string::npos &&
+         (cell.find(verb + "/") != std::string::npos ||
+          cell.find("/" + verb + suffix) != std::string::npos);
+}
+
+TEST_CASE("README's Operations table says implemented exactly for the rows with a handler",
+          "[server][dispatch]") {
+  const auto rows = ReadmeOperationRows();
+  REQUIRE(rows.size() >= 10);
+  for (const auto& entry : OperationTable()) {
+    const std::string op(entry.name);
+    CAPTURE(op);
+    std::vector<std::string> statuses;
+    for (const auto& [names, status] : rows) {
+      if (NamesOperation(names, op)) statuses.push_back(status);
+    }
+    REQUIRE_FALSE(statuses.empty());  // every model operation is in the table
+    for (const std::string& status : statuses) {
+      CAPTURE(status);
+      CHECK(status.starts_with("implemented") == (entry.fn != nullptr));
+    }
+  }
 }
 
 TEST_CASE("MayBlock: key-pair generation runs off the io thread, a symmetric CreateKey does not",
