@@ -189,9 +189,9 @@ void Session::ParseOrRead() {
 }
 
 void Session::DoReadSome() {
-  // Beast reads as much as the buffer's capacity allows, and no less than 512 bytes; a
-  // 512-byte buffer took two reads (two system calls) for every request above 512 bytes,
-  // which is every request an AWS SDK sends (its headers alone are ~1 KiB).
+  // A read asks for the buffer's free room (kMinReadBytes at least): with Beast's default
+  // 512-byte buffer every request above 512 bytes took two reads (two system calls), and that
+  // is every request an AWS SDK sends (its headers alone are ~1 KiB).
   if (buffer_.capacity() < kReadBufferBytes) buffer_.reserve(kReadBufferBytes);
   const std::size_t room = buffer_.capacity() - buffer_.size();
   const std::size_t want = std::min(std::max(room, kMinReadBytes), kMaxReadBytes);
