@@ -103,10 +103,15 @@ const OpEntry* FindOp(std::string_view name) {
   return &*it;
 }
 
+// The row of the operation an X-Amz-Target ("TrentService.<Operation>") names, or nullptr.
+const OpEntry* FindTarget(std::string_view target) {
+  if (!target.starts_with(kTargetPrefix)) return nullptr;
+  return FindOp(target.substr(kTargetPrefix.size()));
+}
+
 // The operation an X-Amz-Target names (a view into the static table), or empty.
 std::string_view OperationName(std::string_view target) {
-  if (!target.starts_with(kTargetPrefix)) return {};
-  const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
+  const OpEntry* op = FindTarget(target);
   return op == nullptr ? std::string_view() : op->name;
 }
 
@@ -146,8 +151,7 @@ Dispatcher::Dispatcher(storage::Registry& registry, const Clock& clock,
     : registry_(registry), clock_(clock), config_(config) {}
 
 bool Dispatcher::MayBlock(std::string_view target, std::string_view body) {
-  if (!target.starts_with(kTargetPrefix)) return false;
-  const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
+  const OpEntry* op = FindTarget(target);
   return op != nullptr && op->may_block != nullptr && op->may_block(body);
 }
 
@@ -199,10 +203,7 @@ Reply Dispatcher::Handle(std::string_view target, std::string_view authorization
 
 Reply Dispatcher::Run(std::string_view target, std::string_view authorization,
                       std::string_view body, std::string_view request_id) const {
-  if (!target.starts_with(kTargetPrefix)) {
-    return Error({ErrorCode::kUnknownOperation, {}}, {}, request_id);
-  }
-  const OpEntry* op = FindOp(target.substr(kTargetPrefix.size()));
+  const OpEntry* op = FindTarget(target);
   if (op == nullptr) return Error({ErrorCode::kUnknownOperation, {}}, {}, request_id);
 
   // Requests are small: parse into per-thread buffers, so the common request allocates
