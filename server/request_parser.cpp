@@ -81,9 +81,6 @@ void RequestParser::on_field_impl(http::field name, StringView name_string, Stri
         if (!beast::iequals(coding, "chunked")) only_chunked_ = false;
       }
       return;
-    case http::field::content_length:
-      has_content_length_ = true;
-      return;
     case http::field::unknown:
       if (!has_target_ && beast::iequals(name_string, "X-Amz-Target")) {
         request_.amz_target.assign(value.data(), value.size());
@@ -106,10 +103,8 @@ void RequestParser::on_header_impl(beast::error_code& ec) {
     refusal_ = "Transfer-Encoding in an HTTP/1.0 request";
   } else if (!only_chunked_ || chunked_count_ != 1) {
     refusal_ = "Transfer-Encoding must be exactly \"chunked\" (kmsd implements no other coding)";
-  } else if (has_content_length_) {
-    refusal_ = "both Transfer-Encoding and Content-Length";
   } else {
-    return;
+    return;  // (Beast itself refuses "chunked" beside a Content-Length, in either order)
   }
   ec = http::error::bad_transfer_encoding;
 }

@@ -15,9 +15,9 @@
 // kmsd hold at most header_bytes of framing per connection.
 //
 // Framing as RFC 9112 section 6 says: a Transfer-Encoding must be exactly "chunked" (the only
-// coding kmsd implements, and it must come last); anything else, Transfer-Encoding in an
-// HTTP/1.0 request, or Transfer-Encoding beside Content-Length, is
-// http::error::bad_transfer_encoding, and a repeated Host is http::error::bad_field: the
+// coding kmsd implements, and it must come last); anything else, or Transfer-Encoding in an
+// HTTP/1.0 request, is http::error::bad_transfer_encoding (Beast refuses Transfer-Encoding
+// beside Content-Length itself), and a repeated Host is http::error::bad_field: the
 // session answers 400 and closes, so no request body is ever framed two ways (request
 // smuggling behind a proxy).
 //
@@ -122,7 +122,6 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   bool has_transfer_encoding_ = false;
   bool only_chunked_ = true;
   unsigned chunked_count_ = 0;
-  bool has_content_length_ = false;
   bool has_target_ = false;
   bool has_authorization_ = false;
   std::string_view refusal_;  // a static text
