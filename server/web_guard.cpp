@@ -11,20 +11,12 @@ namespace beast = boost::beast;
 
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // The configured --host as a Host header names it: IPv6 literals in brackets. Empty for a
 // wildcard address, which no client addresses kmsd by.
 std::string HostName(const std::string& configured) {
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(configured, ec);
-  if (ec) return Lower(configured);  // a name
+  if (ec) return configured;  // a name (compared case-insensitively)
   if (address.is_unspecified()) return {};
   return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
 }
@@ -72,12 +64,13 @@ WebGuard::WebGuard(const config::Config& config)
     : checks_host_(IsLoopbackBind(config.host) || !config.allowed_hosts.empty()),
       allowed_{"localhost", "127.0.0.1", "[::1]"} {
   auto add = [this](std::string name) {
-    if (!name.empty() && std::find(allowed_.begin(), allowed_.end(), name) == allowed_.end()) {
+    const auto same = [&name](const std::string& known) { return beast::iequals(known, name); };
+    if (!name.empty() && std::none_of(allowed_.begin(), allowed_.end(), same)) {
       allowed_.push_back(std::move(name));
     }
   };
   add(HostName(config.host));
-  for (const std::string& name : config.allowed_hosts) add(Lower(name));
+  for (const std::string& name : config.allowed_hosts) add(name);  // lower-cased by config
 }
 
 std::optional<KmsError> WebGuard::CheckHost(const HttpRequest& request) const {

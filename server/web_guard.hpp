@@ -43,12 +43,10 @@ class WebGuard {
 
   // Whether CheckHost checks anything (loopback bind, or --allowed-hosts given).
   bool ChecksHost() const { return checks_host_; }
-  // The names a Host header may carry (lower case, no port).
-  const std::vector<std::string>& AllowedHosts() const { return allowed_; }
 
  private:
   bool checks_host_ = false;
-  std::vector<std::string> allowed_;
+  std::vector<std::string> allowed_;  // the names a Host may carry (no port), any case
 };
 
 // The host part of a Host header value, without its port: "[::1]:4599" -> "[::1]",
