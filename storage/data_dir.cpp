@@ -45,22 +45,6 @@ std::string OctalMode(mode_t mode) {
   return text;
 }
 
-// Closes on scope exit unless released.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
 // `dir` without trailing slashes ("a/b/" -> "a/b"), so that parent_path() is its parent.
 std::filesystem::path WithoutTrailingSlash(const std::filesystem::path& dir) {
   std::string text = dir.string();
@@ -122,13 +106,13 @@ long ReadOwnerPid(int fd) {
 }
 
 // Takes the directory's lock; returns the lock file's descriptor, which holds it.
-Result<int> LockDirectory(const std::filesystem::path& dir, int dir_fd) {
+Result<UniqueFd> LockDirectory(const std::filesystem::path& dir, int dir_fd) {
   auto lock_error = [&](const std::string& cause) {
     return Error{Error::Code::kIo, "cannot lock data directory " + dir.string() + ": " + cause};
   };
   const std::string lock_path = (dir / kLockFileName).string();
-  Fd fd(::openat(dir_fd, kLockFileName, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-                 0600));
+  UniqueFd fd(::openat(dir_fd, kLockFileName,
+                       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
   if (fd.get() < 0) {
     if (errno == ELOOP) return lock_error(lock_path + " is a symbolic link");
     return lock_error("cannot open " + lock_path + ": " + Cause(LastError()));
@@ -154,7 +138,7 @@ Result<int> LockDirectory(const std::filesystem::path& dir, int dir_fd) {
   if (::pwrite(fd.get(), pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size())) {
     (void)::ftruncate(fd.get(), static_cast<off_t>(pid.size()));
   }
-  return fd.release();
+  return fd;
 }
 
 // Checks kms.db and its companions, where they exist, without following links.
@@ -200,33 +184,11 @@ Result<void> CheckDatabaseFiles(const std::filesystem::path& dir, int dir_fd) {
 
 }  // namespace
 
-DataDirectory::DataDirectory(std::filesystem::path path, std::filesystem::path db_path, int lock_fd)
-    : path_(std::move(path)), db_path_(std::move(db_path)), lock_fd_(lock_fd) {}
-
-DataDirectory::DataDirectory(DataDirectory&& other) noexcept
-    : path_(std::move(other.path_)),
-      db_path_(std::move(other.db_path_)),
-      lock_fd_(std::exchange(other.lock_fd_, -1)) {}
-
-DataDirectory& DataDirectory::operator=(DataDirectory&& other) noexcept {
-  if (this != &other) {
-    if (lock_fd_ >= 0) ::close(lock_fd_);
-    path_ = std::move(other.path_);
-    db_path_ = std::move(other.db_path_);
-    lock_fd_ = std::exchange(other.lock_fd_, -1);
-  }
-  return *this;
-}
-
-DataDirectory::~DataDirectory() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
-}
-
 Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir) {
   bool created = false;
   KMS_TRY(CreateDirectory(dir, created));
   // Everything below goes through this descriptor, so it is about one directory throughout.
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0) return DirectoryError("cannot open", dir, LastError());
   // mkdir applied the umask to 0700; we made it, so make it exactly 0700.
   if (created && ::fchmod(dir_fd.get(), 0700) != 0) {
@@ -241,9 +203,8 @@ Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir) {
     return DirectoryError("cannot open", dir, LastError());
   }
   // Before looking at any file, so that a second kmsd touches nothing.
-  auto lock_fd = LockDirectory(dir, dir_fd.get());
-  if (!lock_fd) return lock_fd.error();
-  DataDirectory prepared(dir, {}, *lock_fd);  // from here on, releases the lock on failure
+  KMS_ASSIGN_OR_RETURN(UniqueFd lock, LockDirectory(dir, dir_fd.get()));
+  DataDirectory prepared(dir, std::move(lock));  // from here on, releases the lock on failure
   KMS_TRY(CheckDatabaseFiles(dir, dir_fd.get()));
   std::error_code ec;
   std::filesystem::path resolved = std::filesystem::canonical(dir, ec);

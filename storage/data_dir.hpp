@@ -21,6 +21,8 @@
 #pragma once
 
 #include <filesystem>
+#include <unistd.h>
+#include <utility>
 
 #include "storage/store.hpp"
 
@@ -32,16 +34,37 @@ inline constexpr const char* kDatabaseFileName = "kms.db";
 // (flock, released when that process exits however it exits). Never removed.
 inline constexpr const char* kLockFileName = "kmsd.lock";
 
-// A prepared data directory, locked for as long as this object lives. Move-only.
+// Owns a file descriptor and closes it when destroyed. Move-only; -1 owns nothing.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      Close();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Close(); }
+
+  int get() const { return fd_; }
+
+ private:
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_ = -1;
+};
+
+// A prepared data directory, locked for as long as this object lives (destroying it closes the
+// lock file, which releases the lock; the file stays). Move-only.
 class DataDirectory {
  public:
-  DataDirectory(DataDirectory&& other) noexcept;
-  DataDirectory& operator=(DataDirectory&& other) noexcept;
-  DataDirectory(const DataDirectory&) = delete;
-  DataDirectory& operator=(const DataDirectory&) = delete;
-  // Releases the lock (closes the lock file; the file stays).
-  ~DataDirectory();
-
   // The directory as it was given.
   const std::filesystem::path& path() const { return path_; }
   // kms.db in the directory, by its path with every symbolic link resolved: SQLite, opened
@@ -51,11 +74,12 @@ class DataDirectory {
 
  private:
   friend Result<DataDirectory> PrepareDataDirectory(const std::filesystem::path& dir);
-  DataDirectory(std::filesystem::path path, std::filesystem::path db_path, int lock_fd);
+  DataDirectory(std::filesystem::path path, UniqueFd lock)
+      : path_(std::move(path)), lock_(std::move(lock)) {}
 
   std::filesystem::path path_;
   std::filesystem::path db_path_;
-  int lock_fd_ = -1;  // owned; -1 once moved from
+  UniqueFd lock_;  // the locked kLockFileName
 };
 
 // Prepares `dir` for one kmsd, in this order:
