@@ -41,10 +41,6 @@ def read_all(sock: socket.socket, timeout: float = 5.0) -> bytes:
         data += chunk
 
 
-def port_of(server) -> int:
-    return int(server.url.rsplit(":", 1)[1])
-
-
 # ---- every byte bounded --------------------------------------------------------------------
 @pytest.mark.parametrize("part", ["chunk extensions", "trailers"])
 def test_multi_mib_chunk_framing_gets_431_and_memory_stays_bounded(server, part):
@@ -54,7 +50,7 @@ def test_multi_mib_chunk_framing_gets_431_and_memory_stays_bounded(server, part)
     idle = rss_kib(pid)
     socks = []
     for _ in range(8):
-        s = socket.create_connection(("127.0.0.1", port_of(server)), timeout=10)
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         s.sendall(head("Transfer-Encoding: chunked\r\n"))
         socks.append(s)
     peak = idle
@@ -90,7 +86,7 @@ def test_multi_mib_chunk_framing_gets_431_and_memory_stays_bounded(server, part)
 def test_many_small_chunks_count_their_framing(server):
     """No line is long, but 1-byte chunks with extensions add up past the header limit."""
     payload = b"".join(b"1;" + b"x" * 40 + b"\r\n{\r\n" for _ in range(1000)) + b"0\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as s:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
         try:
             s.sendall(head("Transfer-Encoding: chunked\r\n") + payload)
         except (BrokenPipeError, ConnectionResetError):
@@ -105,7 +101,7 @@ def test_many_small_chunks_count_their_framing(server):
 def test_transfer_encoding_other_than_chunked_is_400_and_close(server, coding):
     smuggled = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.CreateKey\r\n"
                 b"Content-Length: 2\r\n\r\n{}")
-    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as s:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
         s.sendall(head(f"Transfer-Encoding: {coding}\r\n", target="ListKeys") + smuggled)
         got = read_all(s)
     assert got.startswith(b"HTTP/1.1 400 "), got[:300]
@@ -116,7 +112,7 @@ def test_transfer_encoding_other_than_chunked_is_400_and_close(server, coding):
 
 
 def test_head_response_has_no_body(server):
-    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as s:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
         s.sendall(b"HEAD /_kmsd/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
                   b"GET /_kmsd/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         got = read_all(s)
@@ -131,7 +127,7 @@ def test_head_response_has_no_body(server):
 
 def test_expect_100_continue_is_answered_at_once(server):
     body = b'{"NumberOfBytes": 6}'
-    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as s:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
         s.sendall(head(f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n"))
         s.settimeout(0.5)  # clients give up waiting after about a second and send anyway
         begin = time.monotonic()
@@ -159,14 +155,14 @@ def test_boto3_with_expect_continue_header_is_not_delayed(server, kms):
 # ---- web pages -----------------------------------------------------------------------------
 def test_dns_rebinding_host_is_refused_for_the_kms_api_and_admin(server):
     key = call_ok(server.url, "CreateKey", {})["KeyMetadata"]["KeyId"]
-    for host in ("evil.example", f"evil.example:{port_of(server)}", "127.0.0.1.nip.io"):
+    for host in ("evil.example", f"evil.example:{server.port}", "127.0.0.1.nip.io"):
         r = raw(server.url, "ListKeys", b"{}", headers={"Host": host})
         assert r.status == 400 and r.type == "AccessDeniedException", f"{host}: {r.describe()}"
         assert key not in r.body.decode(), r.describe()
         h = raw(server.url, None, b"", method="GET", path="/_kmsd/health", headers={"Host": host})
         assert h.type == "AccessDeniedException", h.describe()
-    for host in ("localhost", f"localhost:{port_of(server)}", f"127.0.0.1:{port_of(server)}",
-                 f"[::1]:{port_of(server)}"):
+    for host in ("localhost", f"localhost:{server.port}", f"127.0.0.1:{server.port}",
+                 f"[::1]:{server.port}"):
         r = raw(server.url, "ListKeys", b"{}", headers={"Host": host})
         assert r.status == 200, f"{host}: {r.describe()}"
 
@@ -189,7 +185,7 @@ def test_a_web_pages_cross_site_post_cannot_reset(server):
     assert r.type == "AccessDeniedException", r.describe()
     assert call_ok(server.url, "DescribeKey", {"KeyId": key}), "the key was reset away"
     # A script of the developer's (or kmsd's own origin) may reset.
-    own = {"Origin": f"http://127.0.0.1:{port_of(server)}", "Content-Type": "application/json"}
+    own = {"Origin": f"http://127.0.0.1:{server.port}", "Content-Type": "application/json"}
     r = raw(server.url, None, b"{}", method="POST", path="/_kmsd/reset", headers=own)
     assert r.status == 200, r.describe()
     assert call_ok(server.url, "ListKeys", {})["Keys"] == []
