@@ -4,6 +4,9 @@
 // data directory, open the SQLite store (or an in-memory one), load every key into the
 // registry, bind the port, print the listening line, serve until SIGINT/SIGTERM, then close
 // the store and release the data directory.
+#include "base/clock.hpp"
+#include "base/log.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -17,10 +20,9 @@
 
 #include "config/config.hpp"
 #include "crypto/random.hpp"
-#include "server/clock.hpp"
-#include "server/log.hpp"
-#include "server/server.hpp"
-#include "server/startup_heap.hpp"
+#include "server/process/startup_heap.hpp"
+#include "server/service/kms_service.hpp"
+#include "server/transport/server.hpp"
 #include "storage/data_dir.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
@@ -29,8 +31,8 @@ extern char** environ;
 
 namespace {
 
-using kms::server::Log;
-using kms::server::LogLevel;
+using kms::Log;
+using kms::LogLevel;
 
 // Every connection holds a descriptor, and the usual default soft limit (1024) would cap
 // kmsd near a thousand clients: raise the soft limit to the hard one (at most 1M).
@@ -68,7 +70,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const kms::config::Config& config = loaded->config;
-  kms::server::SetLogLevel(kms::server::ParseLogLevel(config.log_level));
+  kms::SetLogLevel(kms::ParseLogLevel(config.log_level));
 
   RaiseDescriptorLimit();
   // OpenSSL's one-time set-up (providers, seeding the DRBG) takes milliseconds: do it beside
@@ -99,16 +101,17 @@ int main(int argc, char** argv) {
       kms::storage::SqliteStore::Open(db_path, kms::storage::SqliteStore::Creation::kDeferred);
   if (!store) return Fail("cannot open database " + db_path + ": " + store.error().message);
   auto registry = [&] {
-    const kms::server::HugePageHeap heap(
-        kms::server::EstimatedLoadBytes((*store)->KeyCountBound()));
+    const kms::process::HugePageHeap heap(
+        kms::process::EstimatedLoadBytes((*store)->KeyCountBound()));
     return kms::storage::Registry::Open(std::move(*store));
   }();
   if (!registry) return Fail("cannot load database " + db_path + ": " + registry.error().message);
 
-  kms::server::SystemClock clock;
-  auto created = kms::server::Server::Create(config, **registry, clock);
+  kms::SystemClock clock;
+  kms::server::KmsService service(**registry, clock, config);
+  auto created = kms::transport::Server::Create(config, service);
   if (!created) return Fail(created.error().message);
-  std::unique_ptr<kms::server::Server> server = std::move(*created);
+  std::unique_ptr<kms::transport::Server> server = std::move(*created);
   openssl_init.join();
   if (!openssl_ready) return Fail("cannot initialise OpenSSL: " + openssl_ready.error().message);
 

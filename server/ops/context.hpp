@@ -6,11 +6,12 @@
 // and thread-safe.
 #pragma once
 
+#include "base/clock.hpp"
+
 #include <string>
 #include <string_view>
 
 #include "config/config.hpp"
-#include "server/clock.hpp"
 #include "storage/records.hpp"
 #include "storage/registry.hpp"
 
@@ -29,7 +30,7 @@ constexpr std::string_view PartitionOf(std::string_view region) {
 
 struct OpContext {
   storage::Registry& registry;
-  const server::Clock& clock;
+  const Clock& clock;
   const config::Config& config;
   storage::Scope scope;  // the caller's account and region
   std::string_view request_id;

@@ -1,5 +1,8 @@
 #include "server/protocol/dispatch.hpp"
 
+#include "base/fault_injection.hpp"
+#include "base/log.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -8,8 +11,6 @@
 
 #include <rapidjson/document.h>
 
-#include "server/fault_injection.hpp"
-#include "server/log.hpp"
 #include "server/protocol/validation.hpp"
 
 namespace kms::server {

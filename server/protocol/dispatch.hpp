@@ -7,12 +7,13 @@
 // Thread-safety: Handle() may be called from many threads at once.
 #pragma once
 
+#include "base/clock.hpp"
+
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "config/config.hpp"
-#include "server/clock.hpp"
 #include "server/ops/ops.hpp"
 #include "storage/registry.hpp"
 
@@ -22,8 +23,8 @@ struct OpEntry {
   std::string_view name;
   ops::Handler fn;  // nullptr: in the model, not implemented by kmsd yet
   // Whether the handler may run for long on this request body: it can generate a key pair
-  // (an RSA_4096 key takes a second or more). The session runs such requests off its io
-  // thread (Dispatcher::MayBlock). nullptr: never. A cheap look at the raw body; erring
+  // (an RSA_4096 key takes a second or more). The transport runs such requests off its io
+  // thread (Dispatcher::MayBlock, through KmsService::MayBlock). nullptr: never. A cheap look at the raw body; erring
   // towards true only costs a thread hop.
   bool (*may_block)(std::string_view body) = nullptr;
 };
@@ -58,7 +59,7 @@ class Dispatcher {
   // JSON parsing.
   static bool MayBlock(std::string_view target, std::string_view body);
 
-  // An error reply in the protocol's shape; used by the session for transport-level
+  // An error reply in the protocol's shape; used by KmsService for transport-level
   // rejections (body too large) too. A KMSInternalException's detail (error.message) goes to
   // the log under `request_id`, and the client gets a generic text naming the request id:
   // nothing internal (SQL, file paths, function names, OpenSSL strings) reaches a client.

@@ -38,6 +38,8 @@
 // KMSD_FUZZ_VERBOSE=1 in the environment prints each request's target and reply (to check
 // what a corpus entry does: `KMSD_FUZZ_VERBOSE=1 fuzz_dispatch corpus/fuzz_dispatch/*`).
 // Single-threaded, except for the registry's committer thread.
+#include "base/clock.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -52,7 +54,6 @@
 #include <rapidjson/document.h>
 
 #include "config/config.hpp"
-#include "server/clock.hpp"
 #include "server/protocol/dispatch.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
@@ -254,7 +255,7 @@ class Harness {
     }
   }
 
-  server::FakeClock clock_;
+  kms::FakeClock clock_;
   kms::config::Config config_;
   std::unique_ptr<storage::Registry> registry_;
   std::unique_ptr<server::Dispatcher> dispatcher_;

@@ -1,7 +1,7 @@
 // File: fuzz_http.cpp
 //
-// libFuzzer harness for RequestParser (server/request_parser.hpp) and WebGuard
-// (server/web_guard.hpp): the bytes a hostile client sends, before any KMS code sees them.
+// libFuzzer harness for RequestParser (server/transport/request_parser.hpp) and WebGuard
+// (server/service/web_guard.hpp): the bytes a hostile client sends, before any KMS code sees them.
 //
 // Input: byte 0 picks the read size (1-256 bytes) the stream arrives in; the rest is the byte
 // stream of one connection. It is fed as the session feeds it: what has arrived so far, the
@@ -25,13 +25,13 @@
 #include <boost/beast/http/error.hpp>
 
 #include "config/config.hpp"
-#include "server/request_parser.hpp"
-#include "server/web_guard.hpp"
+#include "server/service/web_guard.hpp"
+#include "server/transport/request_parser.hpp"
 
 namespace {
 
 namespace http = boost::beast::http;
-using kms::server::RequestParser;
+using kms::transport::RequestParser;
 
 constexpr std::size_t kHeaderBytes = 2048;  // small, so the fuzzer reaches the limits
 constexpr std::uint64_t kBodyBytes = 4096;
@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       pending.erase(0, used);
       if (ec && ec != http::error::need_more) return 0;  // refused: the session answers, closes
       if (!ec && parser->is_done()) {
-        const kms::server::HttpRequest& request = parser->request();
+        const kms::transport::HttpRequest& request = parser->request();
         Check(parser->FramingBytes() <= kHeaderBytes, "framing over the header limit");
         Check(request.body.size() <= kBodyBytes, "body over the body limit");
         (void)Guard().CheckHost(request);

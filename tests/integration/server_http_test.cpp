@@ -1,4 +1,7 @@
 // The real Server, listener and sessions on a loopback port, driven by a raw Beast client.
+#include "base/clock.hpp"
+#include "base/fault_injection.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -22,9 +25,8 @@
 #include <rapidjson/document.h>
 
 #include "config/config.hpp"
-#include "server/clock.hpp"
-#include "server/fault_injection.hpp"
-#include "server/server.hpp"
+#include "server/service/kms_service.hpp"
+#include "server/transport/server.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/unit/storage/faulty_store.hpp"
@@ -57,7 +59,8 @@ class RunningServer {
     auto registry = kms::storage::Registry::Open(std::move(store));
     REQUIRE(registry.has_value());
     registry_ = std::move(*registry);
-    auto created = kms::server::Server::Create(config_, *registry_, clock_);
+    service_ = std::make_unique<kms::server::KmsService>(*registry_, clock_, config_);
+    auto created = kms::transport::Server::Create(config_, *service_);
     REQUIRE(created.has_value());
     server_ = std::move(*created);
     thread_ = std::thread([this] { server_->Run(false); });
@@ -67,15 +70,16 @@ class RunningServer {
     thread_.join();
   }
   std::uint16_t Port() const { return server_->Port(); }
-  kms::server::Server& server() { return *server_; }
+  kms::transport::Server& server() { return *server_; }
   kms::storage::Registry& registry() { return *registry_; }
   std::thread& thread() { return thread_; }
 
  private:
   kms::config::Config config_;
-  kms::server::SystemClock clock_;
+  kms::SystemClock clock_;
   std::unique_ptr<kms::storage::Registry> registry_;
-  std::unique_ptr<kms::server::Server> server_;
+  std::unique_ptr<kms::server::KmsService> service_;
+  std::unique_ptr<kms::transport::Server> server_;
   std::thread thread_;
 };
 
@@ -338,8 +342,9 @@ TEST_CASE("A second server on a taken port fails with 'address in use'", "[integ
   REQUIRE(store.has_value());
   auto registry = kms::storage::Registry::Open(std::move(*store));
   REQUIRE(registry.has_value());
-  kms::server::SystemClock clock;
-  auto second = kms::server::Server::Create(config, **registry, clock);
+  kms::SystemClock clock;
+  kms::server::KmsService service(**registry, clock, config);
+  auto second = kms::transport::Server::Create(config, service);
   REQUIRE_FALSE(second.has_value());
   CHECK(second.error().message == "address in use: 127.0.0.1:" + std::to_string(server.Port()));
 }
@@ -613,7 +618,7 @@ std::size_t Count(const std::string& text, std::string_view what) {
 
 TEST_CASE("An exception at any stage answers that request alone with KMSInternalException",
           "[integration][regression][issue17]") {
-  using kms::server::fault::Stage;
+  using kms::fault::Stage;
   auto faulty = std::make_unique<kms::storage::testing::FaultyStore>(MemoryStore());
   kms::storage::testing::FaultyStore* faults = faulty.get();
   RunningServer server(1 << 20, std::move(faulty));
@@ -622,11 +627,11 @@ TEST_CASE("An exception at any stage answers that request alone with KMSInternal
 
   const Stage stage = GENERATE(Stage::kParse, Stage::kValidate, Stage::kHandler, Stage::kWrite);
   CAPTURE(static_cast<unsigned>(stage));
-  kms::server::fault::Arm(stage);
+  kms::fault::Arm(stage);
   {
     Client client(server.Port());
     auto failed = client.Post(kTarget, kBody);
-    kms::server::fault::DisarmAll();
+    kms::fault::DisarmAll();
     CHECK(failed.result_int() == 500);
     CHECK(TypeOf(failed.body()) == "KMSInternalException");
     CHECK(failed["X-Amzn-Errortype"] == "KMSInternalException");

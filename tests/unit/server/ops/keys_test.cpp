@@ -963,7 +963,7 @@ struct FaultyHarness {
   }
 
   kms::config::Config config;
-  kms::server::FakeClock clock;
+  kms::FakeClock clock;
   kms::storage::testing::FaultyStore* faults = nullptr;
   std::unique_ptr<kms::storage::Registry> registry;
   std::unique_ptr<kms::server::Dispatcher> dispatcher;

@@ -14,6 +14,8 @@
 // steps that REQUIRE success (h.CreateAlias, h.ScheduleDeletion, h.InsertKeyLike, ...).
 #pragma once
 
+#include "base/clock.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -32,7 +34,6 @@
 #include "crypto/base64.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/encryption_context.hpp"
-#include "server/clock.hpp"
 #include "server/ops/context.hpp"
 #include "server/protocol/dispatch.hpp"
 #include "server/protocol/json_io.hpp"
@@ -250,7 +251,7 @@ class OpHarness {
     return r.json["KeyMetadata"]["CurrentKeyMaterialId"].GetString();
   }
 
-  server::FakeClock& clock() { return clock_; }
+  FakeClock& clock() { return clock_; }
   storage::Registry& registry() { return *registry_; }
   const config::Config& config() const { return config_; }
 
@@ -267,7 +268,7 @@ class OpHarness {
 
   std::string db_path_;
   config::Config config_;
-  server::FakeClock clock_;
+  FakeClock clock_;
   std::unique_ptr<storage::Registry> registry_;
   std::unique_ptr<server::Dispatcher> dispatcher_;
 };

@@ -1,4 +1,4 @@
-#include "server/web_guard.hpp"
+#include "server/service/web_guard.hpp"
 
 #include <algorithm>
 
@@ -73,7 +73,7 @@ WebGuard::WebGuard(const config::Config& config)
   for (const std::string& name : config.allowed_hosts) add(name);  // lower-cased by config
 }
 
-std::optional<KmsError> WebGuard::CheckHost(const HttpRequest& request) const {
+std::optional<KmsError> WebGuard::CheckHost(const transport::HttpRequest& request) const {
   if (!checks_host_ || !request.has_host) return std::nullopt;
   const std::string_view name = HostWithoutPort(request.host);
   const bool allowed =
@@ -88,7 +88,7 @@ std::optional<KmsError> WebGuard::CheckHost(const HttpRequest& request) const {
                 "(KMS_ALLOWED_HOSTS).");
 }
 
-std::optional<KmsError> WebGuard::CheckAdminWrite(const HttpRequest& request) const {
+std::optional<KmsError> WebGuard::CheckAdminWrite(const transport::HttpRequest& request) const {
   const std::string_view type = request.content_type;
   const std::string_view media = Trim(type.substr(0, type.find(';')));
   if (!beast::iequals(media, "application/json")) {

@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-namespace kms::server {
+namespace kms::transport {
 
 struct ResponseHead {
   unsigned status = 200;        // a status Beast knows (200, 400, 413, 500, ...)
@@ -38,4 +38,4 @@ struct ResponseHead {
 // Appends the head, up to and including the blank line, to `out`.
 void AppendResponseHead(const ResponseHead& head, std::string& out);
 
-}  // namespace kms::server
+}  // namespace kms::transport

@@ -14,16 +14,18 @@
 // decoded body within config.body_limit_bytes), and so that `Expect: 100-continue` is
 // answered as soon as the head is in.
 //
-// Requests that may block (Dispatcher::MayBlock: GenerateDataKeyPair*, and CreateKey of an
-// asymmetric key, which can generate an RSA key pair) are answered on SessionEnv::blocking
-// instead, so that one slow request does not hold up every other connection of its io thread.
+// What to answer is the Service's (service.hpp); the session knows only HTTP. Requests that
+// may block (Service::MayBlock: for kmsd, the ones that can generate an RSA key pair) are
+// answered on SessionEnv::blocking instead, so that one slow request does not hold up every
+// other connection of its io thread.
 //
 // Network errors end the connection (logged at debug level). KMS errors are responses on
 // a connection that stays healthy. Transport-level rejections (body too large: 413; framing
-// too large: 431; a malformed or ambiguous request: 400) get an AWS-shaped error response,
-// then the connection is closed because the rest of the stream cannot be trusted. No
-// exception ends more than its own request: parsing, answering and writing each catch, and
-// the client gets KMSInternalException (fault_injection.hpp lists the stages tested).
+// too large: 431; a malformed or ambiguous request: 400) get the Service's error reply
+// (Service::Refuse), then the connection is closed because the rest of the stream cannot be
+// trusted. No exception ends more than its own request: parsing, answering and writing each catch,
+// and the client gets the Service's internal-error reply (base/fault_injection.hpp lists the stages
+// tested).
 //
 // Timeouts: each read of a request and each write of a response must finish within
 // config.read_timeout (from when it starts, however the bytes trickle in), else the
@@ -55,12 +57,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include "config/config.hpp"
-#include "server/protocol/dispatch.hpp"
-#include "server/request_parser.hpp"
-#include "server/web_guard.hpp"
-#include "storage/registry.hpp"
+#include "server/transport/request_parser.hpp"
+#include "server/transport/service.hpp"
 
-namespace kms::server {
+namespace kms::transport {
 
 class Session;
 
@@ -90,28 +90,20 @@ class ConnectionCounter {
 
 // What every session of one server shares.
 struct SessionEnv {
-  SessionEnv(const Dispatcher& d, storage::Registry& r, const config::Config& c)
-      : dispatcher(d),
-        registry(r),
-        config(c),
-        started(std::chrono::steady_clock::now()),
-        connections(c.max_connections),
-        web_guard(c) {}
+  SessionEnv(Service& s, const config::Config& c)
+      : service(s), config(c), connections(c.max_connections) {}
 
-  const Dispatcher& dispatcher;
-  storage::Registry& registry;
+  Service& service;
   const config::Config& config;
-  std::chrono::steady_clock::time_point started;
   std::atomic<bool> stopping{false};
   ConnectionCounter connections;  // sessions being served (not the ones turned away)
   std::atomic_flag limit_logged = ATOMIC_FLAG_INIT;  // the first refusal is logged as a warning
-  const WebGuard web_guard;                          // Host and Origin checks against web pages
 
   // Live sessions, so a graceful shutdown can close the idle ones.
   std::mutex sessions_mu;
   std::unordered_set<Session*> sessions;  // GUARDED_BY(sessions_mu)
 
-  // Runs the requests whose handler may block (Dispatcher::MayBlock: key-pair generation),
+  // Runs the requests whose answer may block (Service::MayBlock: key-pair generation),
   // so that they do not stall the other connections of their io thread. Set by the Server,
   // which outlives every session; null answers them on the io thread.
   boost::asio::thread_pool* blocking = nullptr;
@@ -168,16 +160,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoLinger();
   void OnLinger(boost::beast::error_code ec, std::size_t bytes);
 
-  // The reply to a complete request; never throws (a throw becomes KMSInternalException).
+  // The Service's reply to a complete request; never throws (a throw becomes
+  // Refusal::kInternal's reply).
   Reply Answer(const HttpRequest& request);
-  Reply Route(const HttpRequest& request, std::string_view request_id);
   // Answer() on env_.blocking, then Respond() back on this session's executor. The session
   // does nothing else meanwhile (no read, no timer armed), so the two threads never overlap.
   void AnswerOffThread(bool close_after);
-  // Writes `reply` at once if what it depends on is durable, else once it is (or the
-  // commit-failure reply if it failed).
+  // Writes `reply` at once, or once the Service says it may go (Reply::must_wait).
   void Respond(Reply&& reply, bool close_after);
-  Reply RejectTransport(const KmsError& error);  // also sets the response fields
+  // The Service's reply to a refused request; also sets the response fields for it.
+  Reply Refuse(Refusal refusal, std::string detail);
 
   // The pending read or write must finish within `timeout` from now.
   void SetDeadline(Clock::duration timeout);
@@ -220,4 +212,4 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point timer_expiry_ = Clock::time_point::max();  // max: timer_ not armed
 };
 
-}  // namespace kms::server
+}  // namespace kms::transport

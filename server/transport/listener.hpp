@@ -23,9 +23,9 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/system/result.hpp>
 
-#include "server/session.hpp"
+#include "server/transport/session.hpp"
 
-namespace kms::server {
+namespace kms::transport {
 
 // Why the server could not start listening, in one readable line: "address in use:
 // 127.0.0.1:4599", "invalid listen address: x". Fatal at start-up (main prints it, exits 1).
@@ -66,4 +66,4 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::uint16_t port_ = 0;
 };
 
-}  // namespace kms::server
+}  // namespace kms::transport

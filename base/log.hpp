@@ -10,7 +10,7 @@
 
 #include <string_view>
 
-namespace kms::server {
+namespace kms {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
@@ -20,4 +20,4 @@ void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
 void Log(LogLevel level, std::string_view message);
 
-}  // namespace kms::server
+}  // namespace kms

@@ -1,4 +1,4 @@
-#include "server/startup_heap.hpp"
+#include "server/process/startup_heap.hpp"
 
 #include <array>
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 #endif
 
-namespace kms::server {
+namespace kms::process {
 namespace {
 
 #if defined(__GLIBC__)
@@ -62,4 +62,4 @@ HugePageHeap::~HugePageHeap() {
 #endif
 }
 
-}  // namespace kms::server
+}  // namespace kms::process

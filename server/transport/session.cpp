@@ -1,8 +1,11 @@
-#include "server/session.hpp"
+#include "server/transport/session.hpp"
+
+#include "base/fault_injection.hpp"
+#include "base/log.hpp"
 
 #include <array>
-#include <span>
 #include <string>
+#include <sys/random.h>
 #include <time.h>
 #include <tuple>
 #include <utility>
@@ -15,12 +18,9 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include "crypto/random.hpp"
-#include "server/fault_injection.hpp"
-#include "server/http_response.hpp"
-#include "server/log.hpp"
+#include "server/transport/http_response.hpp"
 
-namespace kms::server {
+namespace kms::transport {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -62,13 +62,12 @@ net::mutable_buffer DiscardBuffer() {
 }
 
 // A request id in the form of AWS's (a UUID v4). Ids must be unique, not secret: they come
-// from a per-thread splitmix64 sequence seeded once from RAND_bytes, keeping the CSPRNG for
-// key material.
+// from a per-thread splitmix64 sequence seeded once from the kernel (getrandom), leaving the
+// CSPRNG to key material.
 void NewRequestId(std::array<char, 36>& out) {
   thread_local std::uint64_t state = [] {
     std::uint64_t seed = 0;
-    std::span<std::uint8_t> bytes(reinterpret_cast<std::uint8_t*>(&seed), sizeof seed);
-    if (!crypto::RandomFill(bytes)) {
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof seed)) {
       seed =
           static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     }
@@ -168,8 +167,7 @@ void Session::ParseOrRead() {
     } catch (const std::exception& e) {
       // The parser's state is unknown: answer this request, and end the connection.
       return DoWrite(
-          RejectTransport(KmsError::Internal(std::string("reading a request threw: ") + e.what())),
-          true);
+          Refuse(Refusal::kInternal, std::string("reading a request threw: ") + e.what()), true);
     }
     if (ec == http::error::need_more) {
       ec = {};
@@ -228,23 +226,22 @@ void Session::OnContinue(beast::error_code ec, std::size_t /*bytes*/) {
 
 void Session::OnParseError(beast::error_code ec) {
   if (ec == http::error::body_limit) {
-    return DoWrite(RejectTransport({ErrorCode::kRequestEntityTooLarge,
-                                    "Request body exceeds the limit of " +
-                                        std::to_string(env_.config.body_limit_bytes) + " bytes"}),
-                   true);
+    return DoWrite(
+        Refuse(Refusal::kBodyTooLarge, "Request body exceeds the limit of " +
+                                           std::to_string(env_.config.body_limit_bytes) + " bytes"),
+        true);
   }
   if (ec == http::error::header_limit) {
-    return DoWrite(RejectTransport({ErrorCode::kRequestHeaderFieldsTooLarge,
-                                    "Request line, headers, chunk-size lines and trailers exceed "
-                                    "the limit of " +
-                                        std::to_string(kHeaderLimit) + " bytes"}),
+    return DoWrite(Refuse(Refusal::kHeadersTooLarge,
+                          "Request line, headers, chunk-size lines and trailers exceed the limit "
+                          "of " +
+                              std::to_string(kHeaderLimit) + " bytes"),
                    true);
   }
   const std::string_view refusal = parser_->Refusal();
-  DoWrite(
-      RejectTransport(KmsError::Serialization(
-          "Malformed HTTP request: " + (refusal.empty() ? ec.message() : std::string(refusal)))),
-      true);
+  DoWrite(Refuse(Refusal::kMalformed, "Malformed HTTP request: " +
+                                          (refusal.empty() ? ec.message() : std::string(refusal))),
+          true);
 }
 
 void Session::OnRequest() {
@@ -255,8 +252,7 @@ void Session::OnRequest() {
   keep_alive_ = request.keep_alive;
   head_only_ = request.method == http::verb::head;
   const bool close_after = !keep_alive_ || env_.stopping;
-  if (env_.blocking != nullptr && request.method == http::verb::post &&
-      Dispatcher::MayBlock(request.amz_target, request.body)) {
+  if (env_.blocking != nullptr && env_.service.MayBlock(request)) {
     return AnswerOffThread(close_after);
   }
   Respond(Answer(request), close_after);
@@ -274,8 +270,8 @@ void Session::DoRefuse() {
   // request into the io thread's shared discard buffer, so closing does not reset the
   // connection before the client reads the answer, and a refused connection holds no buffer
   // of its own (it must cost less than a served one).
-  DoWrite(RejectTransport({ErrorCode::kThrottling, "Too many connections: kmsd serves at most " +
-                                                       limit + " at once. Retry later."}),
+  DoWrite(Refuse(Refusal::kTooManyConnections,
+                 "Too many connections: kmsd serves at most " + limit + " at once. Retry later."),
           true);
 }
 
@@ -293,26 +289,20 @@ void Session::AnswerOffThread(bool close_after) {
 }
 
 void Session::Respond(Reply&& reply, bool close_after) {
-  if (env_.registry.IsDurable(reply.ticket)) return DoWrite(std::move(reply), close_after);
-  // The reply depends on changes not yet committed: answer once the committer has made them
-  // durable (group commit, storage/registry.hpp). The callback runs on the committer thread,
-  // so it only posts back to this session's executor; tracking work keeps the io_context
-  // running meanwhile, even during a graceful stop.
+  if (!reply.must_wait) return DoWrite(std::move(reply), close_after);
+  // The reply depends on work not finished yet (for kmsd, changes being committed): the
+  // Service calls back once it may go, perhaps on another thread, so the callback only posts
+  // back to this session's executor; tracking work keeps the io_context running meanwhile,
+  // even during a graceful stop.
   auto executor = net::prefer(socket_.get_executor(), net::execution::outstanding_work.tracked);
-  auto waiting = std::make_shared<Reply>(std::move(reply));
-  env_.registry.WhenDurable(
-      waiting->ticket, [self = shared_from_this(), executor, waiting,
-                        close_after](const std::optional<storage::Error>& failure) mutable {
+  env_.service.WhenReady(
+      std::move(reply), std::string_view(request_id_.data(), request_id_.size()),
+      [self = shared_from_this(), executor, close_after](Reply&& ready) mutable {
         // Move, don't copy: the session and the tracked work must not outlive this call on
-        // the committer thread (the registry may drop the callback only later).
+        // the service's thread (the service may drop the callback only later).
         net::post(std::move(executor),
-                  [self = std::move(self), waiting = std::move(waiting), failure, close_after] {
-                    if (failure) {
-                      *waiting = Dispatcher::CommitFailedReply(
-                          *waiting, *failure,
-                          std::string_view(self->request_id_.data(), self->request_id_.size()));
-                    }
-                    self->DoWrite(std::move(*waiting), close_after);
+                  [self = std::move(self), ready = std::move(ready), close_after]() mutable {
+                    self->DoWrite(std::move(ready), close_after);
                   });
       });
 }
@@ -324,12 +314,12 @@ Reply Session::Answer(const HttpRequest& request) {
   const auto begin = access_log ? std::chrono::steady_clock::now() : Clock::time_point{};
   Reply reply;
   try {
-    reply = Route(request, request_id);
+    reply = env_.service.Answer(request, request_id);
   } catch (const std::exception& e) {
-    reply = Dispatcher::ErrorReply(
-        KmsError::Internal(std::string("answering a request threw: ") + e.what()), request_id);
+    reply = env_.service.Refuse(Refusal::kInternal,
+                                std::string("answering a request threw: ") + e.what(), request_id);
   } catch (...) {
-    reply = Dispatcher::ErrorReply(KmsError::Internal("answering a request threw"), request_id);
+    reply = env_.service.Refuse(Refusal::kInternal, "answering a request threw", request_id);
   }
 
   if (access_log) {
@@ -345,50 +335,14 @@ Reply Session::Answer(const HttpRequest& request) {
   return reply;
 }
 
-Reply Session::Route(const HttpRequest& request, std::string_view request_id) {
-  if (auto refused = env_.web_guard.CheckHost(request)) {
-    return Dispatcher::ErrorReply(*refused, request_id);
-  }
-  const std::string_view target = request.target;
-  const http::verb method = request.method;
-  if (target == "/_kmsd/health" && (method == http::verb::get || method == http::verb::head)) {
-    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::steady_clock::now() - env_.started)
-                            .count();
-    JsonOut out;
-    out.String("status", "ok");
-    out.String("version", KMSD_VERSION);
-    out.Int("uptimeSeconds", uptime);
-    out.Int("keys", static_cast<std::int64_t>(env_.registry.KeyCount()));
-    return Reply{200, out.Finish(), {}, "health", {}};
-  }
-  if (target == "/_kmsd/reset" && method == http::verb::post) {
-    if (auto refused = env_.web_guard.CheckAdminWrite(request)) {
-      Reply reply = Dispatcher::ErrorReply(*refused, request_id);
-      reply.operation = "reset";
-      return reply;
-    }
-    const storage::Registry::Seq first = env_.registry.LastChange();
-    (void)env_.registry.BeginWrite().Reset();  // never fails in memory; its commit may
-    JsonOut out;
-    out.String("status", "reset");
-    return Reply{200, out.Finish(), {}, "reset", {first, env_.registry.LastChange()}};
-  }
-  if (method == http::verb::post) {
-    return env_.dispatcher.Handle(request.amz_target, request.authorization, request.body,
-                                  request_id);
-  }
-  return Dispatcher::ErrorReply({ErrorCode::kUnknownOperation, {}}, request_id);
-}
-
-Reply Session::RejectTransport(const KmsError& error) {
+Reply Session::Refuse(Refusal refusal, std::string detail) {
   NewRequestId(request_id_);
   version_ = 11;
   keep_alive_ = false;
   head_only_ = false;
-  if (error.code != ErrorCode::kInternal)
-    Log(LogLevel::kDebug, "rejected request: " + error.message);
-  return Dispatcher::ErrorReply(error, std::string_view(request_id_.data(), request_id_.size()));
+  if (refusal != Refusal::kInternal) Log(LogLevel::kDebug, "rejected request: " + detail);
+  return env_.service.Refuse(refusal, std::move(detail),
+                             std::string_view(request_id_.data(), request_id_.size()));
 }
 
 void Session::DoWrite(Reply&& reply, bool close_after) {
@@ -504,4 +458,4 @@ void Session::OnTimer(beast::error_code ec) {
   socket_.close(ignored);
 }
 
-}  // namespace kms::server
+}  // namespace kms::transport

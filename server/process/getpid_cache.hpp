@@ -1,4 +1,4 @@
-// File: server/getpid_cache.hpp
+// File: server/process/getpid_cache.hpp
 //
 // OpenSSL 3.0's DRBG asks getpid() on every draw, to notice a fork and reseed in the child.
 // glibc has not cached the pid since 2.25, so each draw is a system call: one per ECDSA
@@ -17,12 +17,12 @@
 
 #include <sys/types.h>
 
-namespace kms::server {
+namespace kms::process {
 
 // getpid(), asked of the kernel once per process.
 pid_t CachedProcessId();
 
-}  // namespace kms::server
+}  // namespace kms::process
 
 // The definition --wrap=getpid links in place of getpid for the static kmsd; unused otherwise.
 extern "C" pid_t __wrap_getpid();

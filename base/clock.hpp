@@ -10,7 +10,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace kms::server {
+namespace kms {
 
 class Clock {
  public:
@@ -40,4 +40,4 @@ class FakeClock final : public Clock {
   std::atomic<std::int64_t> now_;
 };
 
-}  // namespace kms::server
+}  // namespace kms

@@ -1,4 +1,4 @@
-#include "server/log.hpp"
+#include "base/log.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -6,7 +6,7 @@
 #include <ctime>
 #include <string>
 
-namespace kms::server {
+namespace kms {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
@@ -58,4 +58,4 @@ void Log(LogLevel level, std::string_view message) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
-}  // namespace kms::server
+}  // namespace kms

@@ -1,11 +1,11 @@
-#include "server/getpid_cache.hpp"
+#include "server/process/getpid_cache.hpp"
 
 #include <atomic>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace kms::server {
+namespace kms::process {
 namespace {
 
 std::atomic<pid_t> cached_pid{0};  // 0: ask the kernel
@@ -25,6 +25,6 @@ pid_t CachedProcessId() {
   return pid;
 }
 
-}  // namespace kms::server
+}  // namespace kms::process
 
-extern "C" pid_t __wrap_getpid() { return kms::server::CachedProcessId(); }
+extern "C" pid_t __wrap_getpid() { return kms::process::CachedProcessId(); }

@@ -20,7 +20,7 @@
 
 #include <atomic>
 
-namespace kms::server::fault {
+namespace kms::fault {
 
 enum class Stage : unsigned { kParse, kValidate, kHandler, kWrite };
 
@@ -40,4 +40,4 @@ inline void Point(Stage stage) {
   }
 }
 
-}  // namespace kms::server::fault
+}  // namespace kms::fault

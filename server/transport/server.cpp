@@ -1,14 +1,13 @@
-#include "server/server.hpp"
+#include "server/transport/server.hpp"
 
+#include "base/log.hpp"
 #include "base/try.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
-#include "server/log.hpp"
-
-namespace kms::server {
+namespace kms::transport {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -18,13 +17,11 @@ namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
 }  // namespace
 
-Server::Server(const config::Config& config, storage::Registry& registry, const Clock& clock)
-    : config_(config), dispatcher_(registry, clock, config), env_(dispatcher_, registry, config) {}
+Server::Server(const config::Config& config, Service& service) : env_(service, config) {}
 
 StartResult<std::unique_ptr<Server>> Server::Create(const config::Config& config,
-                                                    storage::Registry& registry,
-                                                    const Clock& clock) {
-  std::unique_ptr<Server> server(new Server(config, registry, clock));
+                                                    Service& service) {
+  std::unique_ptr<Server> server(new Server(config, service));
   unsigned threads = config.threads != 0 ? config.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   std::vector<net::io_context*> raw;
@@ -45,9 +42,9 @@ StartResult<std::unique_ptr<Server>> Server::Create(const config::Config& config
 }
 
 Server::~Server() {
-  // Commits still in flight answer through callbacks that post to our io_contexts: let
-  // them finish before the contexts go away.
-  env_.registry.Quiesce();
+  // Replies still waiting (Service::WhenReady) answer through callbacks that post to our
+  // io_contexts: let them finish before the contexts go away.
+  env_.service.Quiesce();
 }
 
 void Server::Run(bool handle_signals) {
@@ -130,4 +127,4 @@ void Server::Stop() {
   run_cv_.notify_all();
 }
 
-}  // namespace kms::server
+}  // namespace kms::transport

@@ -1,6 +1,6 @@
 // WebGuard: the Host check against DNS rebinding and the admin endpoints' checks against
 // cross-site requests (issue #17).
-#include "server/web_guard.hpp"
+#include "server/service/web_guard.hpp"
 
 #include <memory_resource>
 #include <string>
@@ -12,7 +12,7 @@ namespace {
 
 struct Request {
   std::pmr::monotonic_buffer_resource arena;
-  HttpRequest r{&arena};
+  transport::HttpRequest r{&arena};
   explicit Request(std::string host) {
     r.has_host = true;
     r.host = host;
@@ -63,7 +63,7 @@ TEST_CASE("On a loopback bind, only loopback names and the configured host are a
 TEST_CASE("A request without Host (HTTP/1.0) is not refused", "[server][web_guard]") {
   const WebGuard guard(Bound("127.0.0.1"));
   std::pmr::monotonic_buffer_resource arena;
-  HttpRequest r(&arena);
+  transport::HttpRequest r(&arena);
   CHECK_FALSE(guard.CheckHost(r));
 }
 

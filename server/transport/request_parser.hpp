@@ -40,7 +40,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/verb.hpp>
 
-namespace kms::server {
+namespace kms::transport {
 
 // What kmsd keeps of a request. Strings come from the memory resource the parser was
 // given (the session's per-request arena).
@@ -127,4 +127,4 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   std::string_view refusal_;  // a static text
 };
 
-}  // namespace kms::server
+}  // namespace kms::transport

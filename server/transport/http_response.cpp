@@ -1,11 +1,11 @@
-#include "server/http_response.hpp"
+#include "server/transport/http_response.hpp"
 
 #include <charconv>
 #include <ostream>  // boost/beast/http/status.hpp needs it and does not include it
 
 #include <boost/beast/http/status.hpp>
 
-namespace kms::server {
+namespace kms::transport {
 
 void AppendResponseHead(const ResponseHead& head, std::string& out) {
   namespace http = boost::beast::http;
@@ -34,4 +34,4 @@ void AppendResponseHead(const ResponseHead& head, std::string& out) {
   out.append("\r\n\r\n");
 }
 
-}  // namespace kms::server
+}  // namespace kms::transport

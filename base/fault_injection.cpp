@@ -1,9 +1,9 @@
-#include "server/fault_injection.hpp"
+#include "base/fault_injection.hpp"
 
 #include <stdexcept>
 #include <string>
 
-namespace kms::server::fault {
+namespace kms::fault {
 
 namespace {
 unsigned Bit(Stage stage) { return 1u << static_cast<unsigned>(stage); }
@@ -26,4 +26,4 @@ void Arm(Stage stage) { detail::armed.fetch_or(Bit(stage), std::memory_order_rel
 
 void DisarmAll() { detail::armed.store(0, std::memory_order_relaxed); }
 
-}  // namespace kms::server::fault
+}  // namespace kms::fault

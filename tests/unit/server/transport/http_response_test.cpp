@@ -1,4 +1,4 @@
-#include "server/http_response.hpp"
+#include "server/transport/http_response.hpp"
 
 #include <sstream>
 #include <string>
@@ -6,7 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
 
-namespace kms::server {
+namespace kms::transport {
 namespace {
 
 namespace http = boost::beast::http;
@@ -63,4 +63,4 @@ TEST_CASE("AppendResponseHead spells out a typical success response", "[server][
 }
 
 }  // namespace
-}  // namespace kms::server
+}  // namespace kms::transport

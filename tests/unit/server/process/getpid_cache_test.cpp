@@ -1,4 +1,4 @@
-#include "server/getpid_cache.hpp"
+#include "server/process/getpid_cache.hpp"
 
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-namespace kms::server {
+namespace kms::process {
 namespace {
 
 pid_t KernelPid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
@@ -34,4 +34,4 @@ TEST_CASE("A forked child gets its own id, not the parent's cached one", "[serve
 }
 
 }  // namespace
-}  // namespace kms::server
+}  // namespace kms::process

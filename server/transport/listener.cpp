@@ -1,4 +1,6 @@
-#include "server/listener.hpp"
+#include "server/transport/listener.hpp"
+
+#include "base/log.hpp"
 
 #include <stdexcept>
 
@@ -6,9 +8,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
-#include "server/log.hpp"
-
-namespace kms::server {
+namespace kms::transport {
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
@@ -80,4 +80,4 @@ void Listener::OnAccept(beast::error_code ec, Session::Socket socket) {
   DoAccept();
 }
 
-}  // namespace kms::server
+}  // namespace kms::transport

@@ -1,6 +1,6 @@
 // RequestParser: what a request keeps, RFC 9112 framing, and the byte budgets that bound what
 // a client can make kmsd hold (issue #17).
-#include "server/request_parser.hpp"
+#include "server/transport/request_parser.hpp"
 
 #include <memory_resource>
 #include <optional>
@@ -10,7 +10,7 @@
 #include <boost/beast/http/error.hpp>
 #include <catch2/catch.hpp>
 
-namespace kms::server {
+namespace kms::transport {
 namespace {
 
 namespace http = boost::beast::http;
@@ -200,4 +200,4 @@ TEST_CASE("HEAD and Connection: close are recorded for the response", "[server][
 }
 
 }  // namespace
-}  // namespace kms::server
+}  // namespace kms::transport

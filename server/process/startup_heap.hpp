@@ -27,7 +27,7 @@
 
 #include <cstddef>
 
-namespace kms::server {
+namespace kms::process {
 
 class HugePageHeap {
  public:
@@ -54,4 +54,4 @@ class HugePageHeap {
 inline constexpr std::size_t kLoadBytesPerKey = 1024;
 constexpr std::size_t EstimatedLoadBytes(std::size_t keys) { return keys * kLoadBytesPerKey; }
 
-}  // namespace kms::server
+}  // namespace kms::process

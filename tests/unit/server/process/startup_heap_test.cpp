@@ -1,4 +1,4 @@
-#include "server/startup_heap.hpp"
+#include "server/process/startup_heap.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-namespace kms::server {
+namespace kms::process {
 namespace {
 
 TEST_CASE("HugePageHeap does nothing for a small load", "[server][startup_heap]") {
@@ -48,4 +48,4 @@ TEST_CASE("EstimatedLoadBytes grows with the key count", "[server][startup_heap]
 }
 
 }  // namespace
-}  // namespace kms::server
+}  // namespace kms::process

@@ -1,11 +1,11 @@
-#include "server/request_parser.hpp"
+#include "server/transport/request_parser.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
-namespace kms::server {
+namespace kms::transport {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -134,4 +134,4 @@ std::size_t RequestParser::on_chunk_body_impl(std::uint64_t /*remain*/, StringVi
 
 void RequestParser::on_finish_impl(beast::error_code& /*ec*/) {}
 
-}  // namespace kms::server
+}  // namespace kms::transport

@@ -27,7 +27,7 @@
 
 #include "config/config.hpp"
 #include "server/protocol/error.hpp"
-#include "server/request_parser.hpp"
+#include "server/transport/request_parser.hpp"
 
 namespace kms::server {
 
@@ -36,10 +36,10 @@ class WebGuard {
   explicit WebGuard(const config::Config& config);
 
   // AccessDeniedException if the request's Host is not one kmsd answers to.
-  std::optional<KmsError> CheckHost(const HttpRequest& request) const;
+  std::optional<KmsError> CheckHost(const transport::HttpRequest& request) const;
   // AccessDeniedException unless the request may change state through an admin endpoint:
   // a JSON content type, and no Origin, or kmsd's own (http:// and the request's Host).
-  std::optional<KmsError> CheckAdminWrite(const HttpRequest& request) const;
+  std::optional<KmsError> CheckAdminWrite(const transport::HttpRequest& request) const;
 
   // Whether CheckHost checks anything (loopback bind, or --allowed-hosts given).
   bool ChecksHost() const { return checks_host_; }

@@ -1,8 +1,9 @@
 // File: server.hpp
 //
 // Server: the worker threads (one io_context each), the listener and the signal handling
-// around a Dispatcher. Run() blocks until SIGINT/SIGTERM or Stop(); shutdown is graceful:
-// stop accepting, answer the requests in flight, close idle connections, join the threads.
+// around a Service (service.hpp), which answers every request. Run() blocks until SIGINT/SIGTERM or
+// Stop(); shutdown is graceful: stop accepting, answer the requests in flight, close idle
+// connections, join the threads.
 //
 // Thread-safety: Stop() may be called from any thread; the rest from the owning thread.
 #pragma once
@@ -19,20 +20,18 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
-#include "server/clock.hpp"
-#include "server/listener.hpp"
-#include "server/protocol/dispatch.hpp"
-#include "server/session.hpp"
-#include "storage/registry.hpp"
+#include "server/transport/listener.hpp"
+#include "server/transport/service.hpp"
+#include "server/transport/session.hpp"
 
-namespace kms::server {
+namespace kms::transport {
 
 class Server {
  public:
   // Binds the listening socket. Errors: the reason in one line (StartError, listener.hpp).
+  // REQUIRES: `service` outlives the server.
   static StartResult<std::unique_ptr<Server>> Create(const config::Config& config,
-                                                     storage::Registry& registry,
-                                                     const Clock& clock);
+                                                     Service& service);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -45,10 +44,8 @@ class Server {
   void Stop();
 
  private:
-  Server(const config::Config& config, storage::Registry& registry, const Clock& clock);
+  Server(const config::Config& config, Service& service);
 
-  const config::Config& config_;
-  Dispatcher dispatcher_;
   SessionEnv env_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::shared_ptr<Listener> listener_;
@@ -63,4 +60,4 @@ class Server {
   unsigned running_ = 0;         // worker threads still in io_context::run; GUARDED_BY(run_mu_)
 };
 
-}  // namespace kms::server
+}  // namespace kms::transport
