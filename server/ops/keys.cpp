@@ -68,8 +68,8 @@ Result<storage::KeyMaterial> NewMaterial(crypto::ByteView secret, std::int64_t n
   return material;
 }
 
-// Version 1 of a new key's material: random bytes for symmetric and HMAC keys, a PKCS#8
-// private key for asymmetric ones.
+}  // namespace
+
 Result<storage::KeyMaterial> NewKeyMaterial(const KeySpecInfo& spec, std::int64_t now) {
   if (spec.family == KeyFamily::kAsymmetric) {
     auto pkcs8 = crypto::GeneratePrivateKey(spec.pair_type);
@@ -85,6 +85,8 @@ Result<storage::KeyMaterial> NewKeyMaterial(const KeySpecInfo& spec, std::int64_
   if (!secret) return RandomFailure(secret.error());
   return NewMaterial(secret->view(), now);
 }
+
+namespace {
 
 // The kind of key a CreateKey request asks for.
 struct KeyKind {

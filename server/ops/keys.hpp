@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "server/ops/context.hpp"
+#include "server/ops/key_specs.hpp"
 #include "server/protocol/result.hpp"
 #include "storage/records.hpp"
 
@@ -25,6 +26,11 @@ server::Result<void> PurgeExpiredKeys(const OpContext& ctx);
 // random key id, one version of fresh random AES-256 material, the default key policy. Used by
 // tools that fill a database without going through HTTP (bench/populate_keys.cpp).
 // Errors: KMSInternalException when the random generator fails.
+// Version 1 of new key material for `spec`: random bytes for symmetric and HMAC keys, a PKCS#8
+// private key for asymmetric ones. Rotation renumbers it. Errors: KMSInternalException when
+// the random generator or key generation fails.
+server::Result<storage::KeyMaterial> NewKeyMaterial(const KeySpecInfo& spec, std::int64_t now);
+
 server::Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope,
                                                           std::int64_t now);
 

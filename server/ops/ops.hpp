@@ -75,6 +75,7 @@ KMS_DECLARE_OP(ListKeyPolicies);
 KMS_DECLARE_OP(EnableKeyRotation);
 KMS_DECLARE_OP(DisableKeyRotation);
 KMS_DECLARE_OP(GetKeyRotationStatus);
+KMS_DECLARE_OP(RotateKeyOnDemand);
 
 #undef KMS_DECLARE_OP
 

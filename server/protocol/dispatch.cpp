@@ -84,7 +84,7 @@ constexpr std::array kOps = {
     OpEntry{"ReplicateKey", nullptr},
     OpEntry{"RetireGrant", nullptr},
     OpEntry{"RevokeGrant", nullptr},
-    OpEntry{"RotateKeyOnDemand", nullptr},
+    OpEntry{"RotateKeyOnDemand", &ops::RotateKeyOnDemand},
     OpEntry{"ScheduleKeyDeletion", &ops::ScheduleKeyDeletion},
     OpEntry{"Sign", &ops::Sign},
     OpEntry{"TagResource", &ops::TagResource},

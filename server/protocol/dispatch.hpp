@@ -24,8 +24,8 @@ struct OpEntry {
   ops::Handler fn;  // nullptr: in the model, not implemented by kmsd yet
   // Whether the handler may run for long on this request body: it can generate a key pair
   // (an RSA_4096 key takes a second or more). The transport runs such requests off its io
-  // thread (Dispatcher::MayBlock, through KmsService::MayBlock). nullptr: never. A cheap look at the raw body; erring
-  // towards true only costs a thread hop.
+  // thread (Dispatcher::MayBlock, through KmsService::MayBlock). nullptr: never. A cheap look at
+  // the raw body; erring towards true only costs a thread hop.
   bool (*may_block)(std::string_view body) = nullptr;
 };
 

@@ -67,6 +67,11 @@ def build_state(url: str) -> dict:
     dis_blob = call_ok(url, "Encrypt", {"KeyId": disabled_id, "Plaintext": b64(b"disabled later")})
     call_ok(url, "DisableKey", {"KeyId": disabled_id})
     blobs.append((REGION, dis_blob["CiphertextBlob"], None, b"disabled later"))
+    # An on-demand rotation of "main": its blobs sealed before (above) and after it must both
+    # survive a restart.
+    call_ok(url, "RotateKeyOnDemand", {"KeyId": main_id})
+    rotated = call_ok(url, "Encrypt", {"KeyId": main_id, "Plaintext": b64(b"after rotation")})
+    blobs.append((REGION, rotated["CiphertextBlob"], None, b"after rotation"))
 
     return {"ids": {"main": main_id, "disabled": disabled_id, "pending": pending_id,
                     "cancelled": cancelled_id, "eu": eu_id},

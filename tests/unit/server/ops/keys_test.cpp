@@ -977,7 +977,7 @@ TEST_CASE("A storage failure is KMSInternalException and changes nothing", "[ops
 
   const std::string op =
       GENERATE(as<std::string>{}, "CreateKey", "UpdateKeyDescription", "DisableKey",
-               "ScheduleKeyDeletion", "PutKeyPolicy", "EnableKeyRotation");
+               "ScheduleKeyDeletion", "PutKeyPolicy", "EnableKeyRotation", "RotateKeyOnDemand");
   h.faults->FailNextWrites(1);
   kms::server::Reply r =
       h.Call(op, R"({"KeyId":")" + id + R"(","Description":"x","Policy":"{\"Statement\":{}}"})");
@@ -993,6 +993,8 @@ TEST_CASE("A storage failure is KMSInternalException and changes nothing", "[ops
   CHECK(key->key_state == "Enabled");
   CHECK(key->description.empty());
   CHECK_FALSE(key->rotation_enabled);
+  CHECK(key->materials.size() == 1);
+  CHECK(key->current_material_version == 1);
 }
 
 TEST_CASE("A storage failure while purging fails ListKeys and keeps the key invisible",

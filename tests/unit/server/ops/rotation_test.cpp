@@ -1,5 +1,5 @@
-// Tests for server/ops/rotation.cpp: EnableKeyRotation, DisableKeyRotation and
-// GetKeyRotationStatus.
+// Tests for server/ops/rotation.cpp: EnableKeyRotation, DisableKeyRotation,
+// GetKeyRotationStatus and RotateKeyOnDemand.
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -145,7 +145,7 @@ TEST_CASE("Rotation operations answer UnsupportedOperation for keys that cannot 
           "[ops][rotation]") {
   OpHarness h;
   const std::string op = GENERATE(as<std::string>{}, "EnableKeyRotation", "DisableKeyRotation",
-                                  "GetKeyRotationStatus");
+                                  "GetKeyRotationStatus", "RotateKeyOnDemand");
   SECTION("an HMAC key, with an empty message as AWS sends") {
     const std::string id = InsertKey(h, "HMAC_256", "AWS_KMS");
     CallResult r = h.Call(op, KeyIdBody(id));
@@ -165,7 +165,7 @@ TEST_CASE("Rotation operations take a key id or key ARN, not an alias", "[ops][r
   const std::string id = h.CreateSymmetricKey();
   h.InsertAlias("alias/rot", id);
   const std::string op = GENERATE(as<std::string>{}, "EnableKeyRotation", "DisableKeyRotation",
-                                  "GetKeyRotationStatus");
+                                  "GetKeyRotationStatus", "RotateKeyOnDemand");
   CallResult r = h.Call(op, KeyIdBody("alias/rot"));
   CHECK(r.type == "NotFoundException");
   CHECK(r.message == "Invalid keyId 'alias/rot'");
@@ -175,8 +175,104 @@ TEST_CASE("Rotation operations on an unknown key are NotFoundException", "[ops][
   OpHarness h;
   const std::string id = "11111111-2222-4333-8444-555555555555";
   const std::string op = GENERATE(as<std::string>{}, "EnableKeyRotation", "DisableKeyRotation",
-                                  "GetKeyRotationStatus");
+                                  "GetKeyRotationStatus", "RotateKeyOnDemand");
   CallResult r = h.Call(op, KeyIdBody(id));
   CHECK(r.type == "NotFoundException");
   CHECK(r.message == "Key '" + h.Arn(id) + "' does not exist");
+}
+
+// --- RotateKeyOnDemand -------------------------------------------------------------------
+
+namespace {
+
+std::string EncryptBlob(OpHarness& h, const std::string& key_ref) {
+  CallResult r = h.Call("Encrypt", R"({"KeyId":")" + key_ref + R"(","Plaintext":"aGk="})");
+  REQUIRE(r.status == 200);
+  return r.Str("CiphertextBlob");
+}
+
+std::string CurrentMaterialId(OpHarness& h, const std::string& id) {
+  CallResult r = h.Call("DescribeKey", KeyIdBody(id));
+  REQUIRE(r.status == 200);
+  return r.json["KeyMetadata"]["CurrentKeyMaterialId"].GetString();
+}
+
+}  // namespace
+
+TEST_CASE("RotateKeyOnDemand makes new current material; older ciphertexts still decrypt",
+          "[ops][rotation][on-demand]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  const std::string key_ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
+  const std::string before = CurrentMaterialId(h, id);
+  const std::string old_blob = EncryptBlob(h, id);
+
+  CallResult r = h.Call("RotateKeyOnDemand", KeyIdBody(key_ref));
+  REQUIRE(r.status == 200);
+  CHECK(r.body == R"({"KeyId":")" + id + R"("})");
+
+  const std::string after = CurrentMaterialId(h, id);
+  CHECK(after != before);
+  CHECK(after.size() == 64);
+  const std::string new_blob = EncryptBlob(h, id);
+  for (const std::string& blob : {old_blob, new_blob}) {
+    CallResult d = h.Call("Decrypt", R"({"CiphertextBlob":")" + blob + R"("})");
+    REQUIRE(d.status == 200);
+    CHECK(d.Str("Plaintext") == "aGk=");
+  }
+  const auto key = h.registry().FindKey(kUsEast, id);
+  REQUIRE(key != nullptr);
+  CHECK(key->materials.size() == 2);
+  CHECK(key->current_material_version == 2);
+  CHECK(key->materials[1].created_at == kStart);
+  CHECK(key->materials[0].bytes != key->materials[1].bytes);
+  CHECK_FALSE(key->rotation_enabled);  // the automatic schedule is untouched
+}
+
+TEST_CASE("RotateKeyOnDemand keeps the automatic schedule", "[ops][rotation][on-demand]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  REQUIRE(h.Call("EnableKeyRotation", KeyIdBody(id)).status == 200);
+  h.clock().Advance(10 * kDay);
+  REQUIRE(h.Call("RotateKeyOnDemand", KeyIdBody(id)).status == 200);
+  CallResult s = Status(h, id);
+  CHECK(s.json["KeyRotationEnabled"].GetBool());
+  CHECK(s.json["NextRotationDate"].GetInt64() == kStart + 365 * kDay);
+  CHECK_FALSE(s.json.HasMember("OnDemandRotationStartDate"));  // finished already
+}
+
+TEST_CASE("RotateKeyOnDemand allows 25 rotations per key, then LimitExceededException",
+          "[ops][rotation][on-demand]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  for (int i = 0; i < 25; ++i) {
+    REQUIRE(h.Call("RotateKeyOnDemand", KeyIdBody(id)).status == 200);
+  }
+  const std::string current = CurrentMaterialId(h, id);
+  CallResult r = h.Call("RotateKeyOnDemand", KeyIdBody(id));
+  CHECK(r.type == "LimitExceededException");
+  CHECK(r.message ==
+        "The on-demand rotations limit has been reached for the given keyId. No more on-demand "
+        "rotations can be performed for this key: " +
+            h.Arn(id));
+  CHECK(CurrentMaterialId(h, id) == current);
+  CHECK(h.registry().FindKey(kUsEast, id)->materials.size() == 26);
+}
+
+TEST_CASE("RotateKeyOnDemand needs an enabled key", "[ops][rotation][on-demand][state]") {
+  OpHarness h;
+  const std::string id = h.CreateSymmetricKey();
+  SECTION("disabled: DisabledException, as AWS (KMS_FACTS section 8)") {
+    REQUIRE(h.Call("DisableKey", KeyIdBody(id)).status == 200);
+    CallResult r = h.Call("RotateKeyOnDemand", KeyIdBody(id));
+    CHECK(r.type == "DisabledException");
+    CHECK(r.message == h.Arn(id) + " is disabled.");
+  }
+  SECTION("pending deletion: KMSInvalidStateException") {
+    REQUIRE(h.Call("ScheduleKeyDeletion", KeyIdBody(id)).status == 200);
+    CallResult r = h.Call("RotateKeyOnDemand", KeyIdBody(id));
+    CHECK(r.type == "KMSInvalidStateException");
+    CHECK(r.message == h.Arn(id) + " is pending deletion.");
+  }
+  CHECK(h.registry().FindKey(kUsEast, id)->materials.size() == 1);
 }
