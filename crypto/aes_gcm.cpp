@@ -1,5 +1,7 @@
 #include "crypto/aes_gcm.hpp"
 
+#include "base/try.hpp"
+
 #include <algorithm>
 #include <array>
 #include <string>
@@ -138,27 +140,26 @@ class CleanseUnlessKept {
 // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the public signature is fixed.
 Result<void> AesGcmSeal(ByteView key, ByteView iv, ByteView aad, ByteView plaintext,
                         std::span<std::uint8_t> ciphertext_out, std::span<std::uint8_t> tag_out) {
-  if (auto r = CheckKeyAndIv(key, iv); !r) return r;
+  KMS_TRY(CheckKeyAndIv(key, iv));
   if (ciphertext_out.size() != plaintext.size()) {
     return BadInput("AES-GCM ciphertext buffer must be as long as the plaintext");
   }
   if (tag_out.size() != kGcmTagBytes) return BadInput("AES-GCM tag buffer must be 16 bytes");
 
   ThreadGcm& state = ThisThreadGcm();
-  auto ctx = Begin(state, key, iv, 1);
-  if (!ctx) return ctx.error();
-  if (auto r = Update(state, nullptr, aad); !r) return r;
-  if (auto r = Update(state, ciphertext_out.data(), plaintext); !r) return r;
+  KMS_ASSIGN_OR_RETURN(auto ctx, Begin(state, key, iv, 1));
+  KMS_TRY(Update(state, nullptr, aad));
+  KMS_TRY(Update(state, ciphertext_out.data(), plaintext));
 
   std::array<std::uint8_t, kGcmTagBytes> unused{};  // GCM's final step outputs no data bytes
   int final_len = 0;
-  if (EVP_EncryptFinal_ex(*ctx, unused.data(), &final_len) != 1 || final_len != 0) {
+  if (EVP_EncryptFinal_ex(ctx, unused.data(), &final_len) != 1 || final_len != 0) {
     return Fail(state, "EVP_EncryptFinal_ex");
   }
   std::array<OSSL_PARAM, 2> params = {
       OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag_out.data(), tag_out.size()),
       OSSL_PARAM_construct_end()};
-  if (EVP_CIPHER_CTX_get_params(*ctx, params.data()) != 1) {
+  if (EVP_CIPHER_CTX_get_params(ctx, params.data()) != 1) {
     return Fail(state, "EVP_CIPHER_CTX_get_params(tag)");
   }
   return {};
@@ -168,29 +169,28 @@ Result<void> AesGcmSeal(ByteView key, ByteView iv, ByteView aad, ByteView plaint
 Result<void> AesGcmOpen(ByteView key, ByteView iv, ByteView aad, ByteView ciphertext, ByteView tag,
                         std::span<std::uint8_t> plaintext_out) {
   CleanseUnlessKept guard(plaintext_out);
-  if (auto r = CheckKeyAndIv(key, iv); !r) return r;
+  KMS_TRY(CheckKeyAndIv(key, iv));
   if (plaintext_out.size() != ciphertext.size()) {
     return BadInput("AES-GCM plaintext buffer must be as long as the ciphertext");
   }
   if (tag.size() != kGcmTagBytes) return BadInput("AES-GCM tag must be 16 bytes");
 
   ThreadGcm& state = ThisThreadGcm();
-  auto ctx = Begin(state, key, iv, 0);
-  if (!ctx) return ctx.error();
-  if (auto r = Update(state, nullptr, aad); !r) return r;
-  if (auto r = Update(state, plaintext_out.data(), ciphertext); !r) return r;
+  KMS_ASSIGN_OR_RETURN(auto ctx, Begin(state, key, iv, 0));
+  KMS_TRY(Update(state, nullptr, aad));
+  KMS_TRY(Update(state, plaintext_out.data(), ciphertext));
 
   // OpenSSL copies the expected tag out of the parameter; it never writes through the pointer.
   std::array<OSSL_PARAM, 2> params = {
       OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
                                         const_cast<std::uint8_t*>(tag.data()), tag.size()),
       OSSL_PARAM_construct_end()};
-  if (EVP_CIPHER_CTX_set_params(*ctx, params.data()) != 1) {
+  if (EVP_CIPHER_CTX_set_params(ctx, params.data()) != 1) {
     return Fail(state, "EVP_CIPHER_CTX_set_params(tag)");
   }
   std::array<std::uint8_t, kGcmTagBytes> unused{};
   int final_len = 0;
-  if (EVP_DecryptFinal_ex(*ctx, unused.data(), &final_len) != 1) {
+  if (EVP_DecryptFinal_ex(ctx, unused.data(), &final_len) != 1) {
     // A tag mismatch: the expected, common failure. The context stays reusable (the next
     // call re-keys it), but clear anything the provider may have queued.
     DrainOpenSslErrors();

@@ -1,5 +1,7 @@
 #include "crypto/asymmetric_cipher.hpp"
 
+#include "base/try.hpp"
+
 #include <cstddef>
 #include <string>
 
@@ -53,14 +55,13 @@ bool IsOneDerSequence(ByteView der) {
 }  // namespace
 
 Result<Bytes> AsymmetricEncrypt(const EVP_PKEY* key, AsymmetricCipher cipher, ByteView plaintext) {
-  auto ctx = CipherContext(key, cipher, /*encrypt=*/true);
-  if (!ctx) return ctx.error();
+  KMS_ASSIGN_OR_RETURN(auto ctx, CipherContext(key, cipher, /*encrypt=*/true));
   std::size_t len = 0;
-  if (EVP_PKEY_encrypt(ctx->get(), nullptr, &len, plaintext.data(), plaintext.size()) != 1) {
+  if (EVP_PKEY_encrypt(ctx.get(), nullptr, &len, plaintext.data(), plaintext.size()) != 1) {
     return OpenSslError("EVP_PKEY_encrypt(size)");
   }
   Bytes out(len);
-  if (EVP_PKEY_encrypt(ctx->get(), out.data(), &len, plaintext.data(), plaintext.size()) != 1) {
+  if (EVP_PKEY_encrypt(ctx.get(), out.data(), &len, plaintext.data(), plaintext.size()) != 1) {
     // RSA refuses a plaintext longer than the padding allows; callers check limits first.
     Error e = OpenSslError("EVP_PKEY_encrypt");
     e.code = Error::Code::kBadInput;
@@ -72,17 +73,16 @@ Result<Bytes> AsymmetricEncrypt(const EVP_PKEY* key, AsymmetricCipher cipher, By
 
 Result<SecureBytes> AsymmetricDecrypt(const EVP_PKEY* key, AsymmetricCipher cipher,
                                       ByteView ciphertext) {
-  auto ctx = CipherContext(key, cipher, /*encrypt=*/false);
-  if (!ctx) return ctx.error();
+  KMS_ASSIGN_OR_RETURN(auto ctx, CipherContext(key, cipher, /*encrypt=*/false));
   const Error failed{Error::Code::kAuthFailed, "the ciphertext does not decrypt"};
   if (cipher == AsymmetricCipher::kSm2 && !IsOneDerSequence(ciphertext)) return failed;
   std::size_t len = 0;
-  if (EVP_PKEY_decrypt(ctx->get(), nullptr, &len, ciphertext.data(), ciphertext.size()) != 1) {
+  if (EVP_PKEY_decrypt(ctx.get(), nullptr, &len, ciphertext.data(), ciphertext.size()) != 1) {
     DrainOpenSslErrors();
     return failed;
   }
   SecureBytes out(len);
-  if (EVP_PKEY_decrypt(ctx->get(), out.data(), &len, ciphertext.data(), ciphertext.size()) != 1) {
+  if (EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ciphertext.data(), ciphertext.size()) != 1) {
     DrainOpenSslErrors();
     return failed;
   }

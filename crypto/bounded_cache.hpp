@@ -5,8 +5,8 @@
 // entries. Used as a thread_local, so the hot path neither parses keys nor takes a lock:
 //
 //   thread_local BoundedCache<Pkey> cache(1024);
-//   auto key = cache.GetOrMake(material_id, [&] { return ParsePrivateKey(der); });
-//   if (!key) return key.error();   // *key is a Pkey*, valid until the next GetOrMake
+//   KMS_ASSIGN_OR_RETURN(Pkey* key,   // valid until the next GetOrMake
+//                        cache.GetOrMake(material_id, [&] { return ParsePrivateKey(der); }));
 //
 // When full, an arbitrary entry is dropped to make room: a miss only costs one build, and the
 // ids are key material ids, so a stale entry is never wrong (a material never changes).
@@ -14,6 +14,8 @@
 //
 // Thread safety: none; one instance per thread.
 #pragma once
+
+#include "base/try.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -39,10 +41,9 @@ class BoundedCache {
   Result<Entry*> GetOrMake(std::string_view id, Make&& make) {
     auto it = entries_.find(id);
     if (it == entries_.end()) {
-      Result<Entry> made = std::forward<Make>(make)();
-      if (!made) return made.error();
+      KMS_ASSIGN_OR_RETURN(Entry made, std::forward<Make>(make)());
       if (entries_.size() >= capacity_) entries_.erase(entries_.begin());
-      it = entries_.emplace(std::string(id), std::move(*made)).first;
+      it = entries_.emplace(std::string(id), std::move(made)).first;
     }
     return &it->second;
   }

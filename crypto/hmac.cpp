@@ -110,15 +110,14 @@ Result<DigestSlot*> Begin(HmacDigest digest, ByteView key) {
 Result<void> HmacInto(HmacDigest digest, ByteView key, ByteView message,
                       std::span<std::uint8_t> out) {
   if (key.empty()) return Error{Error::Code::kBadInput, "an HMAC key must not be empty"};
-  auto slot = Begin(digest, key);
-  if (!slot) return slot.error();
-  EVP_MAC_CTX* ctx = (*slot)->ctx.get();
+  KMS_ASSIGN_OR_RETURN(auto slot, Begin(digest, key));
+  EVP_MAC_CTX* ctx = slot->ctx.get();
   std::size_t len = 0;
   if (EVP_MAC_update(ctx, message.data(), message.size()) != 1) {
-    return Fail(**slot, "EVP_MAC_update");
+    return Fail(*slot, "EVP_MAC_update");
   }
   if (EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 || len != out.size()) {
-    return Fail(**slot, "EVP_MAC_final");
+    return Fail(*slot, "EVP_MAC_final");
   }
   return {};
 }

@@ -138,18 +138,17 @@ Result<SecureBytes> DeriveWithPointMul(const EVP_PKEY* own, const EVP_PKEY* peer
 }  // namespace
 
 Result<Pkey> ParsePeerPublicKey(const EVP_PKEY* own, ByteView spki_der) {
-  auto peer = ParsePublicKey(spki_der);
-  if (!peer) return peer.error();
-  KMS_TRY(CheckSameCurve(own, peer->get()));
+  KMS_ASSIGN_OR_RETURN(auto peer, ParsePublicKey(spki_der));
+  KMS_TRY(CheckSameCurve(own, peer.get()));
   // Not the point at infinity, coordinates in range, on the curve. The "quick" check leaves out
   // the order check, which only matters for curves with a cofactor (none of KMS's).
-  PkeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, peer->get(), nullptr));
+  PkeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, peer.get(), nullptr));
   if (check == nullptr) return OpenSslError("EVP_PKEY_CTX_new_from_pkey");
   if (EVP_PKEY_public_check_quick(check.get()) != 1) {
     DrainOpenSslErrors();
     return BadInput("the public key is not a valid point of the curve");
   }
-  return std::move(*peer);
+  return peer;
 }
 
 Result<SecureBytes> EcdhSharedSecret(const EVP_PKEY* own, const EVP_PKEY* peer) {

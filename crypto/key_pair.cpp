@@ -1,5 +1,7 @@
 #include "crypto/key_pair.hpp"
 
+#include "base/try.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -133,10 +135,10 @@ Result<Pkey> ParsePrivateKey(ByteView pkcs8_der) {
 
 Result<Pkey> CachedPrivateKey(std::string_view cache_id, ByteView pkcs8_der) {
   thread_local BoundedCache<Pkey> cache(kCacheCapacity);
-  auto cached = cache.GetOrMake(cache_id, [pkcs8_der] { return ParsePrivateKey(pkcs8_der); });
-  if (!cached) return cached.error();
-  if (EVP_PKEY_up_ref((*cached)->get()) != 1) return OpenSslError("EVP_PKEY_up_ref");
-  return Pkey((*cached)->get());
+  KMS_ASSIGN_OR_RETURN(
+      auto cached, cache.GetOrMake(cache_id, [pkcs8_der] { return ParsePrivateKey(pkcs8_der); }));
+  if (EVP_PKEY_up_ref(cached->get()) != 1) return OpenSslError("EVP_PKEY_up_ref");
+  return Pkey(cached->get());
 }
 
 Result<Bytes> PublicKeyDer(const EVP_PKEY* key) {

@@ -3,8 +3,7 @@
 // The only source of randomness in kmsd: OpenSSL's RAND_bytes (the default DRBG, seeded from
 // the OS). Used for IVs, key material, data keys and GenerateRandom.
 //
-//   auto iv = crypto::RandomBytes(crypto::kGcmIvBytes);
-//   if (!iv) return iv.error();
+//   KMS_ASSIGN_OR_RETURN(Bytes iv, crypto::RandomBytes(crypto::kGcmIvBytes));
 //
 // Small requests (up to kMaxBufferedRandomRequest bytes: IVs, data keys, key material) are
 // served from a per-thread RandomBuffer of RAND_bytes output, refilled kRandomBufferBytes at a

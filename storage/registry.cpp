@@ -1,5 +1,7 @@
 #include "storage/registry.hpp"
 
+#include "base/try.hpp"
+
 #include <algorithm>
 #include <functional>
 #include <iterator>
@@ -33,23 +35,22 @@ Registry::~Registry() {
 
 Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<Store> store) {
   if (store == nullptr) return Error{Error::Code::kIo, "Registry::Open: no store"};
-  auto snapshot = store->LoadAll();
-  if (!snapshot) return snapshot.error();
+  KMS_ASSIGN_OR_RETURN(auto snapshot, store->LoadAll());
 
   std::unique_ptr<Registry> registry(new Registry(std::move(store)));
   // The registry is not shared yet: no shard lock is needed. Records move in as they are.
   for (Shard& shard : registry->shards_) {
-    shard.keys.Reserve(snapshot->keys.size() / kShardCount + snapshot->keys.size() / 64);
+    shard.keys.Reserve(snapshot.keys.size() / kShardCount + snapshot.keys.size() / 64);
   }
-  for (KeyPtr& key : snapshot->keys) {
+  for (KeyPtr& key : snapshot.keys) {
     if (key == nullptr) return Error{Error::Code::kCorrupt, "store returned a null key"};
     const std::size_t hash = ScopedIdHash{}(ViewOf(key));
     if (!registry->ShardFor(hash).keys.Insert(key, hash)) {
       return Error{Error::Code::kCorrupt, "store returned key " + key->key_id + " twice"};
     }
   }
-  snapshot->keys = {};
-  for (AliasRecord& alias : snapshot->aliases) {
+  snapshot.keys = {};
+  for (AliasRecord& alias : snapshot.aliases) {
     if (registry->aliases_.contains(
             ScopedIdView{alias.scope.account, alias.scope.region, alias.name})) {
       return Error{Error::Code::kCorrupt, "store returned alias " + alias.name + " twice"};

@@ -290,23 +290,21 @@ Error TooNew(int version) {
 // under the write lock, so two processes opening the same file never run a migration twice.
 // Sets `*done` when the database is already at `target` or later.
 Result<void> ApplyNext(sqlite3* db, int target, bool* done) {
-  auto txn = Transaction::Begin(db);
-  if (!txn) return txn.error();
-  auto version = SchemaVersion(db);
-  if (!version) return version.error();
-  if (*version > kLatestVersion) return TooNew(*version);
-  if (*version < 0) {
+  KMS_ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db));
+  KMS_ASSIGN_OR_RETURN(auto version, SchemaVersion(db));
+  if (version > kLatestVersion) return TooNew(version);
+  if (version < 0) {
     return Error{Error::Code::kCorrupt,
-                 "database schema version " + std::to_string(*version) + " is invalid"};
+                 "database schema version " + std::to_string(version) + " is invalid"};
   }
-  if (*version >= target) {
+  if (version >= target) {
     *done = true;
     return {};  // nothing written; the transaction rolls back
   }
   // An empty database bound for the latest version gets the latest schema in one step.
-  const bool fresh = *version == 0 && target == kLatestVersion;
+  const bool fresh = version == 0 && target == kLatestVersion;
   const std::string set_latest = "PRAGMA user_version = " + std::to_string(kLatestVersion);
-  const Migration& migration = kMigrations[static_cast<std::size_t>(*version)];
+  const Migration& migration = kMigrations[static_cast<std::size_t>(version)];
   const int produces = fresh ? kLatestVersion : migration.version;
   std::vector<const char*> steps;
   if (fresh) {
@@ -324,13 +322,12 @@ Result<void> ApplyNext(sqlite3* db, int target, bool* done) {
                                : "schema migration " + std::to_string(migration.version));
     }
   }
-  auto migrated = SchemaVersion(db);
-  if (!migrated) return migrated.error();
-  if (*migrated != produces) {
+  KMS_ASSIGN_OR_RETURN(auto migrated, SchemaVersion(db));
+  if (migrated != produces) {
     return Error{Error::Code::kIo, "schema migration " + std::to_string(produces) +
-                                       " left user_version at " + std::to_string(*migrated)};
+                                       " left user_version at " + std::to_string(migrated)};
   }
-  return txn->Commit();
+  return txn.Commit();
 }
 
 }  // namespace
@@ -354,10 +351,9 @@ Result<void> MigrateTo(sqlite3* db, int target) {
     return Error{Error::Code::kIo, "no schema version " + std::to_string(target)};
   }
   // Fast path without the write lock: an up-to-date database needs nothing.
-  auto version = SchemaVersion(db);
-  if (!version) return version.error();
-  if (*version > kLatestVersion) return TooNew(*version);
-  if (*version >= target && *version >= 0) return {};
+  KMS_ASSIGN_OR_RETURN(auto version, SchemaVersion(db));
+  if (version > kLatestVersion) return TooNew(version);
+  if (version >= target && version >= 0) return {};
   for (bool done = false; !done;) {
     KMS_TRY(ApplyNext(db, target, &done));
   }

@@ -5,10 +5,9 @@
 // sqlite3_finalize calls outside this file.
 //
 //   DbHandle db = ...;
-//   auto txn = Transaction::Begin(db.get());
-//   if (!txn) return txn.error();
+//   KMS_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db.get()));
 //   ... statements ...
-//   return txn->Commit();           // anything else (early return) rolls back
+//   return txn.Commit();           // anything else (early return) rolls back
 //
 // Thread-safety: none of these types is thread-safe; the owner of the connection serialises
 // access (SqliteStore holds its mutex around every use).

@@ -1,5 +1,7 @@
 #include "storage/sqlite_statement.hpp"
 
+#include "base/try.hpp"
+
 #include <cctype>
 #include <utility>
 
@@ -54,9 +56,8 @@ Result<bool> Statement::Step() {
 }
 
 Result<std::int64_t> Statement::Run() {
-  auto row = Step();
-  if (!row) return row.error();
-  if (*row) return Error{Error::Code::kIo, "step: statement returned a row; use Step()"};
+  KMS_ASSIGN_OR_RETURN(auto row, Step());
+  if (row) return Error{Error::Code::kIo, "step: statement returned a row; use Step()"};
   return static_cast<std::int64_t>(sqlite3_changes64(db_));
 }
 

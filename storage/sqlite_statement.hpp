@@ -4,14 +4,14 @@
 // (sqlite3_bind_*); SQL text is always a literal of this module, never assembled at run time.
 //
 //   StatementCache cache(db);
-//   auto stmt = cache.Prepare("SELECT name FROM aliases WHERE account = ?1 AND region = ?2");
-//   if (!stmt) return stmt.error();
-//   stmt->BindText(1, scope.account).BindText(2, scope.region);
+//   KMS_ASSIGN_OR_RETURN(Statement stmt,
+//                        cache.Prepare("SELECT name FROM aliases WHERE account = ?1 AND region =
+//                        ?2"));
+//   stmt.BindText(1, scope.account).BindText(2, scope.region);
 //   for (;;) {
-//     auto row = stmt->Step();
-//     if (!row) return row.error();
-//     if (!*row) break;
-//     Use(stmt->Text(0));
+//     KMS_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+//     if (!row) break;
+//     Use(stmt.Text(0));
 //   }                                  // ~Statement resets it and clears its bindings
 //
 // Thread-safety: none. A StatementCache belongs to one connection and is used under the
