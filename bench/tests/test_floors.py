@@ -8,6 +8,7 @@ import pytest
 
 from kmsdbench.context import Results
 from kmsdbench.floors import FLOORS, OPS, QUICK_RPS_FACTOR, QUICK_STARTUP_FACTOR, compare
+from kmsdbench.scenarios import ALL_SCENARIOS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -16,8 +17,14 @@ def test_every_row_is_complete():
     for name, floor in FLOORS.items():
         assert floor.name == name
         assert floor.op in OPS, name
-        assert floor.unit and floor.note, name
+        assert floor.unit and floor.note and floor.scenario, name
         assert floor.value > 0, name
+
+
+def test_every_scenario_named_is_one_of_the_suite():
+    for floor in FLOORS.values():
+        for scenario in floor.scenario.replace("(also with", ",").rstrip(")").split(","):
+            assert scenario.strip() in ALL_SCENARIOS, (floor.name, scenario)
 
 
 def test_the_issue_figures():
