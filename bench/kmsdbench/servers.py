@@ -111,7 +111,9 @@ class _Launched(Server):
         self.proc = self.process.proc
         ctx.registry.add(self.proc)
         try:
-            self.port = self.process.wait_listening(timeout)
+            # Draining stdout starts after the first request (start_draining): starting a
+            # thread here would land in the start-up figures.
+            self.port = self.process.wait_listening(timeout, drain=False)
         except LaunchError as e:
             self.ctx.registry.discard(self.proc)
             raise BenchError(str(e)) from None
@@ -148,6 +150,7 @@ class Kmsd(_Launched):
         self._launch(cmd, "kmsd", KMSD_LISTENING, timeout=600)
         self.health = self.client.health()  # the first served request (a fresh connection)
         t_first = time.perf_counter()
+        self.process.start_draining()
         self.t_line_ms = (self.process.line_at - self.process.spawned_at) * 1000
         self.t_first_ms = (t_first - self.process.spawned_at) * 1000
         self.rss_idle = procfs.rss_mib(self.pid)
@@ -171,6 +174,7 @@ class Reference(_Launched):
             self._launch(cmd, "reference", REFERENCE_LISTENING, timeout=30)
         except BenchError as e:
             raise BenchError("the reference server did not start (%s)" % e) from None
+        self.process.start_draining()
 
 
 class Moto(Server):

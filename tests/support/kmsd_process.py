@@ -13,7 +13,7 @@ kmsd binds the port itself (`--port 0`) and prints one line on stdout,
 `kmsd listening on http://HOST:PORT`, once it accepts connections; nothing else goes to stdout.
 The line is read straight from the pipe with a deadline (no thread in between, so start-up
 timings stay exact); later stdout lines, which kmsd should never write, are collected by a
-daemon thread and returned by `finish()`. stderr goes to a file, appended to, after a
+daemon thread (start_draining) and returned by `finish()`. stderr goes to a file, appended to, after a
 `==== start <command>` header.
 
 Not thread-safe: one owner drives a KmsdProcess.
@@ -85,9 +85,10 @@ class KmsdProcess:
                                          stdout=subprocess.PIPE, stderr=err, env=self.env,
                                          preexec_fn=self.preexec_fn)
 
-    def read_first_line(self, timeout: float) -> str | None:
+    def read_first_line(self, timeout: float, drain: bool = True) -> str | None:
         """The first stdout line (without its end of line), or None when none came within
-        `timeout` seconds or the process closed stdout first. Then starts collecting the rest."""
+        `timeout` seconds or the process closed stdout first. Then, with `drain`, starts
+        collecting the rest (see start_draining)."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.perf_counter() + timeout
@@ -108,19 +109,30 @@ class KmsdProcess:
             return None
         line, self._rest = buf.split(b"\n", 1)
         self.line_at = time.perf_counter()
-        self._drain = threading.Thread(target=self._collect, args=(fd,), daemon=True)
-        self._drain.start()
+        if drain:
+            self.start_draining()
         return line.decode("utf-8", "replace").rstrip("\r")
+
+    def start_draining(self) -> None:
+        """Collects later stdout on a daemon thread, so the pipe never fills. Starting a
+        thread waits until it runs, which costs milliseconds on a busy host: a caller that
+        times what comes right after the listening line passes drain=False and calls this
+        afterwards."""
+        if self._drain is None and self.proc is not None and self.proc.stdout is not None:
+            self._drain = threading.Thread(target=self._collect,
+                                           args=(self.proc.stdout.fileno(),), daemon=True)
+            self._drain.start()
 
     def start(self, timeout: float = 10.0) -> int:
         """spawn(), then wait_listening(timeout); returns the port."""
         self.spawn()
         return self.wait_listening(timeout)
 
-    def wait_listening(self, timeout: float) -> int:
+    def wait_listening(self, timeout: float, drain: bool = True) -> int:
         """Waits for the listening line; returns the port. Raises LaunchError (after killing
-        the process) when the line does not come within `timeout` seconds."""
-        line = self.read_first_line(timeout)
+        the process) when the line does not come within `timeout` seconds. `drain`: as for
+        read_first_line."""
+        line = self.read_first_line(timeout, drain)
         match = self.listening.search(line) if line is not None else None
         if match is None:
             rc = self.proc.poll() if self.proc else None
