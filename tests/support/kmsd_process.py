@@ -65,6 +65,7 @@ class KmsdProcess:
         self._rest = b""
         self._extra: list[bytes] = []
         self._drain: threading.Thread | None = None
+        self._eof = False  # stdout closed before a line came: the process is exiting
 
     # ---- start ---------------------------------------------------------------------------
     @property
@@ -76,7 +77,7 @@ class KmsdProcess:
         """Starts the process; does not wait for it."""
         assert not self.running(), f"{self.name} is already running"
         self.port = self.first_line = self.line_at = None
-        self._rest, self._extra, self._drain = b"", [], None
+        self._rest, self._extra, self._drain, self._eof = b"", [], None, False
         with open(self.stderr_path, "ab") as err:
             err.write(f"==== start {shlex.join(self.command)}\n".encode())
             err.flush()
@@ -102,6 +103,7 @@ class KmsdProcess:
                 continue
             chunk = os.read(fd, 4096)
             if not chunk:
+                self._eof = True
                 break
             buf += chunk
         if b"\n" not in buf:
@@ -118,7 +120,8 @@ class KmsdProcess:
         thread waits until it runs, which costs milliseconds on a busy host: a caller that
         times what comes right after the listening line passes drain=False and calls this
         afterwards."""
-        if self._drain is None and self.proc is not None and self.proc.stdout is not None:
+        if (self._drain is None and self.proc is not None and self.proc.stdout is not None
+                and not self.proc.stdout.closed):
             self._drain = threading.Thread(target=self._collect,
                                            args=(self.proc.stdout.fileno(),), daemon=True)
             self._drain.start()
@@ -135,7 +138,7 @@ class KmsdProcess:
         line = self.read_first_line(timeout, drain)
         match = self.listening.search(line) if line is not None else None
         if match is None:
-            rc = self.proc.poll() if self.proc else None
+            rc = self._exit_code_after_eof()
             if rc is None:
                 self.kill()
             self.finish()
@@ -145,6 +148,15 @@ class KmsdProcess:
         self.first_line = line
         self.port = int(match.group(1))
         return self.port
+
+    def _exit_code_after_eof(self) -> int | None:
+        """The exit code; after stdout's EOF the process is exiting, so give it a moment."""
+        if self._eof:
+            try:
+                return self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                return None
+        return self.proc.poll()
 
     def _collect(self, fd: int) -> None:
         while True:
