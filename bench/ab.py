@@ -12,48 +12,62 @@ bench/README.md) then lands on both binaries instead of on one, which is what a 
 two back-to-back bench/run invocations cannot promise.
 
 Needs wrk and taskset (scripts/setup.sh --bench). Every process it starts is stopped at the end.
+The servers start through tests/support/kmsd_process.py (the launcher bench/run and the e2e
+suite use); wrk's command, its output's parsing and the medians come from bench/kmsdbench.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import re
-import statistics
+import shutil
 import subprocess
+import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-LUA = REPO / "bench" / "wrk" / "kms.lua"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kmsdbench import parse, procfs, stats  # noqa: E402
+from kmsdbench.client import Client  # noqa: E402
+from kmsdbench.measure import wrk_command  # noqa: E402
+from kmsdbench.servers import KmsdProcess  # noqa: E402  (tests/support/kmsd_process.py)
 
 
-def call(port: int, target: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/", data=json.dumps(body).encode(),
-        headers={"X-Amz-Target": "TrentService." + target,
-                 "Content-Type": "application/x-amz-json-1.1"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def request_body(port: int, op: str) -> dict:
-    key = call(port, "CreateKey", {})["KeyMetadata"]["KeyId"]
+def request_body(client: Client, op: str) -> dict:
+    key = client.ok("CreateKey", {})["KeyMetadata"]["KeyId"]
     if op == "Decrypt":
-        blob = call(port, "Encrypt", {"KeyId": key, "Plaintext": "aGVsbG8gd29ybGQ="})
+        blob = client.ok("Encrypt", {"KeyId": key, "Plaintext": "aGVsbG8gd29ybGQ="})
         return {"CiphertextBlob": blob["CiphertextBlob"]}
     if op in ("GenerateDataKeyWithoutPlaintext", "GenerateDataKey"):
         return {"KeyId": key, "KeySpec": "AES_256"}
     if op == "Encrypt":
         return {"KeyId": key, "Plaintext": "aGVsbG8gd29ybGQ="}
     raise SystemExit(f"ab: unsupported --op {op}")
+
+
+def start_server(binary: str, work: Path, name: str) -> KmsdProcess:
+    """kmsd in memory, one io thread, pinned to core 0."""
+    proc = KmsdProcess(["taskset", "-c", "0", binary, "--in-memory", "--port", "0",
+                        "--threads", "1", "--log-level", "warn"], work / f"{name}.stderr")
+    proc.start(timeout=30)
+    return proc
+
+
+def one_run(server: KmsdProcess, op: str, bodies: Path, seconds: int, label: str) -> float:
+    """One wrk run against `server`; its server CPU per request, in µs."""
+    before = procfs.cpu_seconds(server.pid)
+    env = dict(os.environ, KMSD_TARGET=op, KMSD_BODIES=str(bodies))
+    out = subprocess.run(wrk_command(["taskset", "-c", "1"], server.port, seconds),
+                         env=env, capture_output=True, text=True, timeout=seconds + 30,
+                         stdin=subprocess.DEVNULL).stdout
+    used = procfs.cpu_seconds(server.pid) - before
+    result = parse.wrk_result(out)
+    if result is None:
+        raise SystemExit(f"ab: {label}: wrk failed: {out[-500:]}")
+    if result["errors_status"] + result["socket_errors"]:
+        raise SystemExit(f"ab: {label} had errors: {result}")
+    return used * 1e6 / result["requests"]
 
 
 def main() -> int:
@@ -65,44 +79,23 @@ def main() -> int:
     p.add_argument("--seconds", type=int, default=3)
     args = p.parse_args()
 
-    servers: dict[str, subprocess.Popen] = {}
-    ports: dict[str, int] = {}
+    servers: dict[str, KmsdProcess] = {}
     work = Path(tempfile.mkdtemp(prefix="kmsd-ab-"))
     try:
         bodies: dict[str, Path] = {}
         for name, binary in (("old", args.old), ("new", args.new)):
-            proc = subprocess.Popen(
-                ["taskset", "-c", "0", binary, "--in-memory", "--port", "0", "--threads", "1",
-                 "--log-level", "warn"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                text=True)
-            servers[name] = proc
-            line = proc.stdout.readline()
-            if "listening on" not in line:
-                raise SystemExit(f"ab: {binary} did not start: {line!r}")
-            ports[name] = int(line.rsplit(":", 1)[1])
+            servers[name] = start_server(binary, work, name)
+            client = Client(servers[name].port)
             bodies[name] = work / f"{name}.body"
-            bodies[name].write_text(json.dumps(request_body(ports[name], args.op)) + "\n")
+            bodies[name].write_text(json.dumps(request_body(client, args.op)) + "\n")
+            client.close()
 
         per_request: dict[str, list[float]] = {"old": [], "new": []}
         for i in range(args.pairs):
             for name in ("old", "new") if i % 2 == 0 else ("new", "old"):
-                before = cpu_seconds(servers[name].pid)
-                env = dict(os.environ, KMSD_TARGET=args.op, KMSD_BODIES=str(bodies[name]))
-                out = subprocess.run(
-                    ["taskset", "-c", "1", "wrk", "-t1", "-c16", f"-d{args.seconds}s", "-s",
-                     str(LUA), f"http://127.0.0.1:{ports[name]}/"],
-                    env=env, capture_output=True, text=True, timeout=args.seconds + 30,
-                    stdin=subprocess.DEVNULL).stdout
-                used = cpu_seconds(servers[name].pid) - before
-                result = json.loads(re.search(r"KMSD_RESULT (\{.*\})", out).group(1))
-                errors = sum(result.get(k, 0) for k in ("errors_connect", "errors_read",
-                                                        "errors_write", "errors_timeout",
-                                                        "errors_status"))
-                if errors:
-                    raise SystemExit(f"ab: {name} run {i + 1} had errors: {result}")
-                per_request[name].append(used * 1e6 / result["requests"])
-        medians = {name: statistics.median(values) for name, values in per_request.items()}
+                per_request[name].append(one_run(servers[name], args.op, bodies[name],
+                                                 args.seconds, f"{name} run {i + 1}"))
+        medians = {name: stats.median(values) for name, values in per_request.items()}
         for name in ("old", "new"):
             runs = " ".join(f"{v:.1f}" for v in per_request[name])
             print(f"{name}: {medians[name]:.2f} us/request (median of {args.pairs}; runs {runs})")
@@ -110,11 +103,8 @@ def main() -> int:
         return 0
     finally:
         for proc in servers.values():
-            proc.terminate()
-            proc.wait(timeout=10)
-        for f in work.iterdir():
-            f.unlink()
-        work.rmdir()
+            proc.terminate(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

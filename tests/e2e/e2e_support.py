@@ -1,6 +1,7 @@
 """Shared helpers for the kmsd end-to-end suite (imported by conftest.py and the test files).
 
-KmsdServer runs the real binary as a child process; raw() speaks HTTP/1.1 to it directly for
+KmsdServer runs the real binary as a child process (through KmsdProcess,
+tests/support/kmsd_process.py, the launcher bench/ uses too); raw() speaks HTTP/1.1 to it directly for
 the inputs an SDK would refuse to send; expect_error() runs a boto3 call that must fail.
 """
 from __future__ import annotations
@@ -9,13 +10,11 @@ import base64
 import http.client
 import json
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
-import threading
-import time
+import sys
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,9 @@ import botocore.config
 import botocore.exceptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
+from kmsd_process import KmsdProcess  # noqa: E402  (the launcher shared with bench/)
+
 KMSD_BIN = Path(os.environ.get("KMSD_BIN", REPO_ROOT / "build" / "server" / "kmsd"))
 
 ACCOUNT = "111122223333"
@@ -81,7 +83,9 @@ class KmsdServer:
     """One kmsd child process bound to 127.0.0.1 on a port the kernel picks.
 
     start() may be called again after stop()/kill9(); it reuses the same data dir (the port
-    usually changes, so build clients from .url after each start()).
+    usually changes, so build clients from .url after each start()). The process itself is a
+    KmsdProcess (tests/support/kmsd_process.py, shared with bench/); this class adds the
+    suite's defaults and its assertions.
     """
 
     def __init__(self, data_dir: Path | None, log_path: Path, extra_args: list[str] | None = None,
@@ -93,13 +97,14 @@ class KmsdServer:
         self.log_path = log_path
         self.extra_args = list(extra_args or [])
         self.env = env
-        self.proc: subprocess.Popen | None = None
+        self.process: KmsdProcess | None = None
         self.url: str | None = None
         self.port: int | None = None
         self.stdout_lines: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._reader: threading.Thread | None = None
-        self._log_file = None
+
+    @property
+    def proc(self) -> subprocess.Popen | None:
+        return self.process.proc if self.process is not None else None
 
     # ---- lifecycle -------------------------------------------------------------------------
     def args(self) -> list[str]:
@@ -111,35 +116,19 @@ class KmsdServer:
         return args + self.extra_args
 
     def start(self) -> "KmsdServer":
-        assert self.proc is None or self.proc.poll() is not None, "kmsd is already running"
+        assert not self.running(), "kmsd is already running"
         assert KMSD_BIN.exists(), (
             f"kmsd binary not found at {KMSD_BIN}; build it with `cmake -S . -B build && "
             f"cmake --build build --target kmsd` or set KMSD_BIN")
         self.stdout_lines = []
-        self._lines = queue.Queue()
-        self._log_file = open(self.log_path, "ab")
-        self._log_file.write(f"==== start {' '.join(self.args())}\n".encode())
-        self._log_file.flush()
-        self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._log_file, env=server_env(self.env),
-                                     preexec_fn=self.preexec_fn)
-        self._reader = threading.Thread(target=self._read_stdout, args=(self.proc, self._lines),
-                                        daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        line = None
-        while time.monotonic() < deadline:
-            try:
-                line = self._lines.get(timeout=0.05)
-                break
-            except queue.Empty:
-                if self.proc.poll() is not None and self._lines.empty():
-                    break
+        self.process = KmsdProcess(self.args(), self.log_path, env=server_env(self.env),
+                                   preexec_fn=self.preexec_fn)
+        self.process.spawn()
+        line = self.process.read_first_line(STARTUP_TIMEOUT_S)
         if line is None:
-            rc = self.proc.poll()
-            if rc is None:
-                self.proc.kill()
-                self.proc.wait()
+            rc = self.process.proc.poll()
+            self.process.kill()
+            self._finish()
             raise AssertionError(
                 f"kmsd did not print its listening line within {STARTUP_TIMEOUT_S}s "
                 f"(exit code {rc}); stderr:\n{self.log_tail()}")
@@ -150,64 +139,35 @@ class KmsdServer:
         self.url = f"http://127.0.0.1:{self.port}"
         return self
 
-    @staticmethod
-    def _read_stdout(proc: subprocess.Popen, lines: "queue.Queue[str | None]") -> None:
-        assert proc.stdout is not None
-        for raw_line in proc.stdout:
-            lines.put(raw_line.decode("utf-8", "replace").rstrip("\r\n"))
-        lines.put(None)
-
     def _finish(self) -> None:
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        while True:
-            try:
-                item = self._lines.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                self.stdout_lines.append(item)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
+        if self.process is not None:
+            self.stdout_lines = self.process.finish()
 
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.process is not None and self.process.running()
 
     def stop(self, timeout: float = 10.0, sig: int = signal.SIGTERM) -> int:
         """SIGTERM (or sig), wait, and require a clean exit (code 0)."""
-        assert self.proc is not None, "kmsd was never started"
-        assert self.proc.poll() is None, (
+        assert self.process is not None, "kmsd was never started"
+        assert self.process.running(), (
             f"kmsd died before stop() (exit code {self.proc.returncode}); stderr:\n{self.log_tail()}")
-        self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            self._finish()
+        rc = self.process.terminate(sig, timeout)
+        self._finish()
+        if rc is None:
             raise AssertionError(f"kmsd did not exit within {timeout}s of signal {sig}; stderr:\n"
                                  f"{self.log_tail()}")
-        self._finish()
         assert rc == 0, f"kmsd exited with {rc} after signal {sig} (expected 0); stderr:\n{self.log_tail()}"
         return rc
 
     def kill9(self) -> None:
-        assert self.proc is not None and self.proc.poll() is None, "kmsd is not running"
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        assert self.running(), "kmsd is not running"
+        self.process.terminate(signal.SIGKILL, 10)
         self._finish()
 
     def cleanup(self) -> None:
         """Teardown without assertions: whatever state the test left the process in."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None:
+        if self.process is not None:
+            self.process.terminate(signal.SIGTERM, 5)
             self._finish()
 
     def log_tail(self, n: int = 4000) -> str:
