@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "domain/vocabulary.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/ops.hpp"
 
@@ -22,9 +23,10 @@ constexpr std::int64_t kDefaultRotationPeriodDays = 365;
 // RotateKeyOnDemand), and other origins with "<arn> origin is <origin> which is not valid
 // for this operation."
 Result<void> RequireRotatable(const OpContext& ctx, const storage::KeyRecord& key) {
-  if (key.key_spec != "SYMMETRIC_DEFAULT") return KmsError::Unsupported({});
-  if (key.origin != "AWS_KMS") {
-    return KmsError::Unsupported(ctx.KeyArn(key.key_id) + " origin is " + key.origin +
+  if (key.key_spec != domain::KeySpec::kSymmetricDefault) return KmsError::Unsupported({});
+  if (key.origin != domain::Origin::kAwsKms) {
+    return KmsError::Unsupported(ctx.KeyArn(key.key_id) + " origin is " +
+                                 std::string(domain::WireName(key.origin)) +
                                  " which is not valid for this operation.");
   }
   return {};
