@@ -19,8 +19,9 @@
 //
 // Why a header of constexpr tables and no .cpp: WireName is an array index and is used on the
 // hot path of every response; static_asserts below prove at compile time that each table is
-// in enum order and complete, so WireName can index without a search. The one layer below
-// storage, crypto-facing code and ops: it includes only the standard library.
+// in enum order, so WireName can index without a search (tests/unit/domain checks that each
+// table is complete against the botocore model). The one layer below storage, crypto-facing
+// code and ops: it includes only the standard library.
 //
 // Errors: Parse returns std::nullopt for a name that is not in the table (case-sensitive, as
 // AWS is). WireName is total: every enumerator has a row.

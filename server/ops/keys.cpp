@@ -198,7 +198,7 @@ Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope, s
 }
 
 // CreateKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
-// Every key spec and usage AWS allows (key_specs.cpp), except ML_DSA_* when the OpenSSL in
+// Every key spec and usage AWS allows (domain/key_specs.cpp), except ML_DSA_* when the OpenSSL in
 // use lacks ML-DSA (before 3.5): UnsupportedOperationException naming the OpenSSL.
 // Deviation: only Origin AWS_KMS; other origins and custom key stores answer
 // UnsupportedOperationException.
