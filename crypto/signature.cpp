@@ -26,7 +26,7 @@ enum class Hash { kNone, kSha256, kSha384, kSha512, kSm3 };
 
 struct AlgorithmInfo {
   SigningAlgorithm algorithm;
-  std::string_view name;
+  std::string_view name;  // for error messages: the standard's name, not AWS's (domain/)
   Family family;
   Hash hash;                 // RAW messages are hashed with it (Ed25519: none of ours)
   std::size_t digest_bytes;  // the DIGEST length; 0: DIGEST not accepted
@@ -34,21 +34,21 @@ struct AlgorithmInfo {
 
 // In enumerator order.
 constexpr std::array<AlgorithmInfo, kSigningAlgorithmCount> kAlgorithms = {{
-    {SigningAlgorithm::kRsaPssSha256, "RSASSA_PSS_SHA_256", Family::kRsaPss, Hash::kSha256, 32},
-    {SigningAlgorithm::kRsaPssSha384, "RSASSA_PSS_SHA_384", Family::kRsaPss, Hash::kSha384, 48},
-    {SigningAlgorithm::kRsaPssSha512, "RSASSA_PSS_SHA_512", Family::kRsaPss, Hash::kSha512, 64},
-    {SigningAlgorithm::kRsaPkcs1Sha256, "RSASSA_PKCS1_V1_5_SHA_256", Family::kRsaPkcs1,
+    {SigningAlgorithm::kRsaPssSha256, "RSASSA-PSS/SHA-256", Family::kRsaPss, Hash::kSha256, 32},
+    {SigningAlgorithm::kRsaPssSha384, "RSASSA-PSS/SHA-384", Family::kRsaPss, Hash::kSha384, 48},
+    {SigningAlgorithm::kRsaPssSha512, "RSASSA-PSS/SHA-512", Family::kRsaPss, Hash::kSha512, 64},
+    {SigningAlgorithm::kRsaPkcs1Sha256, "RSASSA-PKCS1-v1_5/SHA-256", Family::kRsaPkcs1,
      Hash::kSha256, 32},
-    {SigningAlgorithm::kRsaPkcs1Sha384, "RSASSA_PKCS1_V1_5_SHA_384", Family::kRsaPkcs1,
+    {SigningAlgorithm::kRsaPkcs1Sha384, "RSASSA-PKCS1-v1_5/SHA-384", Family::kRsaPkcs1,
      Hash::kSha384, 48},
-    {SigningAlgorithm::kRsaPkcs1Sha512, "RSASSA_PKCS1_V1_5_SHA_512", Family::kRsaPkcs1,
+    {SigningAlgorithm::kRsaPkcs1Sha512, "RSASSA-PKCS1-v1_5/SHA-512", Family::kRsaPkcs1,
      Hash::kSha512, 64},
-    {SigningAlgorithm::kEcdsaSha256, "ECDSA_SHA_256", Family::kEcdsa, Hash::kSha256, 32},
-    {SigningAlgorithm::kEcdsaSha384, "ECDSA_SHA_384", Family::kEcdsa, Hash::kSha384, 48},
-    {SigningAlgorithm::kEcdsaSha512, "ECDSA_SHA_512", Family::kEcdsa, Hash::kSha512, 64},
-    {SigningAlgorithm::kEd25519Sha512, "ED25519_SHA_512", Family::kEd25519, Hash::kNone, 0},
-    {SigningAlgorithm::kEd25519PhSha512, "ED25519_PH_SHA_512", Family::kEd25519Ph, Hash::kNone, 64},
-    {SigningAlgorithm::kSm2Dsa, "SM2DSA", Family::kSm2, Hash::kSm3, 32},
+    {SigningAlgorithm::kEcdsaSha256, "ECDSA/SHA-256", Family::kEcdsa, Hash::kSha256, 32},
+    {SigningAlgorithm::kEcdsaSha384, "ECDSA/SHA-384", Family::kEcdsa, Hash::kSha384, 48},
+    {SigningAlgorithm::kEcdsaSha512, "ECDSA/SHA-512", Family::kEcdsa, Hash::kSha512, 64},
+    {SigningAlgorithm::kEd25519Sha512, "Ed25519", Family::kEd25519, Hash::kNone, 0},
+    {SigningAlgorithm::kEd25519PhSha512, "Ed25519ph", Family::kEd25519Ph, Hash::kNone, 64},
+    {SigningAlgorithm::kSm2Dsa, "GB/T 32918.2 with SM3", Family::kSm2, Hash::kSm3, 32},
 }};
 
 const AlgorithmInfo& InfoOf(SigningAlgorithm algorithm) {
@@ -380,15 +380,6 @@ Result<Prepared*> PreparedOf(CacheEntry& entry, const AlgorithmInfo& info, bool 
 }
 
 }  // namespace
-
-std::optional<SigningAlgorithm> SigningAlgorithmNamed(std::string_view name) {
-  for (const AlgorithmInfo& info : kAlgorithms) {
-    if (info.name == name) return info.algorithm;
-  }
-  return std::nullopt;
-}
-
-std::string_view NameOf(SigningAlgorithm algorithm) { return InfoOf(algorithm).name; }
 
 std::size_t DigestBytes(SigningAlgorithm algorithm) { return InfoOf(algorithm).digest_bytes; }
 

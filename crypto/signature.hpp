@@ -27,7 +27,6 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <string_view>
 
 #include "crypto/bytes.hpp"
@@ -36,6 +35,8 @@
 
 namespace kms::crypto {
 
+// The algorithms crypto implements. The AWS names in the comments are spelt, and mapped to
+// these, only by domain/ (vocabulary.hpp, key_specs.hpp): crypto knows no wire names.
 enum class SigningAlgorithm {
   kRsaPssSha256,     // RSASSA_PSS_SHA_256
   kRsaPssSha384,     // RSASSA_PSS_SHA_384
@@ -56,13 +57,6 @@ enum class MessageType {
   kRaw,     // hash, then sign
   kDigest,  // sign the given digest
 };
-
-// The algorithm AWS names `name` ("ECDSA_SHA_256"); nullopt for any other name, including
-// ML_DSA_SHAKE_256, which kmsd does not implement.
-std::optional<SigningAlgorithm> SigningAlgorithmNamed(std::string_view name);
-
-// The AWS name of `algorithm`.
-std::string_view NameOf(SigningAlgorithm algorithm);
 
 // The length a DIGEST message must have: the algorithm's hash length (32 for SHA-256 and SM3,
 // 48, 64). 0 for ED25519_SHA_512, which takes RAW messages only.

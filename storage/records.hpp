@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/vocabulary.hpp"
+
 namespace kms::storage {
 
 // An immutable text shared by reference. Copying one copies a pointer, and records loaded
@@ -74,12 +76,13 @@ struct KeyRecord {
   Scope scope;
   std::string key_id;  // UUID, or "mrk-" + 32 hex for multi-region keys
   std::string description;
-  std::string key_spec = "SYMMETRIC_DEFAULT";
-  std::string key_usage = "ENCRYPT_DECRYPT";
-  std::string origin = "AWS_KMS";
-  std::string key_manager = "CUSTOMER";
-  std::string key_state = "Enabled";  // Enabled | Disabled | PendingDeletion | PendingImport | ...
-  std::int64_t creation_date = 0;     // epoch seconds
+  // Typed (domain/vocabulary.hpp); sqlite_store.cpp stores their wire names as text.
+  domain::KeySpec key_spec = domain::KeySpec::kSymmetricDefault;
+  domain::KeyUsage key_usage = domain::KeyUsage::kEncryptDecrypt;
+  domain::Origin origin = domain::Origin::kAwsKms;
+  domain::KeyManager key_manager = domain::KeyManager::kCustomer;
+  domain::KeyState key_state = domain::KeyState::kEnabled;
+  std::int64_t creation_date = 0;  // epoch seconds
   std::optional<std::int64_t> deletion_date;
   std::optional<int> pending_window_days;
   bool multi_region = false;
@@ -92,7 +95,7 @@ struct KeyRecord {
   std::uint32_t current_material_version = 0;
   friend bool operator==(const KeyRecord&, const KeyRecord&) = default;
 
-  bool Enabled() const { return key_state == "Enabled"; }
+  bool Enabled() const { return key_state == domain::KeyState::kEnabled; }
 };
 
 struct AliasRecord {

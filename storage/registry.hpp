@@ -10,7 +10,7 @@
 //     auto writer = registry->BeginWrite();                   // one writer at a time
 //     Registry::KeyPtr current = registry->FindKey(scope, key_id);
 //     KeyRecord changed = *current;                           // copy, modify, replace
-//     changed.key_state = "Disabled";
+//     changed.key_state = domain::KeyState::kDisabled;
 //     if (auto r = writer.UpdateKey(std::move(changed)); !r) return Translate(r.error());
 //   }
 //   registry->WhenDurable({begin, registry->LastChange()},    // begin: LastChange() at start

@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "domain/vocabulary.hpp"
 #include "storage/schema.hpp"
 
 namespace kms::storage {
@@ -164,11 +165,11 @@ Result<std::int64_t> RunStatement(StatementCache& stmts, std::string_view sql, B
 void BindKeyColumns(Statement& stmt, const KeyRecord& key) {
   BindScoped(stmt, key.scope, key.key_id)
       .BindText(4, key.description)
-      .BindText(5, key.key_spec)
-      .BindText(6, key.key_usage)
-      .BindText(7, key.origin)
-      .BindText(8, key.key_manager)
-      .BindText(9, key.key_state)
+      .BindText(5, domain::WireName(key.key_spec))
+      .BindText(6, domain::WireName(key.key_usage))
+      .BindText(7, domain::WireName(key.origin))
+      .BindText(8, domain::WireName(key.key_manager))
+      .BindText(9, domain::WireName(key.key_state))
       .BindInt(10, key.creation_date)
       .BindOptionalInt(11, key.deletion_date)
       .BindOptionalInt(12, key.pending_window_days)
@@ -269,6 +270,18 @@ Result<std::optional<T>> ReadOptionalNarrow(const Statement& stmt, int column,
   return std::optional<T>(*v);
 }
 
+// The enumerator stored as its wire name in `column` of a keys row (the SQLite edge of the
+// vocabulary). kCorrupt for a text that names none: a database written by a newer kmsd, or
+// edited by hand, must not load as some other state or spec.
+template <class E>
+Result<E> ReadWireName(const Statement& row, int column, std::string_view what,
+                       const KeyRecord& key) {
+  const std::string_view text = row.TextView(column);
+  if (auto value = domain::Parse<E>(text)) return *value;
+  return Corrupt("key " + key.key_id + " has an unknown " + std::string(what) + " '" +
+                 std::string(text) + "'");
+}
+
 // Fills `key` from a kSelectKeys row. assign() from views: the defaults of a new KeyRecord
 // already hold the usual values' capacity, so most fields are copied without allocating.
 Result<void> ReadKeyRow(const Statement& row, KeyRecord& key) {
@@ -276,11 +289,12 @@ Result<void> ReadKeyRow(const Statement& row, KeyRecord& key) {
   key.scope.region.assign(row.TextView(1));
   key.key_id.assign(row.TextView(2));
   key.description.assign(row.TextView(3));
-  key.key_spec.assign(row.TextView(4));
-  key.key_usage.assign(row.TextView(5));
-  key.origin.assign(row.TextView(6));
-  key.key_manager.assign(row.TextView(7));
-  key.key_state.assign(row.TextView(8));
+  KMS_ASSIGN_OR_RETURN(key.key_spec, ReadWireName<domain::KeySpec>(row, 4, "key_spec", key));
+  KMS_ASSIGN_OR_RETURN(key.key_usage, ReadWireName<domain::KeyUsage>(row, 5, "key_usage", key));
+  KMS_ASSIGN_OR_RETURN(key.origin, ReadWireName<domain::Origin>(row, 6, "origin", key));
+  KMS_ASSIGN_OR_RETURN(key.key_manager,
+                       ReadWireName<domain::KeyManager>(row, 7, "key_manager", key));
+  KMS_ASSIGN_OR_RETURN(key.key_state, ReadWireName<domain::KeyState>(row, 8, "key_state", key));
   key.creation_date = row.Int(9);
   key.deletion_date = row.OptionalInt(10);
   auto pending = ReadOptionalNarrow<int>(row, 11, "pending_window_days");

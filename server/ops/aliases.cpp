@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "domain/key_specs.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/ops.hpp"
 
@@ -67,8 +68,14 @@ std::optional<storage::AliasRecord> FindLiveAlias(const OpContext& ctx, std::str
 
 // "Same type" as AWS documents it for UpdateAlias: symmetric, asymmetric or HMAC.
 std::string_view KeyType(const storage::KeyRecord& key) {
-  if (key.key_spec == "SYMMETRIC_DEFAULT") return "symmetric";
-  if (key.key_spec.starts_with("HMAC_")) return "HMAC";
+  switch (domain::SpecInfo(key.key_spec).family) {
+    case domain::KeyFamily::kSymmetric:
+      return "symmetric";
+    case domain::KeyFamily::kHmac:
+      return "HMAC";
+    case domain::KeyFamily::kAsymmetric:
+      break;
+  }
   return "asymmetric";
 }
 
@@ -125,8 +132,9 @@ Result<void> UpdateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
     return KmsError::Validation(
         "Alias " + ctx.AliasArn(name) + " cannot be associated with " + ctx.KeyArn(target->key_id) +
         ": the new key must have the same key type and key usage as the current key (" +
-        std::string(KeyType(*current)) + ", " + current->key_usage + "), but it is " +
-        std::string(KeyType(*target)) + ", " + target->key_usage + ".");
+        std::string(KeyType(*current)) + ", " + std::string(domain::WireName(current->key_usage)) +
+        "), but it is " + std::string(KeyType(*target)) + ", " +
+        std::string(domain::WireName(target->key_usage)) + ".");
   }
 
   alias->target_key_id = target->key_id;

@@ -12,6 +12,7 @@
 // Thread-safety: handlers may run concurrently; they only read the registry.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@
 #include "crypto/encryption_context.hpp"
 #include "crypto/key_pair.hpp"
 #include "crypto/random.hpp"
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
@@ -101,15 +104,14 @@ Result<void> GenerateDataKeyImpl(OpContext& ctx, const JsonIn& in, JsonOut& out,
 // guards the handler with the same kind of message (ML-DSA specs are key specs, not data key
 // pair specs).
 Result<crypto::KeyPairType> DataKeyPairType(std::string_view spec) {
-  const KeySpecInfo* info = FindKeySpec(spec);
-  if (info == nullptr || info->family != KeyFamily::kAsymmetric || spec.starts_with("ML_DSA")) {
+  const std::optional<domain::KeySpec> parsed = domain::Parse<domain::KeySpec>(spec);
+  if (!parsed || !domain::SpecInfo(*parsed).IsDataKeyPairSpec()) {
     return KmsError::Validation(
         "1 validation error detected: Value '" + std::string(spec) +
-        "' at 'keyPairSpec' failed to satisfy constraint: Member must satisfy enum value set: "
-        "[RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, "
-        "ECC_SECG_P256K1, SM2, ECC_NIST_EDWARDS25519]");
+        "' at 'keyPairSpec' failed to satisfy constraint: Member must satisfy enum value set: " +
+        domain::DataKeyPairSpecList());
   }
-  return info->pair_type;
+  return domain::SpecInfo(*parsed).pair_type;
 }
 
 Result<void> GenerateDataKeyPairImpl(OpContext& ctx, const JsonIn& in, JsonOut& out,

@@ -27,6 +27,8 @@
 #include "crypto/bytes.hpp"
 #include "crypto/ciphertext_blob.hpp"
 #include "crypto/encryption_context.hpp"
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/asymmetric.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
@@ -36,10 +38,7 @@
 namespace kms::ops {
 namespace {
 
-constexpr std::string_view kRsaOaepSha1 = "RSAES_OAEP_SHA_1";
-constexpr std::string_view kSm2Pke = "SM2PKE";
-// AWS's documented SM2PKE plaintext limit (Encrypt API reference).
-constexpr std::size_t kSm2MaxPlaintextBytes = 1024;
+using domain::EncryptionAlgorithm;
 
 KmsError IncorrectKey() {
   return {server::ErrorCode::kIncorrectKey,
@@ -59,39 +58,29 @@ KmsError FromOpenError(const crypto::Error& error) {
 
 // RSA_* or SM2 with ENCRYPT_DECRYPT usage: encrypted with a public-key algorithm.
 bool IsAsymmetricEncryptionKey(const storage::KeyRecord& key) {
-  if (key.key_spec == kSymmetricDefault || key.key_usage != kEncryptDecrypt) return false;
-  const KeySpecInfo* spec = FindKeySpec(key.key_spec);
-  return spec != nullptr && spec->family == KeyFamily::kAsymmetric;
+  return key.key_usage == domain::KeyUsage::kEncryptDecrypt &&
+         domain::SpecInfo(key.key_spec).family == KeyFamily::kAsymmetric;
 }
 
-// `algorithm` was checked against the key by CheckEncryptionAlgorithm.
-crypto::AsymmetricCipher CipherOf(std::string_view algorithm) {
-  if (algorithm == kRsaOaepSha1) return crypto::AsymmetricCipher::kRsaOaepSha1;
-  if (algorithm == kSm2Pke) return crypto::AsymmetricCipher::kSm2;
-  return crypto::AsymmetricCipher::kRsaOaepSha256;
-}
-
-// The largest plaintext AWS encrypts with `algorithm` under a key of `key_spec`: for RSA-OAEP
-// the modulus bytes - 2 * hash bytes - 2 (RSA_2048: 214 with SHA-1, 190 with SHA-256).
-std::size_t MaxPlaintextBytes(std::string_view key_spec, std::string_view algorithm) {
-  if (algorithm == kSm2Pke) return kSm2MaxPlaintextBytes;
-  std::size_t modulus_bytes = 256;
-  if (key_spec == "RSA_3072") modulus_bytes = 384;
-  if (key_spec == "RSA_4096") modulus_bytes = 512;
-  const std::size_t hash_bytes = algorithm == kRsaOaepSha1 ? 20 : 32;
-  return modulus_bytes - 2 * hash_bytes - 2;
+// crypto's cipher for an asymmetric `algorithm` (checked against the key by
+// CheckEncryptionAlgorithm, so never SYMMETRIC_DEFAULT).
+Result<crypto::AsymmetricCipher> CipherFor(EncryptionAlgorithm algorithm) {
+  if (auto cipher = domain::CipherOf(algorithm)) return *cipher;
+  return KmsError::Internal("kmsd has no public-key cipher for " +
+                            std::string(domain::WireName(algorithm)) + ".");
 }
 
 // ValidationException "Algorithm RSAES_OAEP_SHA_1 and key spec RSA_2048 cannot encrypt data
 // larger than 214 bytes." (KMS_FACTS §4; the SM2PKE variant follows the same pattern, not pinned).
-Result<void> CheckPlaintextLimit(const storage::KeyRecord& key, std::string_view algorithm,
+// The limits are domain::MaxPlaintextBytes.
+Result<void> CheckPlaintextLimit(const storage::KeyRecord& key, EncryptionAlgorithm algorithm,
                                  std::size_t plaintext_bytes) {
-  if (algorithm == kSymmetricDefault) return {};
-  const std::size_t limit = MaxPlaintextBytes(key.key_spec, algorithm);
-  if (plaintext_bytes <= limit) return {};
-  return KmsError::Validation("Algorithm " + std::string(algorithm) + " and key spec " +
-                              key.key_spec + " cannot encrypt data larger than " +
-                              std::to_string(limit) + " bytes.");
+  const std::optional<std::size_t> limit = domain::MaxPlaintextBytes(key.key_spec, algorithm);
+  if (!limit || plaintext_bytes <= *limit) return {};
+  return KmsError::Validation("Algorithm " + std::string(domain::WireName(algorithm)) +
+                              " and key spec " + std::string(domain::WireName(key.key_spec)) +
+                              " cannot encrypt data larger than " + std::to_string(*limit) +
+                              " bytes.");
 }
 
 // AWS documents that its asymmetric encryption algorithms take no encryption context. The error
@@ -102,7 +91,7 @@ Result<void> RequireNoContext(const storage::KeyRecord& key,
   if (context.empty()) return {};
   return KmsError::Validation(std::string(member) +
                               " is not supported with asymmetric KMS keys (key spec " +
-                              key.key_spec + ").");
+                              std::string(domain::WireName(key.key_spec)) + ").");
 }
 
 // The key and material version that sealed a ciphertext blob.
@@ -131,7 +120,7 @@ Result<BlobKey> FindBlobKey(const OpContext& ctx, crypto::ByteView blob,
     if ((*named).value()->key_id != key->key_id) return IncorrectKey();
   }
   KMS_TRY(RequireEnabled(ctx, *key));
-  KMS_TRY(RequireUsage(ctx, *key, kEncryptDecrypt, operation));
+  KMS_TRY(RequireUsage(ctx, *key, domain::KeyUsage::kEncryptDecrypt, operation));
 
   const storage::KeyMaterial* material = FindMaterial(*key, header->material_version);
   if (material == nullptr) return KmsError::InvalidCiphertext();
@@ -141,7 +130,7 @@ Result<BlobKey> FindBlobKey(const OpContext& ctx, crypto::ByteView blob,
 // The key a ciphertext is opened with, and how.
 struct Source {
   KeyPtr key;
-  std::string_view algorithm;                      // SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, ...
+  EncryptionAlgorithm algorithm{};                 // SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, ...
   const storage::KeyMaterial* material = nullptr;  // symmetric only: the version that sealed it
 };
 
@@ -159,13 +148,14 @@ Result<Source> FindSource(const OpContext& ctx, crypto::ByteView blob,
     if (*named && IsAsymmetricEncryptionKey(*named->value())) {
       KeyPtr key = std::move(named->value());
       KMS_TRY(RequireEnabled(ctx, *key));
-      KMS_ASSIGN_OR_RETURN(std::string_view checked, CheckEncryptionAlgorithm(*key, algorithm));
+      KMS_ASSIGN_OR_RETURN(EncryptionAlgorithm checked, CheckEncryptionAlgorithm(*key, algorithm));
       KMS_TRY(RequireNoContext(*key, context, context_member));
       return Source{std::move(key), checked, nullptr};
     }
   }
   KMS_ASSIGN_OR_RETURN(BlobKey found, FindBlobKey(ctx, blob, named ? &*named : nullptr, operation));
-  KMS_ASSIGN_OR_RETURN(std::string_view checked, CheckEncryptionAlgorithm(*found.key, algorithm));
+  KMS_ASSIGN_OR_RETURN(EncryptionAlgorithm checked,
+                       CheckEncryptionAlgorithm(*found.key, algorithm));
   return Source{std::move(found.key), checked, found.material};
 }
 
@@ -177,21 +167,22 @@ Result<crypto::SecureBytes> OpenSource(const OpContext& ctx, const Source& sourc
     if (!plaintext) return FromOpenError(plaintext.error());
     return std::move(*plaintext);
   }
+  KMS_ASSIGN_OR_RETURN(crypto::AsymmetricCipher cipher, CipherFor(source.algorithm));
   KMS_ASSIGN_OR_RETURN(crypto::Pkey pkey, PrivateKeyOf(ctx, *source.key));
-  auto plaintext = crypto::AsymmetricDecrypt(pkey.get(), CipherOf(source.algorithm), blob);
+  auto plaintext = crypto::AsymmetricDecrypt(pkey.get(), cipher, blob);
   if (!plaintext) return FromOpenError(plaintext.error());
   return std::move(*plaintext);
 }
 
 // Encrypt's and ReEncrypt's checks of the destination key (already resolved and enabled):
 // usage, algorithm, context. Returns the algorithm to seal with.
-Result<std::string_view> CheckDestination(const OpContext& ctx, const storage::KeyRecord& key,
-                                          std::optional<std::string_view> algorithm,
-                                          const crypto::EncryptionContext& context,
-                                          std::string_view context_member,
-                                          std::string_view operation) {
+Result<EncryptionAlgorithm> CheckDestination(const OpContext& ctx, const storage::KeyRecord& key,
+                                             std::optional<std::string_view> algorithm,
+                                             const crypto::EncryptionContext& context,
+                                             std::string_view context_member,
+                                             std::string_view operation) {
   if (IsAsymmetricEncryptionKey(key)) {
-    KMS_ASSIGN_OR_RETURN(std::string_view checked, CheckEncryptionAlgorithm(key, algorithm));
+    KMS_ASSIGN_OR_RETURN(EncryptionAlgorithm checked, CheckEncryptionAlgorithm(key, algorithm));
     KMS_TRY(RequireNoContext(key, context, context_member));
     return checked;
   }
@@ -205,15 +196,17 @@ struct Sealed {
 };
 
 // Encrypts under `key` with the checked `algorithm`.
-Result<Sealed> Seal(const OpContext& ctx, const storage::KeyRecord& key, std::string_view algorithm,
-                    crypto::ByteView plaintext, const crypto::EncryptionContext& context) {
-  if (algorithm == kSymmetricDefault) {
+Result<Sealed> Seal(const OpContext& ctx, const storage::KeyRecord& key,
+                    EncryptionAlgorithm algorithm, crypto::ByteView plaintext,
+                    const crypto::EncryptionContext& context) {
+  if (algorithm == EncryptionAlgorithm::kSymmetricDefault) {
     KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, key, plaintext, context));
     return Sealed{std::move(sealed.blob), sealed.material};
   }
   KMS_TRY(CheckPlaintextLimit(key, algorithm, plaintext.size()));
+  KMS_ASSIGN_OR_RETURN(crypto::AsymmetricCipher cipher, CipherFor(algorithm));
   KMS_ASSIGN_OR_RETURN(crypto::Pkey pkey, PrivateKeyOf(ctx, key));
-  auto blob = crypto::AsymmetricEncrypt(pkey.get(), CipherOf(algorithm), plaintext);
+  auto blob = crypto::AsymmetricEncrypt(pkey.get(), cipher, plaintext);
   if (!blob) return KmsError::Internal("encryption failed: " + blob.error().message);
   return Sealed{std::move(*blob), nullptr};
 }
@@ -236,7 +229,7 @@ Result<void> Encrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
                        in.OptionalStringMap("EncryptionContext"));
 
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
-  KMS_ASSIGN_OR_RETURN(std::string_view algorithm,
+  KMS_ASSIGN_OR_RETURN(EncryptionAlgorithm algorithm,
                        CheckDestination(ctx, *key, in.OptionalString("EncryptionAlgorithm"),
                                         context, "EncryptionContext", "Encrypt"));
   KMS_TRY(CheckPlaintextLimit(*key, algorithm, plaintext.size()));
@@ -245,7 +238,7 @@ Result<void> Encrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(Sealed sealed, Seal(ctx, *key, algorithm, plaintext, context));
   out.Blob("CiphertextBlob", sealed.blob);
   out.String("KeyId", ctx.KeyArn(key->key_id));
-  out.String("EncryptionAlgorithm", algorithm);
+  out.String("EncryptionAlgorithm", domain::WireName(algorithm));
   return {};
 }
 
@@ -270,7 +263,7 @@ Result<void> Decrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(crypto::SecureBytes plaintext, OpenSource(ctx, source, blob, context));
   out.String("KeyId", ctx.KeyArn(source.key->key_id));
   out.Blob("Plaintext", plaintext);
-  out.String("EncryptionAlgorithm", source.algorithm);
+  out.String("EncryptionAlgorithm", domain::WireName(source.algorithm));
   WriteKeyMaterialId(out, "KeyMaterialId", source.material);
   return {};
 }
@@ -295,7 +288,7 @@ Result<void> ReEncrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
                                   "SourceEncryptionContext", "ReEncrypt"));
   KMS_ASSIGN_OR_RETURN(KeyPtr destination, ResolveUsableKey(ctx, destination_ref));
   KMS_ASSIGN_OR_RETURN(
-      std::string_view destination_algorithm,
+      EncryptionAlgorithm destination_algorithm,
       CheckDestination(ctx, *destination, in.OptionalString("DestinationEncryptionAlgorithm"),
                        destination_context, "DestinationEncryptionContext", "ReEncrypt"));
   KMS_TRY(CheckDryRun(in));
@@ -308,8 +301,8 @@ Result<void> ReEncrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   out.Blob("CiphertextBlob", sealed.blob);
   out.String("SourceKeyId", ctx.KeyArn(source.key->key_id));
   out.String("KeyId", ctx.KeyArn(destination->key_id));
-  out.String("SourceEncryptionAlgorithm", source.algorithm);
-  out.String("DestinationEncryptionAlgorithm", destination_algorithm);
+  out.String("SourceEncryptionAlgorithm", domain::WireName(source.algorithm));
+  out.String("DestinationEncryptionAlgorithm", domain::WireName(destination_algorithm));
   WriteKeyMaterialId(out, "SourceKeyMaterialId", source.material);
   WriteKeyMaterialId(out, "DestinationKeyMaterialId", sealed.material);
   return {};

@@ -17,15 +17,13 @@
 #include <string_view>
 
 #include "crypto/bytes.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/asymmetric.hpp"
 #include "server/ops/key_lookup.hpp"
-#include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
 
 namespace kms::ops {
 namespace {
-
-constexpr std::string_view kKeyAgreement = "KEY_AGREEMENT";
 
 // crypto -> KMS: an unusable public key is an empty ValidationException; anything else is a
 // kmsd fault.
@@ -48,10 +46,10 @@ Result<void> DeriveSharedSecret(OpContext& ctx, const JsonIn& in, JsonOut& out) 
   if (in.Has("Recipient")) return RecipientUnsupported();
 
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
-  KMS_TRY(RequireUsage(ctx, *key, kKeyAgreement, "DeriveSharedSecret"));
+  KMS_TRY(RequireUsage(ctx, *key, domain::KeyUsage::kKeyAgreement, "DeriveSharedSecret"));
   // The model allows only ECDH, which every KEY_AGREEMENT spec lists: this guards the handler.
-  KMS_ASSIGN_OR_RETURN(std::string_view checked,
-                       RequireListedAlgorithm(*key, kKeyAgreement, algorithm));
+  KMS_ASSIGN_OR_RETURN(domain::KeyAgreementAlgorithm checked,
+                       RequireListedAlgorithm<domain::KeyAgreementAlgorithm>(*key, algorithm));
   KMS_ASSIGN_OR_RETURN(crypto::Pkey own, PrivateKeyOf(ctx, *key));
   auto peer = crypto::ParsePeerPublicKey(own.get(), public_key);
   if (!peer) return FromKeyAgreementError(peer.error());
@@ -61,8 +59,8 @@ Result<void> DeriveSharedSecret(OpContext& ctx, const JsonIn& in, JsonOut& out) 
   if (!secret) return FromKeyAgreementError(secret.error());
   out.String("KeyId", ctx.KeyArn(key->key_id));
   out.Blob("SharedSecret", *secret);
-  out.String("KeyAgreementAlgorithm", checked);
-  out.String("KeyOrigin", key->origin);
+  out.String("KeyAgreementAlgorithm", domain::WireName(checked));
+  out.String("KeyOrigin", domain::WireName(key->origin));
   return {};
 }
 

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include "server/ops/key_specs.hpp"
-
 namespace kms::ops {
 namespace {
 
@@ -31,9 +29,9 @@ Result<KeyPtr> FindByAlias(const OpContext& ctx, std::string_view alias_name) {
 }
 
 // The words AWS uses for a state in "<arn> is <words>.": PendingDeletion -> "pending deletion".
-std::string StateWords(std::string_view state) {
+std::string StateWords(domain::KeyState state) {
   std::string out;
-  for (char c : state) {
+  for (char c : domain::WireName(state)) {
     if (std::isupper(static_cast<unsigned char>(c)) && !out.empty()) out += ' ';
     out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
@@ -53,7 +51,8 @@ bool IsWellFormedKeyId(std::string_view id) {
 }
 
 bool IsGone(const storage::KeyRecord& key, std::int64_t now) {
-  return key.key_state == "PendingDeletion" && key.deletion_date && *key.deletion_date <= now;
+  return key.key_state == domain::KeyState::kPendingDeletion && key.deletion_date &&
+         *key.deletion_date <= now;
 }
 
 Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms) {
@@ -104,18 +103,19 @@ Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForm
 
 KmsError KeyStateError(const OpContext& ctx, const storage::KeyRecord& key) {
   const std::string text = ctx.KeyArn(key.key_id) + " is " + StateWords(key.key_state) + ".";
-  if (key.key_state == "Disabled") return {server::ErrorCode::kDisabled, text};
+  if (key.key_state == domain::KeyState::kDisabled) return {server::ErrorCode::kDisabled, text};
   return KmsError::InvalidState(text);
 }
 
 Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key) {
-  if (key.key_state != "Enabled") return KeyStateError(ctx, key);
+  if (key.key_state != domain::KeyState::kEnabled) return KeyStateError(ctx, key);
   return {};
 }
 
 Result<void> RequireNotPendingDeletion(const OpContext& ctx, const storage::KeyRecord& key) {
-  if (key.key_state == "Enabled" || key.key_state == "Disabled" ||
-      key.key_state == "PendingImport") {
+  using domain::KeyState;
+  if (key.key_state == KeyState::kEnabled || key.key_state == KeyState::kDisabled ||
+      key.key_state == KeyState::kPendingImport) {
     return {};
   }
   return KeyStateError(ctx, key);
@@ -128,22 +128,18 @@ Result<KeyPtr> ResolveUsableKey(const OpContext& ctx, std::string_view ref) {
 }
 
 Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
-                          std::string_view usage, std::string_view operation) {
+                          domain::KeyUsage usage, std::string_view operation) {
   if (key.key_usage == usage) return {};
   return KmsError{server::ErrorCode::kInvalidKeyUsage,
-                  ctx.KeyArn(key.key_id) + " key usage is " + key.key_usage +
-                      " which is not valid for " + std::string(operation) + "."};
+                  ctx.KeyArn(key.key_id) + " key usage is " +
+                      std::string(domain::WireName(key.key_usage)) + " which is not valid for " +
+                      std::string(operation) + "."};
 }
 
-Result<std::string_view> RequireListedAlgorithm(const storage::KeyRecord& key,
-                                                std::string_view usage,
-                                                std::string_view algorithm) {
-  for (std::string_view listed : AlgorithmsFor(key.key_spec, usage)) {
-    if (listed == algorithm) return listed;
-  }
-  return KmsError{server::ErrorCode::kInvalidKeyUsage, "Algorithm " + std::string(algorithm) +
-                                                           " is incompatible with key spec " +
-                                                           key.key_spec + "."};
+KmsError IncompatibleAlgorithm(const storage::KeyRecord& key, std::string_view algorithm) {
+  return KmsError{server::ErrorCode::kInvalidKeyUsage,
+                  "Algorithm " + std::string(algorithm) + " is incompatible with key spec " +
+                      std::string(domain::WireName(key.key_spec)) + "."};
 }
 
 KmsError RecipientUnsupported() {

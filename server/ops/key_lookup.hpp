@@ -7,9 +7,12 @@
 // Thread-safety: stateless functions over the thread-safe registry.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/context.hpp"
 #include "server/protocol/json_io.hpp"
 #include "server/protocol/result.hpp"
@@ -55,13 +58,25 @@ Result<KeyPtr> ResolveUsableKey(const OpContext& ctx, std::string_view ref);
 
 // InvalidKeyUsageException "<arn> key usage is <usage> which is not valid for <operation>."
 Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
-                          std::string_view usage, std::string_view operation);
+                          domain::KeyUsage usage, std::string_view operation);
 
-// `algorithm` as key_specs.hpp lists it for the key's spec with `usage` (the returned view is
-// the table's, so it outlives the request). Otherwise InvalidKeyUsageException
-// "Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_224." (KMS_FACTS §9).
-Result<std::string_view> RequireListedAlgorithm(const storage::KeyRecord& key,
-                                                std::string_view usage, std::string_view algorithm);
+// InvalidKeyUsageException "Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_224."
+// (KMS_FACTS §9), for the request's algorithm text `algorithm`.
+KmsError IncompatibleAlgorithm(const storage::KeyRecord& key, std::string_view algorithm);
+
+// The request's algorithm member `name` parsed as an E (EncryptionAlgorithm, SigningAlgorithm,
+// MacAlgorithm, KeyAgreementAlgorithm), if domain/key_specs.hpp lists it for the key's spec.
+// Otherwise, a name that is no algorithm included (model validation refuses those first),
+// IncompatibleAlgorithm.
+template <class E>
+Result<E> RequireListedAlgorithm(const storage::KeyRecord& key, std::string_view name) {
+  if (const std::optional<E> algorithm = domain::Parse<E>(name)) {
+    for (E listed : domain::SpecInfo(key.key_spec).Algorithms<E>()) {
+      if (listed == *algorithm) return listed;
+    }
+  }
+  return IncompatibleAlgorithm(key, name);
+}
 
 // UnsupportedOperationException for a request with Recipient (Nitro Enclaves attestation),
 // which kmsd does not support: Decrypt, GenerateDataKey, GenerateDataKeyPair, GenerateRandom,

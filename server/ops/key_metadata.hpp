@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "domain/vocabulary.hpp"
 #include "server/ops/context.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
@@ -31,15 +32,15 @@ inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key
   out.Timestamp("CreationDate", key.creation_date);
   out.Bool("Enabled", key.Enabled());
   out.String("Description", key.description);
-  out.String("KeyUsage", key.key_usage);
-  out.String("KeyState", key.key_state);
-  if (key.key_state == "PendingDeletion" && key.deletion_date) {
+  out.String("KeyUsage", domain::WireName(key.key_usage));
+  out.String("KeyState", domain::WireName(key.key_state));
+  if (key.key_state == domain::KeyState::kPendingDeletion && key.deletion_date) {
     out.Timestamp("DeletionDate", *key.deletion_date);
   }
-  out.String("Origin", key.origin);
-  out.String("KeyManager", key.key_manager);
-  out.String("CustomerMasterKeySpec", key.key_spec);
-  out.String("KeySpec", key.key_spec);
+  out.String("Origin", domain::WireName(key.origin));
+  out.String("KeyManager", domain::WireName(key.key_manager));
+  out.String("CustomerMasterKeySpec", domain::WireName(key.key_spec));
+  out.String("KeySpec", domain::WireName(key.key_spec));
   WriteAlgorithmLists(key, out);  // EncryptionAlgorithms, SigningAlgorithms, ...
   out.Bool("MultiRegion", key.multi_region);
   if (key.multi_region) {
@@ -57,10 +58,10 @@ inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key
     out.EndArray();
     out.EndObject();
   }
-  if (key.key_state == "PendingDeletion" && key.pending_window_days) {
+  if (key.key_state == domain::KeyState::kPendingDeletion && key.pending_window_days) {
     out.Int("PendingDeletionWindowInDays", *key.pending_window_days);
   }
-  if (key.key_spec == "SYMMETRIC_DEFAULT") {
+  if (key.key_spec == domain::KeySpec::kSymmetricDefault) {
     if (const storage::KeyMaterial* material = CurrentMaterial(key)) {
       out.String("CurrentKeyMaterialId", material->material_id);
     }

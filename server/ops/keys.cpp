@@ -20,12 +20,13 @@
 #include "crypto/digest.hpp"
 #include "crypto/key_pair.hpp"
 #include "crypto/random.hpp"
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_metadata.hpp"
 #include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
 #include "server/ops/policies.hpp"
-#include "server/ops/symmetric.hpp"
 #include "server/ops/tags.hpp"
 
 namespace kms::ops {
@@ -74,7 +75,8 @@ Result<storage::KeyMaterial> NewKeyMaterial(const KeySpecInfo& spec, std::int64_
   if (spec.family == KeyFamily::kAsymmetric) {
     auto pkcs8 = crypto::GeneratePrivateKey(spec.pair_type);
     if (!pkcs8) {
-      return KmsError::Internal("kmsd could not generate a " + std::string(spec.name) +
+      return KmsError::Internal("kmsd could not generate a " +
+                                std::string(domain::WireName(spec.spec)) +
                                 " key pair: " + pkcs8.error().message);
     }
     return NewMaterial(pkcs8->view(), now);
@@ -91,7 +93,7 @@ namespace {
 // The kind of key a CreateKey request asks for.
 struct KeyKind {
   const KeySpecInfo* spec = nullptr;  // never null once checked
-  std::string_view usage;
+  domain::KeyUsage usage{};
 };
 
 // The CreateKey members that pick the kind of key, checked as AWS does (KMS_FACTS §7, §9).
@@ -104,49 +106,57 @@ Result<KeyKind> CheckCreateKeyKind(const JsonIn& in) {
         "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
         "CustomerMasterKeySpec is deprecated.");
   }
-  const std::string_view spec_name =
-      key_spec ? *key_spec : master_key_spec.value_or(kSymmetricDefault);
-  const KeySpecInfo* spec = FindKeySpec(spec_name);
-  if (spec == nullptr) {  // the model's enum check runs first; this guards the table
-    return KmsError::Validation("KeySpec " + std::string(spec_name) + " is not supported.");
+  const std::optional<std::string_view> spec_member = key_spec ? key_spec : master_key_spec;
+  const std::optional<domain::KeySpec> parsed_spec =
+      spec_member ? domain::Parse<domain::KeySpec>(*spec_member)
+                  : domain::KeySpec::kSymmetricDefault;
+  if (!parsed_spec) {  // the model's enum check runs first; this guards the handler
+    return KmsError::Validation("KeySpec " + std::string(*spec_member) + " is not supported.");
   }
+  const KeySpecInfo* spec = &domain::SpecInfo(*parsed_spec);
   const std::optional<std::string_view> usage = in.OptionalString("KeyUsage");
   if (!usage && spec->family != KeyFamily::kSymmetric) {
     return KmsError::Validation(
         "You must specify a KeyUsage value for all KMS keys except for symmetric encryption "
         "keys.");
   }
-  const std::string_view usage_name = usage.value_or(kEncryptDecrypt);
-  if (AlgorithmsFor(spec->name, usage_name).empty()) {
-    return KmsError::Validation("KeyUsage " + std::string(usage_name) +
-                                " is not compatible with KeySpec " + std::string(spec->name));
+  const std::optional<domain::KeyUsage> parsed_usage =
+      usage ? domain::Parse<domain::KeyUsage>(*usage) : domain::KeyUsage::kEncryptDecrypt;
+  if (!parsed_usage || !spec->Allows(*parsed_usage)) {
+    return KmsError::Validation(
+        "KeyUsage " +
+        std::string(usage ? *usage : domain::WireName(domain::KeyUsage::kEncryptDecrypt)) +
+        " is not compatible with KeySpec " + std::string(domain::WireName(spec->spec)));
   }
   if (spec->family == KeyFamily::kAsymmetric && !crypto::KeyPairTypeAvailable(spec->pair_type)) {
-    return KmsError::Unsupported("kmsd cannot create " + std::string(spec->name) +
+    return KmsError::Unsupported("kmsd cannot create " + std::string(domain::WireName(spec->spec)) +
                                  " keys: they need OpenSSL 3.5 or later, and kmsd runs with " +
                                  crypto::OpenSslVersionText() + ".");
   }
-  const std::string_view origin = in.OptionalString("Origin").value_or("AWS_KMS");
-  if (origin != "AWS_KMS") {
-    return KmsError::Unsupported("kmsd does not support Origin " + std::string(origin) +
-                                 " yet. Only AWS_KMS keys can be created.");
+  const std::optional<std::string_view> origin = in.OptionalString("Origin");
+  if (origin && domain::Parse<domain::Origin>(*origin) != domain::Origin::kAwsKms) {
+    return KmsError::Unsupported(
+        "kmsd does not support Origin " + std::string(*origin) + " yet. Only " +
+        std::string(domain::WireName(domain::Origin::kAwsKms)) + " keys can be created.");
   }
   if (in.Has("CustomKeyStoreId") || in.Has("XksKeyId")) {
     return KmsError::Unsupported(
         "kmsd does not support custom key stores yet. Omit CustomKeyStoreId and XksKeyId.");
   }
-  return KeyKind{spec, usage_name};
+  return KeyKind{spec, *parsed_usage};
 }
 
 // Enable/DisableKey accept only the two settled states; a key pending deletion (or import)
 // answers with the state error.
 Result<void> RequireEnabledOrDisabled(const OpContext& ctx, const storage::KeyRecord& key) {
-  if (key.key_state == "Enabled" || key.key_state == "Disabled") return {};
+  if (key.key_state == domain::KeyState::kEnabled || key.key_state == domain::KeyState::kDisabled) {
+    return {};
+  }
   return KeyStateError(ctx, key);
 }
 
 // Resolves `key_ref` (key id or ARN) under `writer`, checks it, sets its state and stores it.
-Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, std::string_view state,
+Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, domain::KeyState state,
                          std::string_view operation) {
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
@@ -154,7 +164,7 @@ Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, std::string_v
   if (key->key_state == state) return {};  // already there: nothing to write
 
   storage::KeyRecord updated = *key;
-  updated.key_state = std::string(state);
+  updated.key_state = state;
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure(operation);
   return {};
 }
@@ -178,19 +188,19 @@ Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope, s
   storage::KeyRecord key;
   key.scope = scope;
   KMS_ASSIGN_OR_RETURN(key.key_id, NewKeyId(/*multi_region=*/false));
-  key.key_spec = std::string(kSymmetricDefault);
-  key.key_usage = std::string(kEncryptDecrypt);
+  key.key_spec = domain::KeySpec::kSymmetricDefault;
+  key.key_usage = domain::KeyUsage::kEncryptDecrypt;
   key.creation_date = now;
   key.policy = DefaultKeyPolicy(scope);
   KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material,
-                       NewKeyMaterial(*FindKeySpec(kSymmetricDefault), now));
+                       NewKeyMaterial(domain::SpecInfo(key.key_spec), now));
   key.materials.push_back(std::move(material));
   key.current_material_version = 1;
   return key;
 }
 
 // CreateKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
-// Every key spec and usage AWS allows (key_specs.cpp), except ML_DSA_* when the OpenSSL in
+// Every key spec and usage AWS allows (domain/key_specs.cpp), except ML_DSA_* when the OpenSSL in
 // use lacks ML-DSA (before 3.5): UnsupportedOperationException naming the OpenSSL.
 // Deviation: only Origin AWS_KMS; other origins and custom key stores answer
 // UnsupportedOperationException.
@@ -211,11 +221,11 @@ Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   key.multi_region = in.OptionalBool("MultiRegion").value_or(false);
   KMS_ASSIGN_OR_RETURN(key.key_id, NewKeyId(key.multi_region));
   key.description = std::string(in.OptionalString("Description").value_or(""));
-  key.key_spec = std::string(kind.spec->name);
-  key.key_usage = std::string(kind.usage);
-  key.origin = "AWS_KMS";
-  key.key_manager = "CUSTOMER";
-  key.key_state = "Enabled";
+  key.key_spec = kind.spec->spec;
+  key.key_usage = kind.usage;
+  key.origin = domain::Origin::kAwsKms;
+  key.key_manager = domain::KeyManager::kCustomer;
+  key.key_state = domain::KeyState::kEnabled;
   key.creation_date = now;
   key.policy = policy ? std::string(*policy) : DefaultKeyPolicy(ctx);
   key.tags = std::move(tags);
@@ -306,13 +316,13 @@ Result<void> UpdateKeyDescription(OpContext& ctx, const JsonIn& in, JsonOut& /*o
 // EnableKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKey.html
 Result<void> EnableKey(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
-  return SetKeyState(ctx, key_ref, "Enabled", "EnableKey");
+  return SetKeyState(ctx, key_ref, domain::KeyState::kEnabled, "EnableKey");
 }
 
 // DisableKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKey.html
 Result<void> DisableKey(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
-  return SetKeyState(ctx, key_ref, "Disabled", "DisableKey");
+  return SetKeyState(ctx, key_ref, domain::KeyState::kDisabled, "DisableKey");
 }
 
 // ScheduleKeyDeletion:
@@ -335,7 +345,7 @@ Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out)
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
   storage::KeyRecord updated = *key;
-  updated.key_state = "PendingDeletion";
+  updated.key_state = domain::KeyState::kPendingDeletion;
   updated.deletion_date = ctx.Now() + days * kSecondsPerDay;
   updated.pending_window_days = static_cast<int>(days);
   const std::int64_t deletion_date = *updated.deletion_date;
@@ -343,7 +353,7 @@ Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out)
 
   out.String("KeyId", ctx.KeyArn(key->key_id));
   out.Timestamp("DeletionDate", deletion_date);
-  out.String("KeyState", "PendingDeletion");
+  out.String("KeyState", domain::WireName(domain::KeyState::kPendingDeletion));
   out.Int("PendingWindowInDays", days);
   return {};
 }
@@ -356,12 +366,12 @@ Result<void> CancelKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
-  if (key->key_state != "PendingDeletion") {
+  if (key->key_state != domain::KeyState::kPendingDeletion) {
     return KmsError::InvalidState(ctx.KeyArn(key->key_id) + " is not pending deletion.");
   }
 
   storage::KeyRecord updated = *key;
-  updated.key_state = "Disabled";
+  updated.key_state = domain::KeyState::kDisabled;
   updated.deletion_date.reset();
   updated.pending_window_days.reset();
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("CancelKeyDeletion");

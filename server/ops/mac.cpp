@@ -5,9 +5,9 @@
 // client holding the same secret (an imported key, or a test) computes the same bytes.
 //
 // Checks, in order: request shape, key (exists, enabled), key usage, MacAlgorithm against the
-// key spec (key_specs.hpp lists one algorithm per HMAC spec), DryRun, then the work. A MAC that
-// does not verify is KMSInvalidMacException with no message (KMS_FACTS §1, §9): VerifyMac never
-// answers MacValid=false.
+// key spec (domain/key_specs.hpp lists one algorithm per HMAC spec), DryRun, then the work. A MAC
+// that does not verify is KMSInvalidMacException with no message (KMS_FACTS §1, §9): VerifyMac
+// never answers MacValid=false.
 //
 // Thread-safety: handlers may run concurrently; they only read the registry, and the HMAC
 // contexts are per thread (crypto/hmac.hpp).
@@ -16,32 +16,19 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/hmac.hpp"
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/key_lookup.hpp"
-#include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
 
 namespace kms::ops {
 namespace {
 
-constexpr std::string_view kGenerateVerifyMac = "GENERATE_VERIFY_MAC";
-
-struct MacAlgorithmInfo {
-  std::string_view name;
-  crypto::HmacDigest digest;
-};
-
-constexpr MacAlgorithmInfo kMacAlgorithms[] = {
-    {"HMAC_SHA_224", crypto::HmacDigest::kSha224},
-    {"HMAC_SHA_256", crypto::HmacDigest::kSha256},
-    {"HMAC_SHA_384", crypto::HmacDigest::kSha384},
-    {"HMAC_SHA_512", crypto::HmacDigest::kSha512},
-};
-
-// A key checked for a MAC operation: the algorithm (a name from the spec table, so it outlives
-// the request) and its digest, and the material to key the HMAC with.
+// A key checked for a MAC operation: the algorithm and its digest, and the material to key the
+// HMAC with.
 struct MacKey {
   KeyPtr key;
-  std::string_view algorithm;
+  domain::MacAlgorithm algorithm{};
   crypto::HmacDigest digest{};
   const storage::KeyMaterial* material = nullptr;
 };
@@ -50,18 +37,14 @@ struct MacKey {
 Result<MacKey> ResolveMacKey(const OpContext& ctx, std::string_view key_ref,
                              std::string_view algorithm, std::string_view operation) {
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
-  KMS_TRY(RequireUsage(ctx, *key, kGenerateVerifyMac, operation));
-  KMS_ASSIGN_OR_RETURN(std::string_view listed,
-                       RequireListedAlgorithm(*key, kGenerateVerifyMac, algorithm));
-  const MacAlgorithmInfo* info = nullptr;
-  for (const MacAlgorithmInfo& candidate : kMacAlgorithms) {
-    if (candidate.name == listed) info = &candidate;
-  }
+  KMS_TRY(RequireUsage(ctx, *key, domain::KeyUsage::kGenerateVerifyMac, operation));
+  KMS_ASSIGN_OR_RETURN(domain::MacAlgorithm listed,
+                       RequireListedAlgorithm<domain::MacAlgorithm>(*key, algorithm));
   const storage::KeyMaterial* material = CurrentMaterial(*key);
-  if (info == nullptr || material == nullptr) {
+  if (material == nullptr) {
     return KmsError::Internal("kmsd cannot compute MACs with " + ctx.KeyArn(key->key_id) + ".");
   }
-  return MacKey{std::move(key), listed, info->digest, material};
+  return MacKey{std::move(key), listed, domain::HmacDigestOf(listed), material};
 }
 
 }  // namespace
@@ -79,7 +62,7 @@ Result<void> GenerateMac(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   auto mac = crypto::Hmac(mac_key.digest, mac_key.material->bytes, message);
   if (!mac) return KmsError::Internal("MAC generation failed: " + mac.error().message);
   out.Blob("Mac", *mac);
-  out.String("MacAlgorithm", mac_key.algorithm);
+  out.String("MacAlgorithm", domain::WireName(mac_key.algorithm));
   out.String("KeyId", ctx.KeyArn(mac_key.key->key_id));
   return {};
 }
@@ -102,7 +85,7 @@ Result<void> VerifyMac(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   if (!*valid) return KmsError{server::ErrorCode::kInvalidMac, {}};
   out.String("KeyId", ctx.KeyArn(mac_key.key->key_id));
   out.Bool("MacValid", true);
-  out.String("MacAlgorithm", mac_key.algorithm);
+  out.String("MacAlgorithm", domain::WireName(mac_key.algorithm));
   return {};
 }
 

@@ -22,9 +22,9 @@ namespace kms::ops {
 Result<void> GetPublicKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
-  const KeySpecInfo* spec = FindKeySpec(key->key_spec);
-  if (spec == nullptr || spec->family != KeyFamily::kAsymmetric) {
-    return KmsError::Unsupported(ctx.KeyArn(key->key_id) + " key spec is " + key->key_spec +
+  if (domain::SpecInfo(key->key_spec).family != KeyFamily::kAsymmetric) {
+    return KmsError::Unsupported(ctx.KeyArn(key->key_id) + " key spec is " +
+                                 std::string(domain::WireName(key->key_spec)) +
                                  " which is not valid for GetPublicKey.");
   }
   KMS_ASSIGN_OR_RETURN(crypto::Pkey pkey, PrivateKeyOf(ctx, *key));
@@ -34,9 +34,9 @@ Result<void> GetPublicKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 
   out.String("KeyId", ctx.KeyArn(key->key_id));
   out.Blob("PublicKey", *spki);
-  out.String("CustomerMasterKeySpec", key->key_spec);
-  out.String("KeySpec", key->key_spec);
-  out.String("KeyUsage", key->key_usage);
+  out.String("CustomerMasterKeySpec", domain::WireName(key->key_spec));
+  out.String("KeySpec", domain::WireName(key->key_spec));
+  out.String("KeyUsage", domain::WireName(key->key_usage));
   WriteAlgorithmLists(*key, out);
   return {};
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "domain/vocabulary.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
 #include "server/ops/keys.hpp"
@@ -28,9 +29,10 @@ constexpr std::size_t kMaxOnDemandRotations = 25;
 // RotateKeyOnDemand), and other origins with "<arn> origin is <origin> which is not valid
 // for this operation."
 Result<void> RequireRotatable(const OpContext& ctx, const storage::KeyRecord& key) {
-  if (key.key_spec != "SYMMETRIC_DEFAULT") return KmsError::Unsupported({});
-  if (key.origin != "AWS_KMS") {
-    return KmsError::Unsupported(ctx.KeyArn(key.key_id) + " origin is " + key.origin +
+  if (key.key_spec != domain::KeySpec::kSymmetricDefault) return KmsError::Unsupported({});
+  if (key.origin != domain::Origin::kAwsKms) {
+    return KmsError::Unsupported(ctx.KeyArn(key.key_id) + " origin is " +
+                                 std::string(domain::WireName(key.origin)) +
                                  " which is not valid for this operation.");
   }
   return {};
@@ -124,7 +126,7 @@ Result<void> RotateKeyOnDemand(OpContext& ctx, const JsonIn& in, JsonOut& out) {
                         ctx.KeyArn(key->key_id)};
   }
   KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material,
-                       NewKeyMaterial(*FindKeySpec(key->key_spec), ctx.Now()));
+                       NewKeyMaterial(domain::SpecInfo(key->key_spec), ctx.Now()));
   material.version = key->materials.empty() ? 1 : key->materials.back().version + 1;
 
   storage::KeyRecord updated = *key;

@@ -6,7 +6,8 @@
 //
 // Both share one request check, in AWS's order: model validation (the dispatcher), resolve the
 // key and require it enabled, key usage SIGN_VERIFY, the algorithm among the key spec's
-// (key_specs.hpp), the message type and digest length, what this OpenSSL can compute, DryRun.
+// (domain/key_specs.hpp), the message type and digest length, what this OpenSSL can compute,
+// DryRun.
 //
 // The hot path reads the registry only and signs through crypto's per-thread cache of prepared
 // contexts (keyed by KeyMaterialId and algorithm): no lock, no disk, no key parse.
@@ -23,25 +24,24 @@
 #include "crypto/bytes.hpp"
 #include "crypto/key_pair.hpp"
 #include "crypto/signature.hpp"
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/key_lookup.hpp"
-#include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
 
 namespace kms::ops {
 namespace {
 
-constexpr std::string_view kSignVerify = "SIGN_VERIFY";
 constexpr std::string_view kRaw = "RAW";
 constexpr std::string_view kDigest = "DIGEST";
 
 struct SigningRequest {
   KeyPtr key;
-  crypto::SigningAlgorithm algorithm{};
+  domain::SigningAlgorithm algorithm{};         // as the response names it
+  crypto::SigningAlgorithm crypto_algorithm{};  // as crypto computes it
   crypto::MessageType type{};
   const storage::KeyMaterial* material = nullptr;
 };
-
-bool IsMlDsa(std::string_view key_spec) { return key_spec.starts_with("ML_DSA_"); }
 
 KmsError MessageTypeError(std::string_view type, std::string_view what) {
   return KmsError::Validation("Message type " + std::string(type) + " is incompatible with " +
@@ -57,19 +57,17 @@ Result<SigningRequest> CheckSigningRequest(const OpContext& ctx, const JsonIn& i
   const std::string_view type_name = in.OptionalString("MessageType").value_or(kRaw);
 
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveUsableKey(ctx, key_ref));
-  KMS_TRY(RequireUsage(ctx, *key, kSignVerify, operation));
-  KMS_TRY(RequireListedAlgorithm(*key, kSignVerify, algorithm_name));
+  KMS_TRY(RequireUsage(ctx, *key, domain::KeyUsage::kSignVerify, operation));
+  KMS_ASSIGN_OR_RETURN(const domain::SigningAlgorithm listed,
+                       RequireListedAlgorithm<domain::SigningAlgorithm>(*key, algorithm_name));
 
   // EXTERNAL_MU is ML-DSA's; ML-DSA takes no DIGEST (texts not pinned: the pattern other
   // emulators recorded from AWS for the Ed25519 rules below).
-  if (type_name != kRaw && type_name != kDigest && !IsMlDsa(key->key_spec)) {
-    return MessageTypeError(type_name, "key spec " + key->key_spec);
+  const bool ml_dsa = domain::SpecInfo(key->key_spec).ml_dsa;
+  if ((type_name != kRaw && type_name != kDigest && !ml_dsa) || (type_name == kDigest && ml_dsa)) {
+    return MessageTypeError(type_name, "key spec " + std::string(domain::WireName(key->key_spec)));
   }
-  if (type_name == kDigest && IsMlDsa(key->key_spec)) {
-    return MessageTypeError(type_name, "key spec " + key->key_spec);
-  }
-  const std::optional<crypto::SigningAlgorithm> algorithm =
-      crypto::SigningAlgorithmNamed(algorithm_name);
+  const std::optional<crypto::SigningAlgorithm> algorithm = domain::CryptoSigningAlgorithm(listed);
   if (!algorithm) {
     // ML_DSA_SHAKE_256: listed for ML-DSA keys, which this OpenSSL cannot create anyway.
     return KmsError::Unsupported("kmsd does not implement " + std::string(algorithm_name) +
@@ -97,7 +95,7 @@ Result<SigningRequest> CheckSigningRequest(const OpContext& ctx, const JsonIn& i
     return KmsError::Internal("kmsd cannot read the private key of " + ctx.KeyArn(key->key_id) +
                               ".");
   }
-  return SigningRequest{std::move(key), *algorithm, type, material};
+  return SigningRequest{std::move(key), listed, *algorithm, type, material};
 }
 
 }  // namespace
@@ -112,14 +110,14 @@ Result<void> Sign(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(SigningRequest request, CheckSigningRequest(ctx, in, message, "Sign"));
 
   auto signature = crypto::CachedSign(request.material->material_id, request.material->bytes,
-                                      request.algorithm, request.type, message);
+                                      request.crypto_algorithm, request.type, message);
   if (!signature) {
     return KmsError::Internal("kmsd could not sign with " + ctx.KeyArn(request.key->key_id) + ": " +
                               signature.error().message);
   }
   out.String("KeyId", ctx.KeyArn(request.key->key_id));
   out.Blob("Signature", *signature);
-  out.String("SigningAlgorithm", crypto::NameOf(request.algorithm));
+  out.String("SigningAlgorithm", domain::WireName(request.algorithm));
   return {};
 }
 
@@ -134,7 +132,7 @@ Result<void> Verify(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(SigningRequest request, CheckSigningRequest(ctx, in, message, "Verify"));
 
   auto verified = crypto::CachedVerify(request.material->material_id, request.material->bytes,
-                                       request.algorithm, request.type, message, signature);
+                                       request.crypto_algorithm, request.type, message, signature);
   if (!verified) {
     if (verified.error().code == crypto::Error::Code::kAuthFailed) {
       return KmsError{server::ErrorCode::kInvalidSignature, {}};
@@ -144,7 +142,7 @@ Result<void> Verify(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   }
   out.String("KeyId", ctx.KeyArn(request.key->key_id));
   out.Bool("SignatureValid", true);
-  out.String("SigningAlgorithm", crypto::NameOf(request.algorithm));
+  out.String("SigningAlgorithm", domain::WireName(request.algorithm));
   return {};
 }
 

@@ -6,9 +6,9 @@
 // needs no build change; everything here is small and on the hot path.
 //
 //   KMS_TRY(RequireSymmetricEncryptionKey(ctx, *key, "GenerateDataKey"));
-//   KMS_ASSIGN_OR_RETURN(auto alg, CheckEncryptionAlgorithm(*key,
-//   in.OptionalString("EncryptionAlgorithm"))); KMS_ASSIGN_OR_RETURN(SealedBlob sealed,
-//   SealUnderCurrentMaterial(ctx, *key, data, context));
+//   KMS_ASSIGN_OR_RETURN(domain::EncryptionAlgorithm algorithm,
+//                        CheckEncryptionAlgorithm(*key, in.OptionalString("EncryptionAlgorithm")));
+//   KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, *key, data, context));
 //
 // Thread-safety: stateless functions. A SealedBlob points into the KeyRecord it was made
 // from: keep the KeyPtr alive while using it.
@@ -21,6 +21,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/ciphertext_blob.hpp"
 #include "crypto/encryption_context.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/context.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
@@ -29,9 +30,6 @@
 
 namespace kms::ops {
 
-inline constexpr std::string_view kSymmetricDefault = "SYMMETRIC_DEFAULT";
-inline constexpr std::string_view kEncryptDecrypt = "ENCRYPT_DECRYPT";
-
 // ENCRYPT_DECRYPT usage (else AWS's InvalidKeyUsageException "<arn> key usage is X which is
 // not valid for <operation>."), then key spec SYMMETRIC_DEFAULT: an asymmetric ENCRYPT_DECRYPT
 // key (RSA_*, SM2) gives InvalidKeyUsageException "<arn> key spec is X which is not valid for
@@ -39,25 +37,29 @@ inline constexpr std::string_view kEncryptDecrypt = "ENCRYPT_DECRYPT";
 inline server::Result<void> RequireSymmetricEncryptionKey(const OpContext& ctx,
                                                           const storage::KeyRecord& key,
                                                           std::string_view operation) {
-  KMS_TRY(RequireUsage(ctx, key, kEncryptDecrypt, operation));
-  if (key.key_spec != kSymmetricDefault) {
+  KMS_TRY(RequireUsage(ctx, key, domain::KeyUsage::kEncryptDecrypt, operation));
+  if (key.key_spec != domain::KeySpec::kSymmetricDefault) {
     return server::KmsError{server::ErrorCode::kInvalidKeyUsage,
-                            ctx.KeyArn(key.key_id) + " key spec is " + key.key_spec +
+                            ctx.KeyArn(key.key_id) + " key spec is " +
+                                std::string(domain::WireName(key.key_spec)) +
                                 " which is not valid for " + std::string(operation) + "."};
   }
   return {};
 }
 
 // The EncryptionAlgorithm member `algorithm` (absent means SYMMETRIC_DEFAULT, as in AWS) for an
-// ENCRYPT_DECRYPT key: it must be one the key lists (key_specs.hpp). Returns the algorithm.
+// ENCRYPT_DECRYPT key: it must be one the key lists (domain/key_specs.hpp). Returns it.
 // Otherwise InvalidKeyUsageException "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec
 // RSA_4096." (AWS's text when an asymmetric key gets no algorithm, seen in client reports; the
 // same pattern as the pinned MAC text). One check for symmetric and asymmetric keys alike.
-inline server::Result<std::string_view> CheckEncryptionAlgorithm(
+inline server::Result<domain::EncryptionAlgorithm> CheckEncryptionAlgorithm(
     const storage::KeyRecord& key, std::optional<std::string_view> algorithm) {
-  const std::string_view wanted = algorithm.value_or(kSymmetricDefault);
-  if (wanted == kSymmetricDefault && key.key_spec == kSymmetricDefault) return kSymmetricDefault;
-  return RequireListedAlgorithm(key, kEncryptDecrypt, wanted);
+  constexpr auto kDefault = domain::EncryptionAlgorithm::kSymmetricDefault;
+  const std::string_view wanted = algorithm.value_or(domain::WireName(kDefault));
+  if (wanted == domain::WireName(kDefault) && key.key_spec == domain::KeySpec::kSymmetricDefault) {
+    return kDefault;
+  }
+  return RequireListedAlgorithm<domain::EncryptionAlgorithm>(key, wanted);
 }
 
 struct SealedBlob {

@@ -303,19 +303,6 @@ TEST_CASE("Digest lengths and message types follow AWS", "[crypto][signature]") 
   CHECK(digest.error().code == Error::Code::kBadInput);
 }
 
-TEST_CASE("Names round-trip; unknown names and ML-DSA are not algorithms here",
-          "[crypto][signature]") {
-  for (std::size_t i = 0; i < kSigningAlgorithmCount; ++i) {
-    const auto algorithm = static_cast<SigningAlgorithm>(i);
-    auto named = SigningAlgorithmNamed(NameOf(algorithm));
-    REQUIRE(named);
-    CHECK(*named == algorithm);
-  }
-  CHECK_FALSE(SigningAlgorithmNamed("ML_DSA_SHAKE_256"));
-  CHECK_FALSE(SigningAlgorithmNamed("ECDSA_SHA_1"));
-  CHECK_FALSE(SigningAlgorithmNamed(""));
-}
-
 TEST_CASE("A key of the wrong type for the algorithm is kBadInput", "[crypto][signature]") {
   const TestKey& ec = KeyOf(KeyPairType::kEccNistP256);
   const TestKey& rsa = KeyOf(KeyPairType::kRsa2048);

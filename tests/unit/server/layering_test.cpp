@@ -60,8 +60,9 @@ TEST_CASE("The transport includes only itself, base/ and config/", "[layering]")
   CheckLayer("server/transport", {"server/transport/", "base/", "config/"});
 }
 
-TEST_CASE("Storage and crypto include nothing of the server", "[layering]") {
-  CheckLayer("storage", {"storage/", "base/", "crypto/"});
+TEST_CASE("Storage, domain and crypto include nothing of the server", "[layering]") {
+  CheckLayer("storage", {"storage/", "domain/", "base/", "crypto/"});
+  CheckLayer("domain", {"domain/", "crypto/", "base/"});
   CheckLayer("crypto", {"crypto/", "base/"});
 }
 

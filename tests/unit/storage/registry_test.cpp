@@ -143,7 +143,7 @@ TEST_CASE("A KeyPtr held by a reader is unchanged by UpdateKey", "[storage][regi
 
   const Registry::KeyPtr held = registry->FindKey(kUsEast, "k1");
   KeyRecord changed = *held;
-  changed.key_state = "Disabled";
+  changed.key_state = domain::KeyState::kDisabled;
   changed.tags.clear();
   changed.materials.pop_back();
   REQUIRE(registry->BeginWrite().UpdateKey(changed));
@@ -285,7 +285,7 @@ TEST_CASE("A failed batch undoes every later change too and fails every ticket t
     auto writer = registry->BeginWrite();  // queued behind it, built on top of it
     REQUIRE(writer.InsertAlias(SampleAlias(kUsEast, "alias/one", "k1")));
     KeyRecord changed = *k0;
-    changed.key_state = "Disabled";
+    changed.key_state = domain::KeyState::kDisabled;
     REQUIRE(writer.UpdateKey(changed));
     REQUIRE(writer.DeleteKey(kUsEast, "k1"));
     REQUIRE(writer.InsertKey(MinimalKey(kUsEast, "k1")));
@@ -293,7 +293,7 @@ TEST_CASE("A failed batch undoes every later change too and fails every ticket t
   // A read that saw the uncommitted state, and one that began before the failure and ends
   // after the undo (it may have seen memory half undone).
   const Registry::Seq during = registry->LastChange();
-  CHECK(registry->FindKey(kUsEast, "k0")->key_state == "Disabled");
+  CHECK(registry->FindKey(kUsEast, "k0")->key_state == domain::KeyState::kDisabled);
   std::optional<Error> read_failure;
   registry->WhenDurable({during, during},
                         [&](const std::optional<Error>& failure) { read_failure = failure; });

@@ -168,7 +168,7 @@ TEST_CASE("Migrating from version 1 keeps every key, child row and alias", "[sto
   CHECK(east.materials[1].bytes == std::vector<std::uint8_t>{0x02, 0x01});
 
   CHECK(west.scope == kEuWest);
-  CHECK(west.key_spec == "HMAC_256");
+  CHECK(west.key_spec == domain::KeySpec::kHmac256);
   CHECK(west.deletion_date == 1702592000);
   CHECK(west.pending_window_days == 30);
   CHECK(west.multi_region);

@@ -78,7 +78,7 @@ TEST_CASE("Keys with tags, policies and materials round-trip exactly", "[storage
   SECTION("UpdateKey replaces metadata, tags, policy and materials") {
     KeyRecord changed = full;
     changed.description = "rotated";
-    changed.key_state = "Enabled";
+    changed.key_state = domain::KeyState::kEnabled;
     changed.deletion_date.reset();
     changed.pending_window_days.reset();
     changed.tags = {{"env", "prod"}, {"a", "b"}};  // removed one, changed one, reordered
@@ -584,6 +584,56 @@ TEST_CASE("LoadAll refuses a child row whose key is missing", "[storage][sqlite_
   CHECK(snapshot.error().code == Error::Code::kCorrupt);
   CHECK_THAT(snapshot.error().message, Catch::Contains("key_materials row for missing key") &&
                                            Catch::Contains("keys.id 999"));
+}
+
+TEST_CASE("Typed fields are stored as their AWS wire names", "[storage][sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto opened = SqliteStore::Open(path);
+  REQUIRE(opened);
+  KeyRecord key = SampleKey(kUsEast, "k1");
+  key.key_spec = domain::KeySpec::kEccNistEdwards25519;
+  key.key_usage = domain::KeyUsage::kSignVerify;
+  key.origin = domain::Origin::kExternal;
+  key.key_manager = domain::KeyManager::kAws;
+  REQUIRE((*opened)->InsertKey(key));
+  const DbHandle raw = OpenRaw(path);
+  // The on-disk format is the text columns of schema version 1, unchanged by the enums.
+  CHECK(QueryText(raw.get(), "SELECT key_spec FROM keys") == "ECC_NIST_EDWARDS25519");
+  CHECK(QueryText(raw.get(), "SELECT key_usage FROM keys") == "SIGN_VERIFY");
+  CHECK(QueryText(raw.get(), "SELECT origin FROM keys") == "EXTERNAL");
+  CHECK(QueryText(raw.get(), "SELECT key_manager FROM keys") == "AWS");
+  CHECK(QueryText(raw.get(), "SELECT key_state FROM keys") == "PendingDeletion");
+  const LoadedRecords loaded = LoadSorted(**opened);
+  REQUIRE(loaded.keys.size() == 1);
+  CHECK(loaded.keys[0] == key);
+}
+
+TEST_CASE("LoadAll refuses a key whose stored state or spec text names nothing",
+          "[storage][sqlite_store]") {
+  struct Case {
+    const char* column;
+    const char* text;
+  };
+  const Case c =
+      GENERATE(Case{"key_state", "Enabeld"}, Case{"key_spec", "RSA_1024"},
+               Case{"key_usage", "encrypt_decrypt"}, Case{"origin", ""}, Case{"key_manager", "ME"});
+  CAPTURE(c.column, c.text);
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  auto opened = SqliteStore::Open(path);
+  REQUIRE(opened);
+  REQUIRE((*opened)->InsertKey(MinimalKey(kUsEast, "k1")));
+  {
+    const DbHandle raw = OpenRaw(path);
+    const std::string sql = "UPDATE keys SET " + std::string(c.column) + " = '" + c.text + "'";
+    REQUIRE(Exec(raw.get(), sql.c_str()));
+  }
+  auto snapshot = (*opened)->LoadAll();
+  REQUIRE_FALSE(snapshot);
+  CHECK(snapshot.error().code == Error::Code::kCorrupt);
+  CHECK(snapshot.error().message ==
+        "LoadAll: key k1 has an unknown " + std::string(c.column) + " '" + c.text + "'");
 }
 
 std::vector<Change> InsertsOf(const std::vector<KeyRecord>& keys) {

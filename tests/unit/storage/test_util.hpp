@@ -123,7 +123,7 @@ inline KeyRecord SampleKey(const Scope& scope, std::string key_id) {
   key.scope = scope;
   key.key_id = std::move(key_id);
   key.description = "sample key \xE2\x9C\x93 with 'quotes'";
-  key.key_state = "PendingDeletion";
+  key.key_state = domain::KeyState::kPendingDeletion;
   key.creation_date = 1700000000;
   key.deletion_date = 1702592000;
   key.pending_window_days = 30;

@@ -23,7 +23,7 @@ kms::storage::KeyRecord KeyInState(const std::string& state) {
   kms::storage::KeyRecord key;
   key.scope = kUsEast;
   key.key_id = "11111111-2222-4333-8444-555555555555";
-  key.key_state = state;
+  key.key_state = Parsed<kms::domain::KeyState>(state);
   return key;
 }
 
@@ -147,7 +147,7 @@ TEST_CASE("IsGone is true only for a pending-deletion key past its date", "[ops]
   CHECK_FALSE(kms::ops::IsGone(key, kStart + 99));
   CHECK(kms::ops::IsGone(key, kStart + 100));
   CHECK(kms::ops::IsGone(key, kStart + 101));
-  key.key_state = "Disabled";
+  key.key_state = kms::domain::KeyState::kDisabled;
   CHECK_FALSE(kms::ops::IsGone(key, kStart + 101));
 }
 
@@ -185,9 +185,10 @@ TEST_CASE("RequireUsage names the key, its usage and the operation", "[ops][key_
   OpHarness h;
   const auto ctx = ContextOf(h);
   kms::storage::KeyRecord key = KeyInState("Enabled");
-  CHECK(kms::ops::RequireUsage(ctx, key, "ENCRYPT_DECRYPT", "Encrypt").has_value());
-  key.key_usage = "SIGN_VERIFY";
-  auto r = kms::ops::RequireUsage(ctx, key, "ENCRYPT_DECRYPT", "Encrypt");
+  using kms::domain::KeyUsage;
+  CHECK(kms::ops::RequireUsage(ctx, key, KeyUsage::kEncryptDecrypt, "Encrypt").has_value());
+  key.key_usage = KeyUsage::kSignVerify;
+  auto r = kms::ops::RequireUsage(ctx, key, KeyUsage::kEncryptDecrypt, "Encrypt");
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().code == kms::server::ErrorCode::kInvalidKeyUsage);
   CHECK(r.error().message ==

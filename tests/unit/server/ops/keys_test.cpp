@@ -19,7 +19,8 @@
 
 #include "crypto/digest.hpp"
 #include "crypto/key_pair.hpp"
-#include "server/ops/key_specs.hpp"
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
@@ -28,10 +29,9 @@
 namespace {
 
 using namespace kms::testing;
-using kms::ops::AlgorithmsFor;
-using kms::ops::FindKeySpec;
-using kms::ops::KeyFamily;
-using kms::ops::KeySpecInfo;
+using kms::domain::KeyFamily;
+using kms::domain::KeySpecInfo;
+namespace domain = kms::domain;
 namespace crypto = kms::crypto;
 
 bool Has(const rapidjson::Value& v, const char* member) { return v.HasMember(member); }
@@ -235,7 +235,7 @@ TEST_CASE("CreateKey makes a key of every spec and usage AWS allows", "[ops][key
   CHECK(std::string(m["CustomerMasterKeySpec"].GetString()) == c.spec);
   CHECK(std::string(m["KeyUsage"].GetString()) == c.usage);
   CHECK(std::string(m["KeyState"].GetString()) == "Enabled");
-  const auto expected = AlgorithmsFor(c.spec, c.usage);
+  const auto expected = ListedAlgorithms(c.spec, c.usage);
   REQUIRE(m.HasMember(c.member));
   REQUIRE(m[c.member].Size() == expected.size());
   for (rapidjson::SizeType i = 0; i < m[c.member].Size(); ++i) {
@@ -251,7 +251,7 @@ TEST_CASE("CreateKey makes a key of every spec and usage AWS allows", "[ops][key
   const auto key = h.registry().FindKey(kUsEast, id);
   REQUIRE(key != nullptr);
   REQUIRE(key->materials.size() == 1);
-  const KeySpecInfo* info = FindKeySpec(c.spec);
+  const KeySpecInfo* info = &domain::SpecInfo(Parsed<domain::KeySpec>(c.spec));
   if (info->family == KeyFamily::kHmac) {
     CHECK(key->materials[0].bytes.size() == info->hmac_key_bytes);
   } else {
@@ -302,7 +302,7 @@ TEST_CASE("CreateKey of ML-DSA follows the OpenSSL in use", "[ops][keys]") {
   OpHarness h;
   const std::string spec = GENERATE(as<std::string>{}, "ML_DSA_44", "ML_DSA_65", "ML_DSA_87");
   CallResult r = h.Call("CreateKey", R"({"KeySpec":")" + spec + R"(","KeyUsage":"SIGN_VERIFY"})");
-  if (crypto::KeyPairTypeAvailable(FindKeySpec(spec)->pair_type)) {
+  if (crypto::KeyPairTypeAvailable(domain::SpecInfo(Parsed<domain::KeySpec>(spec)).pair_type)) {
     CHECK(r.status == 200);
   } else {
     CHECK(r.status == 400);
@@ -990,7 +990,7 @@ TEST_CASE("A storage failure is KMSInternalException and changes nothing", "[ops
   CHECK(h.registry->ListKeys(kUsEast).size() == 1);
   const auto key = h.registry->FindKey(kUsEast, id);
   REQUIRE(key != nullptr);
-  CHECK(key->key_state == "Enabled");
+  CHECK(key->key_state == domain::KeyState::kEnabled);
   CHECK(key->description.empty());
   CHECK_FALSE(key->rotation_enabled);
   CHECK(key->materials.size() == 1);

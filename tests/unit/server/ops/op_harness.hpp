@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
@@ -34,6 +35,8 @@
 #include "crypto/base64.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/encryption_context.hpp"
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/ops/context.hpp"
 #include "server/protocol/dispatch.hpp"
 #include "server/protocol/json_io.hpp"
@@ -47,6 +50,41 @@ inline constexpr std::int64_t kStart = 1'700'000'000;  // FakeClock's default ti
 inline constexpr std::int64_t kDay = 86'400;
 // The default Config's account and region: where calls without a region run.
 inline const storage::Scope kUsEast{"111122223333", "us-east-1"};
+
+// The enumerator a test's wire name names (REQUIREs that it names one): tests speak the wire
+// names they assert on, records hold enums.
+template <domain::Vocabulary E>
+E Parsed(std::string_view name) {
+  const std::optional<E> value = domain::Parse<E>(name);
+  REQUIRE(value.has_value());
+  return *value;
+}
+
+// The wire names of the algorithms domain/key_specs.hpp lists for `spec` with `usage`, in the
+// order DescribeKey and GetPublicKey list them.
+inline std::vector<std::string_view> ListedAlgorithms(std::string_view spec,
+                                                      std::string_view usage) {
+  const domain::KeySpecInfo& info = domain::SpecInfo(Parsed<domain::KeySpec>(spec));
+  std::vector<std::string_view> names;
+  const auto add = [&names](auto algorithms) {
+    for (auto algorithm : algorithms) names.push_back(domain::WireName(algorithm));
+  };
+  switch (Parsed<domain::KeyUsage>(usage)) {
+    case domain::KeyUsage::kEncryptDecrypt:
+      add(info.encryption);
+      break;
+    case domain::KeyUsage::kSignVerify:
+      add(info.signing);
+      break;
+    case domain::KeyUsage::kGenerateVerifyMac:
+      add(info.mac);
+      break;
+    case domain::KeyUsage::kKeyAgreement:
+      add(info.key_agreement);
+      break;
+  }
+  return names;
+}
 
 // {"KeyId":<key_ref>}
 inline std::string KeyIdBody(std::string_view key_ref) {
@@ -238,8 +276,8 @@ class OpHarness {
     REQUIRE(key != nullptr);
     storage::KeyRecord copy = *key;
     copy.key_id = new_id;
-    copy.key_spec = spec;
-    copy.key_usage = usage;
+    copy.key_spec = Parsed<domain::KeySpec>(spec);
+    copy.key_usage = Parsed<domain::KeyUsage>(usage);
     REQUIRE(writer.InsertKey(copy).has_value());
   }
 

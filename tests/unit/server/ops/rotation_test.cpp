@@ -19,9 +19,10 @@ std::string InsertKey(OpHarness& h, const std::string& key_spec, const std::stri
   kms::storage::KeyRecord key;
   key.scope = kUsEast;
   key.key_id = "11111111-2222-4333-8444-555555555555";
-  key.key_spec = key_spec;
-  key.key_usage = key_spec == "SYMMETRIC_DEFAULT" ? "ENCRYPT_DECRYPT" : "GENERATE_VERIFY_MAC";
-  key.origin = origin;
+  key.key_spec = Parsed<kms::domain::KeySpec>(key_spec);
+  key.key_usage = key_spec == "SYMMETRIC_DEFAULT" ? kms::domain::KeyUsage::kEncryptDecrypt
+                                                  : kms::domain::KeyUsage::kGenerateVerifyMac;
+  key.origin = Parsed<kms::domain::Origin>(origin);
   key.creation_date = kStart;
   auto writer = h.registry().BeginWrite();
   REQUIRE(writer.InsertKey(key).has_value());

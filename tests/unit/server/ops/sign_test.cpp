@@ -15,7 +15,8 @@
 #include "crypto/bytes.hpp"
 #include "crypto/key_pair.hpp"
 #include "crypto/signature.hpp"
-#include "server/ops/key_specs.hpp"
+#include "domain/key_specs.hpp"
+#include "domain/vocabulary.hpp"
 #include "server/protocol/json_io.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
 
@@ -80,7 +81,7 @@ TEST_CASE("Sign and Verify work for every signing key spec and algorithm, RAW an
   for (const char* spec : {"RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521",
                            "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519", "SM2"}) {
     const std::string id = h.CreateKeyOf(spec, "SIGN_VERIFY");
-    for (std::string_view algorithm : kms::ops::AlgorithmsFor(spec, "SIGN_VERIFY")) {
+    for (std::string_view algorithm : ListedAlgorithms(spec, "SIGN_VERIFY")) {
       if (algorithm == "ED25519_PH_SHA_512") continue;  // needs OpenSSL 3.2 (own test)
       CAPTURE(spec, algorithm);
       const std::string alg(algorithm);
@@ -104,7 +105,7 @@ TEST_CASE("Sign and Verify work for every signing key spec and algorithm, RAW an
       REQUIRE(pub.status == 200);
       auto pkey = kms::crypto::ParsePublicKey(Decoded(pub, "PublicKey"));
       REQUIRE(pkey);
-      auto algo = kms::crypto::SigningAlgorithmNamed(alg);
+      auto algo = kms::domain::CryptoSigningAlgorithm(Parsed<kms::domain::SigningAlgorithm>(alg));
       REQUIRE(algo);
       auto sig_bytes = kms::crypto::Base64Decode(sig);
       REQUIRE(sig_bytes);
