@@ -113,7 +113,7 @@ Session::Session(Socket&& socket, SessionEnv& env)
 
 Session::~Session() {
   if (counted_) env_.connections.Release();
-  std::lock_guard lock(env_.sessions_mu);
+  const MutexLock lock(env_.sessions_mu);
   env_.sessions.erase(this);
 }
 
@@ -122,7 +122,7 @@ void Session::Run() {
   // weak_from_this() only after the constructor returns, and Server::Stop() reads it from
   // another thread as soon as the session is in env_.sessions.
   {
-    std::lock_guard lock(env_.sessions_mu);
+    const MutexLock lock(env_.sessions_mu);
     env_.sessions.insert(this);
   }
   counted_ = env_.connections.TryAcquire();

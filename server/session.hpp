@@ -36,13 +36,15 @@
 // posted to that context.
 #pragma once
 
+#include "base/mutex.hpp"
+#include "base/thread_annotations.hpp"
+
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <memory_resource>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -108,8 +110,8 @@ struct SessionEnv {
   const WebGuard web_guard;                          // Host and Origin checks against web pages
 
   // Live sessions, so a graceful shutdown can close the idle ones.
-  std::mutex sessions_mu;
-  std::unordered_set<Session*> sessions;  // GUARDED_BY(sessions_mu)
+  Mutex sessions_mu;
+  std::unordered_set<Session*> sessions GUARDED_BY(sessions_mu);
 
   // Runs the requests whose handler may block (Dispatcher::MayBlock: key-pair generation),
   // so that they do not stall the other connections of their io thread. Set by the Server,
