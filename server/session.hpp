@@ -121,7 +121,7 @@ struct SessionEnv {
 
 // Framing bytes a request may make kmsd hold: request line, header fields, chunk-size lines
 // and trailers together (RequestParser::Limits::header_bytes).
-inline constexpr std::size_t kHeaderLimit = 16 * 1024;
+inline constexpr std::size_t kHeaderLimit = std::size_t{16} * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:

@@ -43,10 +43,12 @@ HugePageHeap::HugePageHeap(std::size_t bytes) {
   }
   // Back into the top chunk; glibc's trim keeps M_TOP_PAD bytes of it.
   for (void* probe : probes) std::free(probe);
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): sbrk's failure value is (void*)-1
   if (before == reinterpret_cast<char*>(-1) || after <= before) return;
   const auto begin = (reinterpret_cast<std::uintptr_t>(before) + kHugePage - 1) & ~(kHugePage - 1);
   const auto end = reinterpret_cast<std::uintptr_t>(after) & ~(kHugePage - 1);
   if (end <= begin) return;
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): start-up only, nothing to optimise
   if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE) == 0) {
     advised_ = end - begin;
   }

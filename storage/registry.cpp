@@ -393,7 +393,8 @@ void Registry::CommitFailed(Error error) {
     // overlaps the failed range. The undo itself is a change of its own (failed_last + 1), so
     // a request that begins after it starts past the range.
     const Seq failed_last = last_change_.load(std::memory_order_relaxed);
-    failed_.push_back(FailedRange{durable_.load(std::memory_order_relaxed), failed_last, error});
+    failed_.push_back(
+        FailedRange{durable_.load(std::memory_order_relaxed), failed_last, std::move(error)});
     ever_failed_.store(true, std::memory_order_release);
     last_change_.store(failed_last + 1, std::memory_order_release);
     durable_.store(failed_last + 1, std::memory_order_release);

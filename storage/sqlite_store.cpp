@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 #include <unordered_map>
 #include <utility>
@@ -400,13 +401,16 @@ void RemoveAbandonedCreations(const std::string& path) {
   }
 }
 
+// strerror's text, from a function that is safe on any thread (the committer's included).
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
+
 Result<void> SyncPath(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Error{Error::Code::kIo, "open " + path + ": " + std::strerror(errno)};
+  if (fd < 0) return Error{Error::Code::kIo, "open " + path + ": " + ErrnoText(errno)};
   const int rc = ::fsync(fd);
   const int sync_errno = errno;
   ::close(fd);
-  if (rc != 0) return Error{Error::Code::kIo, "fsync " + path + ": " + std::strerror(sync_errno)};
+  if (rc != 0) return Error{Error::Code::kIo, "fsync " + path + ": " + ErrnoText(sync_errno)};
   return {};
 }
 
@@ -445,11 +449,11 @@ Result<void> CreateDatabase(const std::string& path) {
   // later gives -wal and -shm the mode of the database file: make it private before anyone
   // can open it by `path`.
   if (::chmod(temp.c_str(), 0600) != 0) {
-    return Error{Error::Code::kIo, "chmod " + temp + ": " + std::strerror(errno)};
+    return Error{Error::Code::kIo, "chmod " + temp + ": " + ErrnoText(errno)};
   }
   KMS_TRY(SyncPath(temp, O_RDONLY));
   if (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
-    return Error{Error::Code::kIo, "link " + temp + ": " + std::strerror(errno)};
+    return Error{Error::Code::kIo, "link " + temp + ": " + ErrnoText(errno)};
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   return SyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
