@@ -31,6 +31,7 @@ HugePageHeap::HugePageHeap(std::size_t bytes) {
 #if defined(__GLIBC__)
   if (bytes < kMinBytes) return;
   if (bytes > kMaxBytes) bytes = kMaxBytes;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc's mallopt locks the arena; start-up only
   if (mallopt(M_TOP_PAD, static_cast<int>(bytes)) == 0) return;
   tuned_ = true;
   auto* before = static_cast<char*>(sbrk(0));
@@ -60,7 +61,7 @@ HugePageHeap::HugePageHeap(std::size_t bytes) {
 HugePageHeap::~HugePageHeap() {
 #if defined(__GLIBC__)
   if (!tuned_) return;
-  mallopt(M_TOP_PAD, kDefaultTopPad);
+  mallopt(M_TOP_PAD, kDefaultTopPad);  // NOLINT(concurrency-mt-unsafe): as in the constructor
 #endif
 }
 
