@@ -19,10 +19,10 @@
 # patterns several bugprone checks flag by design, and their ~60 files would double the
 # stage's time; gcc builds them with -Werror in the next stage.
 #
-# Time, measured 2026-12-07 on a clean copy of the tree (no build directory, no ccache; the
-# host's 2 cores shared with three other builds, load ~10): 385 s of CPU (368 s user + 17 s
-# system) for the probe, the configure and clang-tidy over 51 files, so ~3.3 min of wall time
-# on an idle 2-core host (the wall time under that load was 15 min). The costliest check,
+# Time, measured 2026-12-07 on a clean clone (no build directory, no ccache; the host's 2
+# cores shared with three other builds, load ~10): 397 s of CPU (381 s user + 16 s system)
+# for the probe, the configure and clang-tidy over 51 files, so ~3.3 min of wall time on an
+# idle 2-core host (the wall time under that load was 13 min). The costliest check,
 # bugprone-reserved-identifier, is off (.clang-tidy); parsing is about half of the rest.
 # For comparison, `--build` (a clang -O0 build of kmsd and its libraries) alone cost 16 min
 # of wall time under the same load: that is why the default does not build.
