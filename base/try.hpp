@@ -28,7 +28,10 @@
 #define KMS_ASSIGN_OR_RETURN(lhs, expr) \
   KMS_ASSIGN_OR_RETURN_IMPL_(KMS_CONCAT_(kms_result_, __LINE__), lhs, expr)
 
+// `tmp` names a variable and `lhs` is a declaration ("auto key"): neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define KMS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                               \
   if (!tmp) return std::move(tmp).error();         \
   lhs = std::move(*tmp)
+// NOLINTEND(bugprone-macro-parentheses)

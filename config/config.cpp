@@ -194,7 +194,7 @@ constexpr std::array kSettings = {
             .expected = "a byte count from 1024 (1 KiB) to 67108864 (64 MiB)",
             .apply =
                 [](Config& c, std::string_view v) {
-                  return ParseInteger(v, 1024, 64 * 1024 * 1024, c.body_limit_bytes);
+                  return ParseInteger(v, 1024, std::uint64_t{64} * 1024 * 1024, c.body_limit_bytes);
                 }},
     Setting{.field = "read_timeout",
             .flag = "--read-timeout",

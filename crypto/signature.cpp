@@ -144,7 +144,7 @@ Result<DigestBuffer> Sm2Z(const EVP_PKEY* key) {
   }
   constexpr std::size_t kIdBits = kSm2DefaultId.size() * 8;
   Bytes input;
-  input.reserve(2 + kSm2DefaultId.size() + 2 * 32 + 4 * 32);
+  input.reserve(kSm2DefaultId.size() + std::size_t{2 + 2 * 32 + 4 * 32});
   input.push_back(static_cast<std::uint8_t>(kIdBits >> 8));
   input.push_back(static_cast<std::uint8_t>(kIdBits & 0xff));
   const ByteView id = AsBytes(kSm2DefaultId);

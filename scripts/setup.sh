@@ -5,6 +5,7 @@
 #   scripts/setup.sh --bench  build dependencies and the load generator (wrk) for bench/run
 #   scripts/setup.sh --fuzz   build dependencies, clang-14 and libFuzzer for scripts/fuzz.sh
 #   scripts/setup.sh --lint   clang-format-14 for scripts/lint.sh
+#   scripts/setup.sh --clang  build dependencies, clang-14 and clang-tidy-14 for scripts/clang_checks.sh
 # Flags combine: scripts/setup.sh --test --bench installs both sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ test_pkgs=(python3 python3-boto3 python3-pytest awscli nodejs npm)
 bench_pkgs=(python3 wrk)
 fuzz_pkgs=(clang-14 libclang-rt-14-dev)
 lint_pkgs=(clang-format-14)
+clang_pkgs=(clang-14 clang-tidy-14)
 
 want=("${build_pkgs[@]}")
 with_test=0
@@ -23,7 +25,8 @@ for flag in "$@"; do
     --bench) want+=("${bench_pkgs[@]}") ;;
     --fuzz) want+=("${fuzz_pkgs[@]}") ;;
     --lint) want+=("${lint_pkgs[@]}") ;;
-    *) echo "setup: unknown option $flag (known: --test --bench --fuzz --lint)" >&2; exit 2 ;;
+    --clang) want+=("${clang_pkgs[@]}") ;;
+    *) echo "setup: unknown option $flag (known: --test --bench --fuzz --lint --clang)" >&2; exit 2 ;;
   esac
 done
 

@@ -43,23 +43,24 @@
 // just long enough to copy a pointer or record; they never wait for the Store. Writes are
 // serialised by a writer mutex held by the Writer for its whole lifetime, so a
 // read-check-modify-write sequence is atomic against other writers (but not against readers,
-// which see each change as soon as it is made, before it is durable).
+// which see each change as soon as it is made, before it is durable). The locks carry clang's
+// thread-safety annotations (base/mutex.hpp), checked by scripts/clang_checks.sh.
 #pragma once
+
+#include "base/mutex.hpp"
+#include "base/thread_annotations.hpp"
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <compare>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -103,11 +104,12 @@ class Registry {
   // The key with this id in `scope`, or nullptr. Never returns a key from another scope.
   KeyPtr FindKey(const Scope& scope, std::string_view key_id) const;
   // The alias with this name ("alias/...") in `scope`, if any.
-  std::optional<AliasRecord> FindAlias(const Scope& scope, std::string_view name) const;
+  std::optional<AliasRecord> FindAlias(const Scope& scope, std::string_view name) const
+      EXCLUDES(aliases_mu_);
   // Every key of `scope`, sorted by key_id (bytewise).
   std::vector<KeyPtr> ListKeys(const Scope& scope) const;
   // Every alias of `scope`, sorted by name (bytewise).
-  std::vector<AliasRecord> ListAliases(const Scope& scope) const;
+  std::vector<AliasRecord> ListAliases(const Scope& scope) const EXCLUDES(aliases_mu_);
   // The number of keys in all scopes.
   std::size_t KeyCount() const;
 
@@ -118,23 +120,23 @@ class Registry {
   // durable, so is everything the reply saw.
   Seq LastChange() const { return last_change_.load(std::memory_order_acquire); }
   // True if `ticket` is durable. Cheap (two atomic loads) when no commit has ever failed.
-  bool IsDurable(Ticket ticket) const;
+  bool IsDurable(Ticket ticket) const EXCLUDES(queue_mu_);
   // Calls `done` once `ticket` is settled: at once, on the calling thread, if it already is;
   // otherwise later, on the committer thread (so `done` must be quick and must not take a
   // Writer: hand the work to another thread or executor).
-  void WhenDurable(Ticket ticket, DurableCallback done);
+  void WhenDurable(Ticket ticket, DurableCallback done) EXCLUDES(queue_mu_);
   // Blocks until `ticket` is settled; the Store's error if it failed.
   // REQUIRES: the calling thread holds no Writer.
-  Result<void> WaitDurable(Ticket ticket);
+  Result<void> WaitDurable(Ticket ticket) EXCLUDES(queue_mu_);
   // Blocks until every change made so far is settled and every WhenDurable callback for
   // them has returned (and released what it held). A server calls it before it destroys
   // what its callbacks post to. REQUIRES: the calling thread holds no Writer.
-  void Quiesce();
+  void Quiesce() EXCLUDES(queue_mu_);
   // Asks the committer to finish, now, what opening the store left for later
   // (Store::Prepare: a new database file is built there), unless a write has done it first.
   // A server calls it once it is serving, which keeps that work off its start-up path.
   // Returns at once; nothing depends on it for correctness (Apply prepares when it must).
-  void PrepareStoreSoon();
+  void PrepareStoreSoon() EXCLUDES(queue_mu_);
 
   // --- Writes. ---
 
@@ -142,13 +144,19 @@ class Registry {
   // the change against memory, makes it in memory and queues it for the committer; it
   // returns at once. Errors (memory unchanged): kAlreadyExists, kNotFound, as listed.
   // A Writer must not outlive its Registry. Move-only; a moved-from Writer must not be used.
+  //
+  // For the thread-safety analysis: the Writer is not a scoped capability, since the analysis
+  // cannot follow a lock held by an object that BeginWrite() returns and that then moves.
+  // Instead its constructor takes writer_mu_ outside the analysis' view, and each member
+  // function asserts it (writer_mu_.AssertHeld()), from where the registry's REQUIRES(writer_mu_)
+  // helpers are checked as usual.
   class Writer {
    public:
-    Writer(Writer&&) noexcept = default;
-    Writer& operator=(Writer&&) noexcept = default;
+    Writer(Writer&& other) noexcept;
+    Writer& operator=(Writer&&) = delete;
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
-    ~Writer() = default;  // releases the writer mutex
+    ~Writer();  // releases the writer mutex
 
     // Errors: kAlreadyExists.
     Result<void> InsertKey(KeyRecord key);
@@ -169,14 +177,13 @@ class Registry {
     friend class Registry;
     explicit Writer(Registry& registry);
 
-    Registry* registry_;
-    std::unique_lock<std::mutex> lock_;  // on registry_->writer_mu_
+    Registry* registry_;  // whose writer_mu_ this Writer holds; null once moved from
   };
 
   // Blocks until no other Writer is alive (and while a failed batch is being undone).
   // Never blocks readers.
   // REQUIRES: the calling thread holds no Writer of this registry (that would deadlock).
-  Writer BeginWrite();
+  Writer BeginWrite() EXCLUDES(writer_mu_);
 
  private:
   // (account, region, key id or alias name). Lookups use this view form through transparent
@@ -231,8 +238,8 @@ class Registry {
   static constexpr std::size_t kShardCount = 16;
   // One cache line each, so readers of different shards do not contend on the lock word.
   struct alignas(64) Shard {
-    mutable std::shared_mutex mu;
-    KeySet keys;  // GUARDED_BY(mu)
+    mutable SharedMutex mu;
+    KeySet keys GUARDED_BY(mu);
   };
 
   // What restores memory if a queued change never becomes durable: for each key and alias
@@ -263,63 +270,68 @@ class Registry {
 
   // Publishes the number of the next change. Called before the change is made in memory, so
   // a reader that sees the change also sees a LastChange() that covers it.
-  // REQUIRES: writer_mu_ held.
-  Seq NextSeq();
+  Seq NextSeq() REQUIRES(writer_mu_);
   // Queues `change` (made in memory as number `seq`) with its undo record.
-  // REQUIRES: writer_mu_ held.
-  void Enqueue(Seq seq, Change change, Undo undo);
+  void Enqueue(Seq seq, Change change, Undo undo) REQUIRES(writer_mu_) EXCLUDES(queue_mu_);
   // The committer thread: takes up to kMaxBatch queued changes, applies them with one
   // Store::Apply, settles the waiters; on failure undoes every pending change.
-  void CommitLoop();
+  void CommitLoop() EXCLUDES(writer_mu_, queue_mu_);
   // store_->Apply(batch), with a throw turned into a failed commit (kIo).
   Result<void> ApplyCatching(const std::vector<Change>& batch);
-  void CommitFailed(Error error);
-  // The failure of `ticket`, if a failed batch covered it. REQUIRES: queue_mu_ held.
-  std::optional<Error> FailureOf(Ticket ticket) const;
-  // Moves out the waiters whose tickets are settled. REQUIRES: queue_mu_ held.
-  std::vector<Waiter> TakeSettledWaiters();
-  void Settle(std::vector<Waiter> waiters);
+  void CommitFailed(Error error) EXCLUDES(writer_mu_, queue_mu_);
+  // The failure of `ticket`, if a failed batch covered it.
+  std::optional<Error> FailureOf(Ticket ticket) const REQUIRES(queue_mu_);
+  // Moves out the waiters whose tickets are settled.
+  std::vector<Waiter> TakeSettledWaiters() REQUIRES(queue_mu_);
+  void Settle(std::vector<Waiter> waiters) EXCLUDES(queue_mu_);
 
-  // Copies of the records a change will replace. REQUIRES: writer_mu_ held.
-  std::pair<ScopedId, KeyPtr> KeyBefore(const Scope& scope, std::string_view key_id) const;
+  // Copies of the records a change will replace.
+  std::pair<ScopedId, KeyPtr> KeyBefore(const Scope& scope, std::string_view key_id) const
+      REQUIRES(writer_mu_);
   std::pair<ScopedId, std::optional<AliasRecord>> AliasBefore(const Scope& scope,
-                                                              std::string_view name) const;
+                                                              std::string_view name) const
+      REQUIRES(writer_mu_);
 
   // The shard of the key whose ScopedIdHash is `hash` (its set is searched with the same hash).
   const Shard& ShardFor(std::size_t hash) const;
   Shard& ShardFor(std::size_t hash);
 
-  // Memory-only publication; the Writer has already written to the Store.
-  // REQUIRES: writer_mu_ held (or, during Open, the registry not yet shared).
-  void PublishKey(KeyPtr key);
-  void UnpublishKey(const Scope& scope, std::string_view key_id);
-  void PublishAlias(AliasRecord alias);
-  void UnpublishAlias(const Scope& scope, std::string_view name);
-  void UnpublishAliasesTargeting(const Scope& scope, std::string_view key_id);
-  void UnpublishEverything();
+  // Memory-only publication; the Writer has already written to the Store. Open() takes
+  // writer_mu_ too, although the registry is not shared yet, so the contract has no exception.
+  void PublishKey(KeyPtr key) REQUIRES(writer_mu_);
+  void UnpublishKey(const Scope& scope, std::string_view key_id) REQUIRES(writer_mu_);
+  void PublishAlias(AliasRecord alias) REQUIRES(writer_mu_);
+  void UnpublishAlias(const Scope& scope, std::string_view name) REQUIRES(writer_mu_);
+  void UnpublishAliasesTargeting(const Scope& scope, std::string_view key_id) REQUIRES(writer_mu_);
+  void UnpublishEverything() REQUIRES(writer_mu_);
 
-  std::mutex writer_mu_;          // held by the live Writer; never taken by readers
+  // Held by the live Writer (and by CommitFailed while it undoes); never taken by readers.
+  // It guards no member of its own: what it orders is the writers' read-check-modify-write
+  // sequences and last_change_'s stores, through the REQUIRES(writer_mu_) functions above.
+  Mutex writer_mu_;
   std::unique_ptr<Store> store_;  // used by the committer thread only, once Open() returned
 
   std::array<Shard, kShardCount> shards_;  // each shard guarded by its own mu
 
-  mutable std::shared_mutex aliases_mu_;
-  AliasMap aliases_;  // GUARDED_BY(aliases_mu_)
+  mutable SharedMutex aliases_mu_;
+  AliasMap aliases_ GUARDED_BY(aliases_mu_);
 
-  // Group commit. Lock order: writer_mu_, then queue_mu_.
-  std::atomic<Seq> last_change_{0};  // written under writer_mu_
+  // Group commit. Lock order: writer_mu_, then queue_mu_. The atomics are read without a
+  // lock (the readers' fast path), so they carry no GUARDED_BY; their writers hold the lock
+  // named here.
+  std::atomic<Seq> last_change_{0};  // written under writer_mu_ (NextSeq, CommitFailed)
   std::atomic<Seq> durable_{0};      // changes <= this are settled; written under queue_mu_
   std::atomic<bool> ever_failed_{false};
-  mutable std::mutex queue_mu_;
-  std::condition_variable queue_cv_;  // the committer waits for work, PrepareStoreSoon or stop
-  std::deque<Pending> pending_;       // GUARDED_BY(queue_mu_); ascending tickets
-  std::vector<Waiter> waiters_;       // GUARDED_BY(queue_mu_)
-  std::vector<FailedRange> failed_;   // GUARDED_BY(queue_mu_)
-  bool stopping_ = false;             // GUARDED_BY(queue_mu_)
-  bool prepare_asked_ = false;        // PrepareStoreSoon() not acted on yet; GUARDED_BY(queue_mu_)
-  bool settling_ = false;             // callbacks are running; GUARDED_BY(queue_mu_)
-  std::condition_variable idle_cv_;   // Quiesce waits for settling_ to end
-  std::thread committer_;             // started by Open(), joined by ~Registry
+  mutable Mutex queue_mu_ ACQUIRED_AFTER(writer_mu_);
+  CondVar queue_cv_;  // the committer waits for work, PrepareStoreSoon or stop
+  std::deque<Pending> pending_ GUARDED_BY(queue_mu_);  // ascending tickets
+  std::vector<Waiter> waiters_ GUARDED_BY(queue_mu_);
+  std::vector<FailedRange> failed_ GUARDED_BY(queue_mu_);
+  bool stopping_ GUARDED_BY(queue_mu_) = false;
+  bool prepare_asked_ GUARDED_BY(queue_mu_) = false;  // PrepareStoreSoon() not acted on yet
+  bool settling_ GUARDED_BY(queue_mu_) = false;       // callbacks are running
+  CondVar idle_cv_;                                   // Quiesce waits for settling_ to end
+  std::thread committer_;                             // started by Open(), joined by ~Registry
 };
 
 }  // namespace kms::storage

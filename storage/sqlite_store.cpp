@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 #include <unordered_map>
 #include <utility>
@@ -414,13 +415,16 @@ void RemoveAbandonedCreations(const std::string& path) {
   }
 }
 
+// strerror's text, from a function that is safe on any thread (the committer's included).
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
+
 Result<void> SyncPath(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Error{Error::Code::kIo, "open " + path + ": " + std::strerror(errno)};
+  if (fd < 0) return Error{Error::Code::kIo, "open " + path + ": " + ErrnoText(errno)};
   const int rc = ::fsync(fd);
   const int sync_errno = errno;
   ::close(fd);
-  if (rc != 0) return Error{Error::Code::kIo, "fsync " + path + ": " + std::strerror(sync_errno)};
+  if (rc != 0) return Error{Error::Code::kIo, "fsync " + path + ": " + ErrnoText(sync_errno)};
   return {};
 }
 
@@ -459,11 +463,11 @@ Result<void> CreateDatabase(const std::string& path) {
   // later gives -wal and -shm the mode of the database file: make it private before anyone
   // can open it by `path`.
   if (::chmod(temp.c_str(), 0600) != 0) {
-    return Error{Error::Code::kIo, "chmod " + temp + ": " + std::strerror(errno)};
+    return Error{Error::Code::kIo, "chmod " + temp + ": " + ErrnoText(errno)};
   }
   KMS_TRY(SyncPath(temp, O_RDONLY));
   if (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
-    return Error{Error::Code::kIo, "link " + temp + ": " + std::strerror(errno)};
+    return Error{Error::Code::kIo, "link " + temp + ": " + ErrnoText(errno)};
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   return SyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
@@ -560,17 +564,17 @@ Result<void> SqliteStore::ConnectIfDeferred() {
 }
 
 Result<void> SqliteStore::Prepare() {
-  const std::lock_guard lock(mu_);
+  const MutexLock lock(mu_);
   return ConnectIfDeferred();
 }
 
 std::size_t SqliteStore::KeyCountBound() {
-  const std::lock_guard lock(mu_);
+  const MutexLock lock(mu_);
   return db_ == nullptr ? 0 : MaxKeyRowid(*stmts_);
 }
 
 Result<Snapshot> SqliteStore::LoadAll() {
-  const std::lock_guard lock(mu_);
+  const MutexLock lock(mu_);
   if (db_ == nullptr) return Snapshot{};  // a deferred creation: the database is empty
   // One transaction so the tables are read at a single point in time even if another process
   // writes the file concurrently.
@@ -736,13 +740,14 @@ Result<void> SqliteStore::Write(const change::Reset& /*c*/) {
 
 Result<void> SqliteStore::Apply(std::span<const Change> changes) {
   if (changes.empty()) return {};
-  const std::lock_guard lock(mu_);
+  const MutexLock lock(mu_);
   if (auto r = ConnectIfDeferred(); !r) return WithContext(r.error(), "Apply");
   // One transaction, one commit (and so one fsync) for the whole batch: group commit.
   auto txn = Transaction::Begin(db_.get());
   if (!txn) return WithContext(txn.error(), "Apply");
   for (const Change& change : changes) {
-    auto written = std::visit([this](const auto& c) { return Write(c); }, change);
+    // The lambda is a function of its own to the analysis: it states the lock Apply holds.
+    auto written = std::visit([this](const auto& c) REQUIRES(mu_) { return Write(c); }, change);
     if (!written) return written;  // the transaction rolls back
   }
   if (auto r = txn->Commit(); !r) return WithContext(r.error(), "Apply");

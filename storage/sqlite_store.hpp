@@ -18,12 +18,15 @@
 // Layout: see schema.hpp.
 //
 // Thread-safety: thread-safe. One connection serves every caller, one call at a time, under
-// `mu_`. Other processes may open the same file; SQLite's locking plus a busy timeout
-// arbitrates, and a lock not obtained in time is kBusy.
+// `mu_` (GUARDED_BY annotations, checked by clang: base/thread_annotations.hpp). Other processes
+// may open the same file; SQLite's locking plus a busy timeout arbitrates, and a lock not obtained
+// in time is kBusy.
 #pragma once
 
+#include "base/mutex.hpp"
+#include "base/thread_annotations.hpp"
+
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -65,12 +68,12 @@ class SqliteStore final : public Store {
   ~SqliteStore() override = default;
 
   // Store (see store.hpp for the contracts).
-  Result<Snapshot> LoadAll() override;
+  Result<Snapshot> LoadAll() override EXCLUDES(mu_);
   // At least the number of keys stored, found in O(log n) (the largest keys.id): for sizing
   // what LoadAll will build. 0 for a database not created yet, or on any error.
-  std::size_t KeyCountBound();
-  Result<void> Apply(std::span<const Change> changes) override;
-  Result<void> Prepare() override;
+  std::size_t KeyCountBound() EXCLUDES(mu_);
+  Result<void> Apply(std::span<const Change> changes) override EXCLUDES(mu_);
+  Result<void> Prepare() override EXCLUDES(mu_);
 
   const std::string& path() const { return path_; }
 
@@ -78,23 +81,23 @@ class SqliteStore final : public Store {
   SqliteStore(std::string path, DbHandle db);
 
   // Builds the database file an Open with Creation::kDeferred left missing, then connects to
-  // it. No-op once connected. REQUIRES: mu_ held.
-  Result<void> ConnectIfDeferred();
+  // it. No-op once connected.
+  Result<void> ConnectIfDeferred() REQUIRES(mu_);
 
-  // One change inside Apply's transaction. REQUIRES: mu_ held, a transaction open.
-  Result<void> Write(const change::InsertKey& c);
-  Result<void> Write(const change::UpdateKey& c);
-  Result<void> Write(const change::DeleteKey& c);
-  Result<void> Write(const change::InsertAlias& c);
-  Result<void> Write(const change::UpdateAlias& c);
-  Result<void> Write(const change::DeleteAlias& c);
-  Result<void> Write(const change::Reset& c);
+  // One change inside Apply's transaction. REQUIRES: a transaction open.
+  Result<void> Write(const change::InsertKey& c) REQUIRES(mu_);
+  Result<void> Write(const change::UpdateKey& c) REQUIRES(mu_);
+  Result<void> Write(const change::DeleteKey& c) REQUIRES(mu_);
+  Result<void> Write(const change::InsertAlias& c) REQUIRES(mu_);
+  Result<void> Write(const change::UpdateAlias& c) REQUIRES(mu_);
+  Result<void> Write(const change::DeleteAlias& c) REQUIRES(mu_);
+  Result<void> Write(const change::Reset& c) REQUIRES(mu_);
 
-  const std::string path_;               // immutable
-  std::mutex mu_;                        // serialises every use of the connection
-  DbHandle db_;                          // GUARDED_BY(mu_); null until a deferred creation is done
-  std::optional<StatementCache> stmts_;  // GUARDED_BY(mu_); set with db_; declared after it
-                                         // so it is finalized first
+  const std::string path_;       // immutable
+  Mutex mu_;                     // serialises every use of the connection
+  DbHandle db_ GUARDED_BY(mu_);  // null until a deferred creation is done
+  // Set with db_; declared after it so it is finalized first.
+  std::optional<StatementCache> stmts_ GUARDED_BY(mu_);
 };
 
 }  // namespace kms::storage

@@ -31,6 +31,7 @@ HugePageHeap::HugePageHeap(std::size_t bytes) {
 #if defined(__GLIBC__)
   if (bytes < kMinBytes) return;
   if (bytes > kMaxBytes) bytes = kMaxBytes;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc's mallopt locks the arena; start-up only
   if (mallopt(M_TOP_PAD, static_cast<int>(bytes)) == 0) return;
   tuned_ = true;
   auto* before = static_cast<char*>(sbrk(0));
@@ -43,10 +44,12 @@ HugePageHeap::HugePageHeap(std::size_t bytes) {
   }
   // Back into the top chunk; glibc's trim keeps M_TOP_PAD bytes of it.
   for (void* probe : probes) std::free(probe);
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): sbrk's failure value is (void*)-1
   if (before == reinterpret_cast<char*>(-1) || after <= before) return;
   const auto begin = (reinterpret_cast<std::uintptr_t>(before) + kHugePage - 1) & ~(kHugePage - 1);
   const auto end = reinterpret_cast<std::uintptr_t>(after) & ~(kHugePage - 1);
   if (end <= begin) return;
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): start-up only, nothing to optimise
   if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE) == 0) {
     advised_ = end - begin;
   }
@@ -58,7 +61,7 @@ HugePageHeap::HugePageHeap(std::size_t bytes) {
 HugePageHeap::~HugePageHeap() {
 #if defined(__GLIBC__)
   if (!tuned_) return;
-  mallopt(M_TOP_PAD, kDefaultTopPad);
+  mallopt(M_TOP_PAD, kDefaultTopPad);  // NOLINT(concurrency-mt-unsafe): as in the constructor
 #endif
 }
 

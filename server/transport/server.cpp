@@ -63,7 +63,7 @@ void Server::Run(bool handle_signals) {
   std::vector<std::thread> threads;
   for (auto& ctx : contexts_) guards.push_back(net::make_work_guard(*ctx));
   {
-    std::lock_guard lock(run_mu_);
+    const MutexLock lock(run_mu_);
     running_ = static_cast<unsigned>(contexts_.size());
   }
   for (auto& ctx : contexts_) {
@@ -81,22 +81,26 @@ void Server::Run(bool handle_signals) {
           Log(LogLevel::kError, "io thread: a handler threw");
         }
       }
-      std::lock_guard lock(run_mu_);
+      const MutexLock lock(run_mu_);
       --running_;
-      run_cv_.notify_all();
+      run_cv_.NotifyAll();
     });
   }
 
-  std::unique_lock lock(run_mu_);
-  run_cv_.wait(lock, [this] { return stop_requested_; });
+  MutexLock lock(run_mu_);
+  while (!stop_requested_) run_cv_.Wait(lock);
   // Stop() has closed the listener and the idle connections; the busy ones finish their
   // answer and close. Each context then runs out of work and returns.
   guards.clear();
-  if (!run_cv_.wait_for(lock, kShutdownGrace, [this] { return running_ == 0; })) {
+  const auto grace_end = std::chrono::steady_clock::now() + kShutdownGrace;
+  while (running_ != 0) {
+    if (!run_cv_.WaitUntil(lock, grace_end)) break;
+  }
+  if (running_ != 0) {
     Log(LogLevel::kWarn, "shutdown grace period over; closing the remaining connections");
     for (auto& ctx : contexts_) ctx->stop();
   }
-  lock.unlock();
+  lock.Unlock();
   for (auto& t : threads) t.join();
 }
 
@@ -113,7 +117,7 @@ void Server::Stop() {
   // session runs ~Session, which takes sessions_mu itself.
   std::vector<std::shared_ptr<Session>> live;
   {
-    std::lock_guard lock(env_.sessions_mu);
+    const MutexLock lock(env_.sessions_mu);
     live.reserve(env_.sessions.size());
     for (Session* session : env_.sessions) {
       // A session in its destructor (waiting for sessions_mu) has no owner left: skip it.
@@ -122,9 +126,9 @@ void Server::Stop() {
   }
   for (auto& session : live) session->PostCloseIfIdle();
   live.clear();
-  std::lock_guard lock(run_mu_);
+  const MutexLock lock(run_mu_);
   stop_requested_ = true;
-  run_cv_.notify_all();
+  run_cv_.NotifyAll();
 }
 
 }  // namespace kms::transport

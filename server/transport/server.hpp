@@ -8,9 +8,10 @@
 // Thread-safety: Stop() may be called from any thread; the rest from the owning thread.
 #pragma once
 
-#include <condition_variable>
+#include "base/mutex.hpp"
+#include "base/thread_annotations.hpp"
+
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,8 +41,8 @@ class Server {
   unsigned Threads() const { return static_cast<unsigned>(contexts_.size()); }
 
   // Serves until a signal or Stop(); returns after every worker thread has finished.
-  void Run(bool handle_signals = true);
-  void Stop();
+  void Run(bool handle_signals = true) EXCLUDES(run_mu_);
+  void Stop() EXCLUDES(run_mu_, env_.sessions_mu);
 
  private:
   Server(const config::Config& config, Service& service);
@@ -54,10 +55,10 @@ class Server {
   // post their answers to them.
   std::unique_ptr<boost::asio::thread_pool> blocking_;
 
-  std::mutex run_mu_;
-  std::condition_variable run_cv_;
-  bool stop_requested_ = false;  // GUARDED_BY(run_mu_)
-  unsigned running_ = 0;         // worker threads still in io_context::run; GUARDED_BY(run_mu_)
+  Mutex run_mu_;
+  CondVar run_cv_;
+  bool stop_requested_ GUARDED_BY(run_mu_) = false;
+  unsigned running_ GUARDED_BY(run_mu_) = 0;  // worker threads still in io_context::run
 };
 
 }  // namespace kms::transport

@@ -32,9 +32,9 @@ namespace {
 // A read never asks for more than the buffer has room for, nor less than kMinReadBytes, nor
 // more than kMaxReadBytes; so the buffer holds at most kHeaderLimit bytes of framing the parser
 // waits for the end of, plus one read.
-constexpr std::size_t kReadBufferBytes = 4 * 1024;
+constexpr std::size_t kReadBufferBytes = std::size_t{4} * 1024;
 constexpr std::size_t kMinReadBytes = 512;
-constexpr std::size_t kMaxReadBytes = 64 * 1024;
+constexpr std::size_t kMaxReadBytes = std::size_t{64} * 1024;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -56,7 +56,7 @@ static_assert(kCannedBody.size() == 87, "kCannedHead's Content-Length");
 // discarded, so every lingering session of an io thread (its own io_context, one thread)
 // shares one buffer rather than holding its own. Allocated on a thread's first linger.
 net::mutable_buffer DiscardBuffer() {
-  constexpr std::size_t kBytes = 16 * 1024;
+  constexpr std::size_t kBytes = std::size_t{16} * 1024;
   thread_local const std::unique_ptr<char[]> buffer(new char[kBytes]);
   return net::buffer(buffer.get(), kBytes);
 }
@@ -112,7 +112,7 @@ Session::Session(Socket&& socket, SessionEnv& env)
 
 Session::~Session() {
   if (counted_) env_.connections.Release();
-  std::lock_guard lock(env_.sessions_mu);
+  const MutexLock lock(env_.sessions_mu);
   env_.sessions.erase(this);
 }
 
@@ -121,7 +121,7 @@ void Session::Run() {
   // weak_from_this() only after the constructor returns, and Server::Stop() reads it from
   // another thread as soon as the session is in env_.sessions.
   {
-    std::lock_guard lock(env_.sessions_mu);
+    const MutexLock lock(env_.sessions_mu);
     env_.sessions.insert(this);
   }
   counted_ = env_.connections.TryAcquire();
@@ -281,10 +281,9 @@ void Session::AnswerOffThread(bool close_after) {
   auto executor = net::prefer(socket_.get_executor(), net::execution::outstanding_work.tracked);
   net::post(*env_.blocking, [self = shared_from_this(), executor, close_after]() mutable {
     Reply reply = self->Answer(self->parser_->request());
-    net::post(std::move(executor),
-              [self = std::move(self), reply = std::move(reply), close_after]() mutable {
-                self->Respond(std::move(reply), close_after);
-              });
+    net::post(executor, [self = std::move(self), reply = std::move(reply), close_after]() mutable {
+      self->Respond(std::move(reply), close_after);
+    });
   });
 }
 
@@ -295,16 +294,18 @@ void Session::Respond(Reply&& reply, bool close_after) {
   // back to this session's executor; tracking work keeps the io_context running meanwhile,
   // even during a graceful stop.
   auto executor = net::prefer(socket_.get_executor(), net::execution::outstanding_work.tracked);
-  env_.service.WhenReady(
-      std::move(reply), std::string_view(request_id_.data(), request_id_.size()),
-      [self = shared_from_this(), executor, close_after](Reply&& ready) mutable {
-        // Move, don't copy: the session and the tracked work must not outlive this call on
-        // the service's thread (the service may drop the callback only later).
-        net::post(std::move(executor),
-                  [self = std::move(self), ready = std::move(ready), close_after]() mutable {
-                    self->DoWrite(std::move(ready), close_after);
-                  });
-      });
+  env_.service.WhenReady(std::move(reply), std::string_view(request_id_.data(), request_id_.size()),
+                         [self = shared_from_this(), executor, close_after](Reply&& ready) mutable {
+                           // Move, don't copy: the session and the tracked work must not outlive
+                           // this call on the service's thread (the service may drop the callback
+                           // only later). net::post takes the executor by reference, so it is moved
+                           // into a local that ends here.
+                           const auto tracked = std::move(executor);
+                           net::post(tracked, [self = std::move(self), ready = std::move(ready),
+                                               close_after]() mutable {
+                             self->DoWrite(std::move(ready), close_after);
+                           });
+                         });
 }
 
 Reply Session::Answer(const HttpRequest& request) {

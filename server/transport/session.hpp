@@ -38,13 +38,15 @@
 // posted to that context.
 #pragma once
 
+#include "base/mutex.hpp"
+#include "base/thread_annotations.hpp"
+
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <memory_resource>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -100,8 +102,8 @@ struct SessionEnv {
   std::atomic_flag limit_logged = ATOMIC_FLAG_INIT;  // the first refusal is logged as a warning
 
   // Live sessions, so a graceful shutdown can close the idle ones.
-  std::mutex sessions_mu;
-  std::unordered_set<Session*> sessions;  // GUARDED_BY(sessions_mu)
+  Mutex sessions_mu;
+  std::unordered_set<Session*> sessions GUARDED_BY(sessions_mu);
 
   // Runs the requests whose answer may block (Service::MayBlock: key-pair generation),
   // so that they do not stall the other connections of their io thread. Set by the Server,
@@ -111,7 +113,7 @@ struct SessionEnv {
 
 // Framing bytes a request may make kmsd hold: request line, header fields, chunk-size lines
 // and trailers together (RequestParser::Limits::header_bytes).
-inline constexpr std::size_t kHeaderLimit = 16 * 1024;
+inline constexpr std::size_t kHeaderLimit = std::size_t{16} * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
