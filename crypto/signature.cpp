@@ -154,8 +154,7 @@ Result<DigestBuffer> Sm2Z(const EVP_PKEY* key) {
   input.insert(input.end(), generator.begin() + 1, generator.end());
   input.insert(input.end(), pub.begin() + 1, pub.end());
   DigestBuffer z{};
-  auto len = HashInto(Hash::kSm3, input, {}, z);
-  if (!len) return len.error();
+  KMS_TRY(HashInto(Hash::kSm3, input, {}, z));
   return z;
 }
 
@@ -276,9 +275,8 @@ Result<Prepared> Prepare(const EVP_PKEY* const_key, const AlgorithmInfo& info, b
       if (EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) return OpenSslError("ECDSA parameters");
       break;
     case Family::kSm2: {
-      auto z = Sm2Z(key);
-      if (!z) return z.error();
-      p.sm2_z = *z;
+      KMS_ASSIGN_OR_RETURN(auto z, Sm2Z(key));
+      p.sm2_z = z;
       break;
     }
     case Family::kEd25519:
@@ -295,9 +293,8 @@ Result<ByteView> ToBeSigned(const Prepared& p, const AlgorithmInfo& info, Messag
                             ByteView message, DigestBuffer& buffer) {
   if (type == MessageType::kDigest || IsEdwards(info.family)) return message;
   const ByteView prefix = info.family == Family::kSm2 ? ByteView(p.sm2_z.data(), 32) : ByteView();
-  auto len = HashInto(info.hash, prefix, message, buffer);
-  if (!len) return len.error();
-  return ByteView(buffer.data(), *len);
+  KMS_ASSIGN_OR_RETURN(auto len, HashInto(info.hash, prefix, message, buffer));
+  return ByteView(buffer.data(), len);
 }
 
 // Re-initialises an Edwards context before a use, where OpenSSL does not allow one-shot reuse.
@@ -311,15 +308,14 @@ Result<Bytes> SignWith(Prepared& p, const EVP_PKEY* key, const AlgorithmInfo& in
                        MessageType type, ByteView message) {
   KMS_TRY(CheckMessage(info, type, message));
   DigestBuffer buffer{};
-  auto tbs = ToBeSigned(p, info, type, message, buffer);
-  if (!tbs) return tbs.error();
+  KMS_ASSIGN_OR_RETURN(auto tbs, ToBeSigned(p, info, type, message, buffer));
   KMS_TRY(RefreshEdwards(p, key, info, true));
   Bytes signature(p.max_signature);
   std::size_t len = signature.size();
   const int ok =
       IsEdwards(info.family)
-          ? EVP_DigestSign(p.md_ctx.get(), signature.data(), &len, tbs->data(), tbs->size())
-          : EVP_PKEY_sign(p.pkey_ctx.get(), signature.data(), &len, tbs->data(), tbs->size());
+          ? EVP_DigestSign(p.md_ctx.get(), signature.data(), &len, tbs.data(), tbs.size())
+          : EVP_PKEY_sign(p.pkey_ctx.get(), signature.data(), &len, tbs.data(), tbs.size());
   if (ok != 1) return OpenSslError(std::string(info.name) + " signing");
   signature.resize(len);
   return signature;
@@ -329,14 +325,12 @@ Result<void> VerifyWith(Prepared& p, const EVP_PKEY* key, const AlgorithmInfo& i
                         MessageType type, ByteView message, ByteView signature) {
   KMS_TRY(CheckMessage(info, type, message));
   DigestBuffer buffer{};
-  auto tbs = ToBeSigned(p, info, type, message, buffer);
-  if (!tbs) return tbs.error();
+  KMS_ASSIGN_OR_RETURN(auto tbs, ToBeSigned(p, info, type, message, buffer));
   KMS_TRY(RefreshEdwards(p, key, info, false));
-  const int ok = IsEdwards(info.family)
-                     ? EVP_DigestVerify(p.md_ctx.get(), signature.data(), signature.size(),
-                                        tbs->data(), tbs->size())
-                     : EVP_PKEY_verify(p.pkey_ctx.get(), signature.data(), signature.size(),
-                                       tbs->data(), tbs->size());
+  const int ok = IsEdwards(info.family) ? EVP_DigestVerify(p.md_ctx.get(), signature.data(),
+                                                           signature.size(), tbs.data(), tbs.size())
+                                        : EVP_PKEY_verify(p.pkey_ctx.get(), signature.data(),
+                                                          signature.size(), tbs.data(), tbs.size());
   if (ok != 1) {
     // Bad padding, a wrong length, DER that does not parse: all one answer.
     DrainOpenSslErrors();
@@ -360,10 +354,9 @@ struct CacheEntry {
 Result<CacheEntry*> CachedEntry(std::string_view cache_id, ByteView pkcs8_der) {
   thread_local BoundedCache<CacheEntry> cache(kCacheCapacity);
   return cache.GetOrMake(cache_id, [pkcs8_der]() -> Result<CacheEntry> {
-    auto parsed = ParsePrivateKey(pkcs8_der);
-    if (!parsed) return parsed.error();
+    KMS_ASSIGN_OR_RETURN(auto parsed, ParsePrivateKey(pkcs8_der));
     CacheEntry entry;
-    entry.key = std::move(*parsed);
+    entry.key = std::move(parsed);
     return entry;
   });
 }
@@ -372,9 +365,8 @@ Result<CacheEntry*> CachedEntry(std::string_view cache_id, ByteView pkcs8_der) {
 Result<Prepared*> PreparedOf(CacheEntry& entry, const AlgorithmInfo& info, bool sign) {
   Prepared& slot = (sign ? entry.sign : entry.verify)[static_cast<std::size_t>(info.algorithm)];
   if (!slot.ready) {
-    auto built = Prepare(entry.key.get(), info, sign);
-    if (!built) return built.error();
-    slot = std::move(*built);
+    KMS_ASSIGN_OR_RETURN(auto built, Prepare(entry.key.get(), info, sign));
+    slot = std::move(built);
   }
   return &slot;
 }
@@ -406,41 +398,35 @@ std::string_view OpenSslNeededFor(SigningAlgorithm algorithm) {
 Result<Bytes> Sign(const EVP_PKEY* key, SigningAlgorithm algorithm, MessageType type,
                    ByteView message) {
   const AlgorithmInfo& info = InfoOf(algorithm);
-  auto prepared = Prepare(key, info, /*sign=*/true);
-  if (!prepared) return prepared.error();
-  return SignWith(*prepared, key, info, type, message);
+  KMS_ASSIGN_OR_RETURN(auto prepared, Prepare(key, info, /*sign=*/true));
+  return SignWith(prepared, key, info, type, message);
 }
 
 Result<void> Verify(const EVP_PKEY* key, SigningAlgorithm algorithm, MessageType type,
                     ByteView message, ByteView signature) {
   const AlgorithmInfo& info = InfoOf(algorithm);
-  auto prepared = Prepare(key, info, /*sign=*/false);
-  if (!prepared) return prepared.error();
-  return VerifyWith(*prepared, key, info, type, message, signature);
+  KMS_ASSIGN_OR_RETURN(auto prepared, Prepare(key, info, /*sign=*/false));
+  return VerifyWith(prepared, key, info, type, message, signature);
 }
 
 Result<Bytes> CachedSign(std::string_view cache_id, ByteView pkcs8_der, SigningAlgorithm algorithm,
                          MessageType type, ByteView message) {
   const AlgorithmInfo& info = InfoOf(algorithm);
-  auto entry = CachedEntry(cache_id, pkcs8_der);
-  if (!entry) return entry.error();
-  auto prepared = PreparedOf(**entry, info, /*sign=*/true);
-  if (!prepared) return prepared.error();
-  auto signature = SignWith(**prepared, (*entry)->key.get(), info, type, message);
+  KMS_ASSIGN_OR_RETURN(auto entry, CachedEntry(cache_id, pkcs8_der));
+  KMS_ASSIGN_OR_RETURN(auto prepared, PreparedOf(*entry, info, /*sign=*/true));
+  auto signature = SignWith(*prepared, entry->key.get(), info, type, message);
   // A context OpenSSL failed in is not trusted again: the next call builds a fresh one.
-  if (!signature && signature.error().code == Error::Code::kOpenSsl) **prepared = Prepared{};
+  if (!signature && signature.error().code == Error::Code::kOpenSsl) *prepared = Prepared{};
   return signature;
 }
 
 Result<void> CachedVerify(std::string_view cache_id, ByteView pkcs8_der, SigningAlgorithm algorithm,
                           MessageType type, ByteView message, ByteView signature) {
   const AlgorithmInfo& info = InfoOf(algorithm);
-  auto entry = CachedEntry(cache_id, pkcs8_der);
-  if (!entry) return entry.error();
-  auto prepared = PreparedOf(**entry, info, /*sign=*/false);
-  if (!prepared) return prepared.error();
-  auto verified = VerifyWith(**prepared, (*entry)->key.get(), info, type, message, signature);
-  if (!verified && verified.error().code == Error::Code::kOpenSsl) **prepared = Prepared{};
+  KMS_ASSIGN_OR_RETURN(auto entry, CachedEntry(cache_id, pkcs8_der));
+  KMS_ASSIGN_OR_RETURN(auto prepared, PreparedOf(*entry, info, /*sign=*/false));
+  auto verified = VerifyWith(*prepared, entry->key.get(), info, type, message, signature);
+  if (!verified && verified.error().code == Error::Code::kOpenSsl) *prepared = Prepared{};
   return verified;
 }
 

@@ -157,10 +157,9 @@ Statement& BindScoped(Statement& stmt, const Scope& scope, std::string_view id) 
 // Runs one prepared no-row statement after `bind` fills it; returns the changed-row count.
 template <class BindFn>
 Result<std::int64_t> RunStatement(StatementCache& stmts, std::string_view sql, BindFn&& bind) {
-  auto stmt = stmts.Prepare(sql);
-  if (!stmt) return stmt.error();
-  bind(*stmt);
-  return stmt->Run();
+  KMS_ASSIGN_OR_RETURN(auto stmt, stmts.Prepare(sql));
+  bind(stmt);
+  return stmt.Run();
 }
 
 void BindKeyColumns(Statement& stmt, const KeyRecord& key) {
@@ -185,24 +184,21 @@ void BindKeyColumns(Statement& stmt, const KeyRecord& key) {
 // or std::nullopt if an update found no such key.
 Result<std::optional<std::int64_t>> WriteKeyRow(StatementCache& stmts, std::string_view sql,
                                                 const KeyRecord& key) {
-  auto stmt = stmts.Prepare(sql);
-  if (!stmt) return stmt.error();
-  BindKeyColumns(*stmt, key);
-  auto row = stmt->Step();  // RETURNING id: the row is written by this first step
-  if (!row) return row.error();
-  if (!*row) return std::optional<std::int64_t>();
-  return std::optional<std::int64_t>(stmt->Int(0));
+  KMS_ASSIGN_OR_RETURN(auto stmt, stmts.Prepare(sql));
+  BindKeyColumns(stmt, key);
+  // RETURNING id: the row is written by this first step.
+  KMS_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(stmt.Int(0));
 }
 
 // The policy_texts.id of `text`, added if no key uses it yet. REQUIRES: inside a Transaction.
 Result<std::int64_t> PolicyTextId(StatementCache& stmts, std::string_view text) {
   for (std::string_view sql : {kFindPolicyText, kInsertPolicyText}) {
-    auto stmt = stmts.Prepare(sql);
-    if (!stmt) return stmt.error();
-    stmt->BindText(1, text);
-    auto row = stmt->Step();
-    if (!row) return row.error();
-    if (*row) return stmt->Int(0);
+    KMS_ASSIGN_OR_RETURN(auto stmt, stmts.Prepare(sql));
+    stmt.BindText(1, text);
+    KMS_ASSIGN_OR_RETURN(auto row, stmt.Step());
+    if (row) return stmt.Int(0);
   }
   return Error{Error::Code::kIo, "policy text: no id returned"};
 }
@@ -212,26 +208,22 @@ Result<std::int64_t> PolicyTextId(StatementCache& stmts, std::string_view text) 
 Result<void> InsertChildRows(StatementCache& stmts, std::int64_t key_row, const KeyRecord& key) {
   std::int64_t position = 0;
   for (const Tag& tag : key.tags) {
-    auto done = RunStatement(stmts, kInsertTag, [&](Statement& s) {
+    KMS_TRY(RunStatement(stmts, kInsertTag, [&](Statement& s) {
       s.BindInt(1, key_row).BindInt(2, position).BindText(3, tag.key).BindText(4, tag.value);
-    });
-    if (!done) return done.error();
+    }));
     ++position;
   }
-  auto text_id = PolicyTextId(stmts, key.policy);
-  if (!text_id) return text_id.error();
-  auto policy = RunStatement(stmts, kInsertPolicy,
-                             [&](Statement& s) { s.BindInt(1, key_row).BindInt(2, *text_id); });
-  if (!policy) return policy.error();
+  KMS_ASSIGN_OR_RETURN(auto text_id, PolicyTextId(stmts, key.policy));
+  KMS_TRY(RunStatement(stmts, kInsertPolicy,
+                       [&](Statement& s) { s.BindInt(1, key_row).BindInt(2, text_id); }));
   for (const KeyMaterial& material : key.materials) {
-    auto done = RunStatement(stmts, kInsertMaterial, [&](Statement& s) {
+    KMS_TRY(RunStatement(stmts, kInsertMaterial, [&](Statement& s) {
       s.BindInt(1, key_row)
           .BindInt(2, material.version)
           .BindText(3, material.material_id)
           .BindBlob(4, material.bytes)
           .BindInt(5, material.created_at);
-    });
-    if (!done) return done.error();
+    }));
   }
   return {};
 }
@@ -240,8 +232,7 @@ Result<void> InsertChildRows(StatementCache& stmts, std::int64_t key_row, const 
 // REQUIRES: inside a Transaction.
 Result<void> DeleteChildRows(StatementCache& stmts, std::int64_t key_row) {
   for (std::string_view sql : {kDeleteTags, kDeletePolicies, kDeleteMaterials}) {
-    auto done = RunStatement(stmts, sql, [&](Statement& s) { s.BindInt(1, key_row); });
-    if (!done) return done.error();
+    KMS_TRY(RunStatement(stmts, sql, [&](Statement& s) { s.BindInt(1, key_row); }));
   }
   return {};
 }
@@ -266,9 +257,8 @@ template <class T>
 Result<std::optional<T>> ReadOptionalNarrow(const Statement& stmt, int column,
                                             std::string_view what) {
   if (stmt.IsNull(column)) return std::optional<T>();
-  auto v = ReadNarrow<T>(stmt, column, what);
-  if (!v) return v.error();
-  return std::optional<T>(*v);
+  KMS_ASSIGN_OR_RETURN(auto v, ReadNarrow<T>(stmt, column, what));
+  return std::optional<T>(v);
 }
 
 // The enumerator stored as its wire name in `column` of a keys row (the SQLite edge of the
@@ -298,18 +288,16 @@ Result<void> ReadKeyRow(const Statement& row, KeyRecord& key) {
   KMS_ASSIGN_OR_RETURN(key.key_state, ReadWireName<domain::KeyState>(row, 8, "key_state", key));
   key.creation_date = row.Int(9);
   key.deletion_date = row.OptionalInt(10);
-  auto pending = ReadOptionalNarrow<int>(row, 11, "pending_window_days");
-  if (!pending) return pending.error();
-  key.pending_window_days = *pending;
+  KMS_ASSIGN_OR_RETURN(auto pending, ReadOptionalNarrow<int>(row, 11, "pending_window_days"));
+  key.pending_window_days = pending;
   key.multi_region = row.Int(12) != 0;
   key.rotation_enabled = row.Int(13) != 0;
-  auto period = ReadOptionalNarrow<int>(row, 14, "rotation_period_days");
-  if (!period) return period.error();
-  key.rotation_period_days = *period;
+  KMS_ASSIGN_OR_RETURN(auto period, ReadOptionalNarrow<int>(row, 14, "rotation_period_days"));
+  key.rotation_period_days = period;
   key.next_rotation_date = row.OptionalInt(15);
-  auto current = ReadNarrow<std::uint32_t>(row, 16, "current_material_version");
-  if (!current) return current.error();
-  key.current_material_version = *current;
+  KMS_ASSIGN_OR_RETURN(auto current,
+                       ReadNarrow<std::uint32_t>(row, 16, "current_material_version"));
+  key.current_material_version = current;
   return {};
 }
 
@@ -345,13 +333,11 @@ class KeyCursor {
 // Steps `sql` and calls `on_row(row)` for each row; `on_row` returns Result<void>.
 template <class RowFn>
 Result<void> ForEachRow(StatementCache& stmts, std::string_view sql, RowFn&& on_row) {
-  auto stmt = stmts.Prepare(sql);
-  if (!stmt) return stmt.error();
+  KMS_ASSIGN_OR_RETURN(auto stmt, stmts.Prepare(sql));
   for (;;) {
-    auto more = stmt->Step();
-    if (!more) return more.error();
-    if (!*more) return {};
-    KMS_TRY(on_row(static_cast<const Statement&>(*stmt)));
+    KMS_ASSIGN_OR_RETURN(auto more, stmt.Step());
+    if (!more) return {};
+    KMS_TRY(on_row(static_cast<const Statement&>(stmt)));
   }
 }
 
@@ -455,9 +441,8 @@ Result<void> CreateDatabase(const std::string& path) {
     }
     KMS_TRY(Migrate(db.get()));
     // WAL is recorded in the file header; with no WAL content, closing leaves no -wal file.
-    auto mode = QueryText(db.get(), "PRAGMA journal_mode = WAL");
-    if (!mode) return mode.error();
-    if (*mode != "wal") return Error{Error::Code::kIo, "cannot enable WAL journal on " + temp};
+    KMS_ASSIGN_OR_RETURN(auto mode, QueryText(db.get(), "PRAGMA journal_mode = WAL"));
+    if (mode != "wal") return Error{Error::Code::kIo, "cannot enable WAL journal on " + temp};
   }
   // SQLite's unix VFS makes a new database file 0644 whatever the umask (it fchmods it), and
   // later gives -wal and -shm the mode of the database file: make it private before anyone
@@ -544,9 +529,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
       if (auto r = CreateDatabase(path); !r) return WithContext(r.error(), context);
     }
   }
-  auto db = Connect(path, context);
-  if (!db) return db.error();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(*db)));
+  KMS_ASSIGN_OR_RETURN(auto db, Connect(path, context));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(db)));
 }
 
 Result<void> SqliteStore::ConnectIfDeferred() {
@@ -556,9 +540,8 @@ Result<void> SqliteStore::ConnectIfDeferred() {
   if (::lstat(path_.c_str(), &st) != 0 && errno == ENOENT) {
     if (auto r = CreateDatabase(path_); !r) return WithContext(r.error(), context);
   }
-  auto db = Connect(path_, context);
-  if (!db) return db.error();
-  db_ = std::move(*db);
+  KMS_ASSIGN_OR_RETURN(auto db, Connect(path_, context));
+  db_ = std::move(db);
   stmts_.emplace(db_.get());
   return {};
 }
@@ -597,9 +580,8 @@ Result<Snapshot> SqliteStore::LoadAll() {
 
   KeyCursor finder(keys, ids);
   auto tags = ForEachRow(*stmts_, kSelectTags, [&](const Statement& row) -> Result<void> {
-    auto owner = finder.OwnerOf(row, "key_tags");
-    if (!owner) return owner.error();
-    (*owner)->tags.push_back(Tag{row.Text(1), row.Text(2)});
+    KMS_ASSIGN_OR_RETURN(auto owner, finder.OwnerOf(row, "key_tags"));
+    owner->tags.push_back(Tag{row.Text(1), row.Text(2)});
     return {};
   });
   if (!tags) return WithContext(tags.error(), "LoadAll");
@@ -613,25 +595,22 @@ Result<Snapshot> SqliteStore::LoadAll() {
   if (!text_rows) return WithContext(text_rows.error(), "LoadAll");
   finder.Rewind();
   auto policies = ForEachRow(*stmts_, kSelectPolicies, [&](const Statement& row) -> Result<void> {
-    auto owner = finder.OwnerOf(row, "key_policies");
-    if (!owner) return owner.error();
+    KMS_ASSIGN_OR_RETURN(auto owner, finder.OwnerOf(row, "key_policies"));
     auto text = texts.find(row.Int(1));
     if (text == texts.end()) {
       return Corrupt("key_policies row for missing policy text (policy_texts.id " +
                      std::to_string(row.Int(1)) + ")");
     }
-    (*owner)->policy = text->second;
+    owner->policy = text->second;
     return {};
   });
   if (!policies) return WithContext(policies.error(), "LoadAll");
 
   finder.Rewind();
   auto materials = ForEachRow(*stmts_, kSelectMaterials, [&](const Statement& row) -> Result<void> {
-    auto owner = finder.OwnerOf(row, "key_materials");
-    if (!owner) return owner.error();
-    auto version = ReadNarrow<std::uint32_t>(row, 1, "key material version");
-    if (!version) return version.error();
-    (*owner)->materials.push_back(KeyMaterial{*version, row.Text(2), row.Blob(3), row.Int(4)});
+    KMS_ASSIGN_OR_RETURN(auto owner, finder.OwnerOf(row, "key_materials"));
+    KMS_ASSIGN_OR_RETURN(auto version, ReadNarrow<std::uint32_t>(row, 1, "key material version"));
+    owner->materials.push_back(KeyMaterial{version, row.Text(2), row.Blob(3), row.Int(4)});
     return {};
   });
   if (!materials) return WithContext(materials.error(), "LoadAll");
