@@ -3,7 +3,7 @@
 // Failure points on the request path, for the tests that prove no exception can end kmsd:
 // a test arms a stage, and the next request to pass through it throws there, as a bug or an
 // allocation failure would. Every stage must turn that into an error reply for that request
-// alone (tests/integration/server_http_test.cpp, "[regression][#17]"):
+// alone (tests/integration/server_http_test.cpp, "[regression][issue17]"):
 //
 //   kParse     the session, once an HTTP request has been read (before it is answered)
 //   kValidate  the dispatcher, before the body is checked against the service model
