@@ -1,10 +1,10 @@
 // File: domain/key_specs.hpp
 //
 // The one table of what each KMS key spec is and may do: its family, the algorithms AWS lists
-// for it per key usage (a usage with no algorithms is one AWS refuses for the spec; KMS_FACTS
-// §7), and the facts the work needs (OpenSSL key pair type, RSA modulus, HMAC key length).
-// Beside it, one row per algorithm with what crypto/ calls it and its size limits. CreateKey
-// checks requests against these tables; DescribeKey, GetPublicKey, Encrypt, Sign, GenerateMac,
+// for it per key usage (a usage with no algorithms is one AWS refuses for the spec; recorded from
+// AWS), and the facts the work needs (OpenSSL key pair type, RSA modulus, HMAC key length). Beside
+// it, one row per algorithm with what crypto/ calls it and its size limits. CreateKey checks
+// requests against these tables; DescribeKey, GetPublicKey, Encrypt, Sign, GenerateMac,
 // DeriveSharedSecret and GenerateDataKeyPair read them. Nothing else decides what a spec allows.
 //
 //   const domain::KeySpecInfo& info = domain::SpecInfo(domain::KeySpec::kEccNistP256);

@@ -27,7 +27,7 @@ scripts/setup.sh --fuzz
 
 start=$SECONDS
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DKMSD_BUILD_FUZZERS=ON -DKMSD_BUILD_TESTS=OFF >/dev/null
+  -DKMSD_BUILD_FUZZERS=ON -DKMSD_BUILD_TESTS=OFF -DKMSD_WERROR=ON >/dev/null
 cmake --build "$build" --target "${harnesses[@]}" -j"$jobs"
 echo "fuzz: built in $((SECONDS - start))s"
 

@@ -53,7 +53,7 @@ MAX_DEPTH = 8  # validation.cpp keeps the member path in a fixed array of this s
 
 # AWS lists enum values in ValidationException texts in its own (hash-set) order, which the model
 # does not carry; by default we use model order. Where a response recorded against AWS pins the
-# order (KMS_FACTS.md, section 1), it is listed here. An override must be a permutation of
+# order (recorded from AWS), it is listed here. An override must be a permutation of
 # the model's values, so a model change that adds a value fails generation instead of drifting.
 ENUM_ORDER_OVERRIDES = {
     # GenerateMac with a bad MacAlgorithm, recorded against AWS.

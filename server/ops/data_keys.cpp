@@ -50,7 +50,7 @@ Result<std::size_t> CheckNumberOfBytes(std::int64_t n) {
 }
 
 // The data key length: exactly one of KeySpec (AES_128 = 16 bytes, AES_256 = 32) or
-// NumberOfBytes must be given (KMS_FACTS §5).
+// NumberOfBytes must be given (recorded from AWS).
 Result<std::size_t> DataKeyLength(const JsonIn& in) {
   const bool has_spec = in.Has("KeySpec");
   const bool has_count = in.Has("NumberOfBytes");

@@ -14,7 +14,7 @@
 // otherwise the blob must be one of kmsd's symmetric blobs.
 //
 // Crypto errors are translated here and nowhere else: an authentication failure or a blob that
-// does not parse is InvalidCiphertextException with no message (KMS_FACTS §1, §4); any other
+// does not parse is InvalidCiphertextException with no message (recorded from AWS); any other
 // crypto failure is KMSInternalException.
 //
 // Thread-safety: handlers may run concurrently; they share only the thread-safe registry.
@@ -71,8 +71,8 @@ Result<crypto::AsymmetricCipher> CipherFor(EncryptionAlgorithm algorithm) {
 }
 
 // ValidationException "Algorithm RSAES_OAEP_SHA_1 and key spec RSA_2048 cannot encrypt data
-// larger than 214 bytes." (KMS_FACTS §4; the SM2PKE variant follows the same pattern, not pinned).
-// The limits are domain::MaxPlaintextBytes.
+// larger than 214 bytes." (recorded from AWS; the SM2PKE variant follows the same pattern, not
+// pinned). The limits are domain::MaxPlaintextBytes.
 Result<void> CheckPlaintextLimit(const storage::KeyRecord& key, EncryptionAlgorithm algorithm,
                                  std::size_t plaintext_bytes) {
   const std::optional<std::size_t> limit = domain::MaxPlaintextBytes(key.key_spec, algorithm);

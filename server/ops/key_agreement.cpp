@@ -7,7 +7,7 @@
 // Checks, in order: request shape (Recipient is refused), key (exists, enabled), key usage,
 // KeyAgreementAlgorithm against the key spec, the public key, DryRun, then the work. A public
 // key that does not parse, lies on another curve or is not a valid point is ValidationException
-// with an empty message (KMS_FACTS §9).
+// with an empty message (recorded from AWS).
 //
 // Thread-safety: handlers may run concurrently; they only read the registry. The parsed private
 // key comes from PrivateKeyOf's per-thread cache.

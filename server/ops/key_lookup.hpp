@@ -61,7 +61,7 @@ Result<void> RequireUsage(const OpContext& ctx, const storage::KeyRecord& key,
                           domain::KeyUsage usage, std::string_view operation);
 
 // InvalidKeyUsageException "Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_224."
-// (KMS_FACTS §9), for the request's algorithm text `algorithm`.
+// (recorded from AWS), for the request's algorithm text `algorithm`.
 KmsError IncompatibleAlgorithm(const storage::KeyRecord& key, std::string_view algorithm);
 
 // The request's algorithm member `name` parsed as an E (EncryptionAlgorithm, SigningAlgorithm,

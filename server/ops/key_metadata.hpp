@@ -19,7 +19,7 @@
 
 namespace kms::ops {
 
-// Writes the member "KeyMetadata" with every field AWS sends for `key` (KMS_FACTS §7).
+// Writes the member "KeyMetadata" with every field AWS sends for `key` (recorded from AWS).
 // ARNs are built in the caller's scope, which is the key's own scope.
 inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key,
                              server::JsonOut& out) {

@@ -96,7 +96,7 @@ struct KeyKind {
   domain::KeyUsage usage{};
 };
 
-// The CreateKey members that pick the kind of key, checked as AWS does (KMS_FACTS §7, §9).
+// The CreateKey members that pick the kind of key, checked as AWS does.
 // Origins other than AWS_KMS and custom key stores are not implemented.
 Result<KeyKind> CheckCreateKeyKind(const JsonIn& in) {
   const auto key_spec = in.OptionalString("KeySpec");

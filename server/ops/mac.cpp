@@ -6,7 +6,7 @@
 //
 // Checks, in order: request shape, key (exists, enabled), key usage, MacAlgorithm against the
 // key spec (domain/key_specs.hpp lists one algorithm per HMAC spec), DryRun, then the work. A MAC
-// that does not verify is KMSInvalidMacException with no message (KMS_FACTS §1, §9): VerifyMac
+// that does not verify is KMSInvalidMacException with no message (recorded from AWS): VerifyMac
 // never answers MacValid=false.
 //
 // Thread-safety: handlers may run concurrently; they only read the registry, and the HMAC

@@ -25,7 +25,7 @@ constexpr std::int64_t kDefaultRotationPeriodDays = 365;
 constexpr std::size_t kMaxOnDemandRotations = 25;
 
 // Automatic rotation exists only for symmetric encryption keys whose material KMS made.
-// AWS answers an asymmetric or HMAC key with an empty message (KMS_FACTS §8, recorded for
+// AWS answers an asymmetric or HMAC key with an empty message (recorded from AWS for
 // RotateKeyOnDemand), and other origins with "<arn> origin is <origin> which is not valid
 // for this operation."
 Result<void> RequireRotatable(const OpContext& ctx, const storage::KeyRecord& key) {
@@ -106,7 +106,7 @@ Result<void> GetKeyRotationStatus(OpContext& ctx, const JsonIn& in, JsonOut& out
 // New key material becomes the key's current version: later Encrypt and GenerateDataKey
 // calls seal under it (DescribeKey's CurrentKeyMaterialId changes), and ciphertexts sealed
 // under an older version still decrypt, since the blob names its version. The automatic
-// schedule is left as it is. Errors as AWS gives them (KMS_FACTS §8): an asymmetric or HMAC
+// schedule is left as it is. Errors as recorded from AWS: an asymmetric or HMAC
 // key, or another origin, UnsupportedOperationException; a disabled key DisabledException;
 // the 26th rotation LimitExceededException.
 // Deviation: the rotation is finished when the call returns (AWS's runs in the background,

@@ -13,7 +13,7 @@
 // contexts (keyed by KeyMaterialId and algorithm): no lock, no disk, no key parse.
 //
 // Crypto errors are translated here: a signature that does not verify (or does not parse) is
-// KMSInvalidSignatureException with no message (KMS_FACTS §1, §9); any other crypto failure is
+// KMSInvalidSignatureException with no message (recorded from AWS); any other crypto failure is
 // a kmsd fault, KMSInternalException.
 //
 // Thread-safety: handlers may run concurrently; they share only the thread-safe registry.

@@ -1,7 +1,7 @@
 // File: tags.hpp
 //
 // The tag rules every operation that accepts tags shares: TagResource, and CreateKey's
-// "Tags" member. Each TagException text copies AWS's wording (KMS_FACTS §10).
+// "Tags" member. Each TagException text copies AWS's wording (recorded from AWS).
 //
 //   KMS_ASSIGN_OR_RETURN(std::vector<storage::Tag> tags, ReadTags(in));   // shape checks
 //   KMS_TRY(MergeTags(ctx, record.tags, tags));                            // the 50-tag limit

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import load_der_private_key, l
 
 from e2e_support import assert_error, call, call_ok, expect_error
 
-# AWS's plaintext limits (Encrypt API reference; KMS_FACTS §4).
+# AWS's plaintext limits (Encrypt API reference; recorded from AWS).
 LIMITS = {
     ("RSA_2048", "RSAES_OAEP_SHA_1"): 214, ("RSA_2048", "RSAES_OAEP_SHA_256"): 190,
     ("RSA_3072", "RSAES_OAEP_SHA_1"): 342, ("RSA_3072", "RSAES_OAEP_SHA_256"): 318,

@@ -1,5 +1,5 @@
 """Asymmetric and HMAC keys: CreateKey for every key spec and usage AWS allows, the algorithm
-lists DescribeKey shows for each (KMS_FACTS §7), GetPublicKey checked with the `cryptography`
+lists DescribeKey shows for each (recorded from AWS), GetPublicKey checked with the `cryptography`
 package, and private keys that survive a restart. Raw JSON where botocore 1.29's model lacks
 the spec or usage (KEY_AGREEMENT, ECC_NIST_EDWARDS25519, ML_DSA_*)."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Envelope encryption through boto3: data keys, Encrypt/Decrypt/ReEncrypt, contexts, key
-references, key state and region isolation (KMS_FACTS §2-§5)."""
+references, key state and region isolation (recorded from AWS)."""
 from __future__ import annotations
 
 import botocore.exceptions

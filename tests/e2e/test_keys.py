@@ -1,6 +1,6 @@
 """Key management through boto3 (raw JSON where botocore 1.29's model is older than the
 server's): metadata, listing, state changes, deletion, aliases, tags, policies, rotation,
-GenerateRandom, unimplemented operations and DryRun (KMS_FACTS §2-§10)."""
+GenerateRandom, unimplemented operations and DryRun (recorded from AWS)."""
 from __future__ import annotations
 
 import base64

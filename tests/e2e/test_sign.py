@@ -3,7 +3,7 @@ kmsd's signatures (RAW and DIGEST) verify with the `cryptography` package from G
 DER; SM2DSA verifies with the `openssl pkeyutl` CLI (SM3, default distinguishing ID). Only kmsd
 holds the private keys, so the other direction is covered by tampering: a changed signature or
 message must raise KMSInvalidSignatureException with no message. Errors copy AWS's texts
-(KMS_FACTS §4, §9); keys keep signing and verifying across a restart."""
+(recorded from AWS); keys keep signing and verifying across a restart."""
 from __future__ import annotations
 
 import hashlib

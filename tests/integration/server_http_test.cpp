@@ -427,8 +427,8 @@ TEST_CASE("Stop never deadlocks with sessions ending at the same moment",
 }
 
 // --- Timeouts. The session no longer uses tcp_stream's per-operation timer but a deadline
-// per read/write checked by one lazily re-armed timer (server/transport/session.hpp); these pin down that a
-// client still cannot hold a connection longer than the read timeout.
+// per read/write checked by one lazily re-armed timer (server/transport/session.hpp); these pin
+// down that a client still cannot hold a connection longer than the read timeout.
 
 namespace {
 

@@ -245,7 +245,7 @@ TEST_CASE("CreateKey makes a key of every spec and usage AWS allows", "[ops][key
        {"EncryptionAlgorithms", "SigningAlgorithms", "MacAlgorithms", "KeyAgreementAlgorithms"}) {
     if (std::string_view(other) != c.member) CHECK_FALSE(m.HasMember(other));
   }
-  CHECK_FALSE(m.HasMember("CurrentKeyMaterialId"));  // symmetric keys only (KMS_FACTS §7)
+  CHECK_FALSE(m.HasMember("CurrentKeyMaterialId"));  // symmetric keys only (recorded from AWS)
 
   // The stored material is the key itself: a private key, or an HMAC secret of the right size.
   const auto key = h.registry().FindKey(kUsEast, id);

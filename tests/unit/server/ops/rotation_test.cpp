@@ -263,7 +263,7 @@ TEST_CASE("RotateKeyOnDemand allows 25 rotations per key, then LimitExceededExce
 TEST_CASE("RotateKeyOnDemand needs an enabled key", "[ops][rotation][on-demand][state]") {
   OpHarness h;
   const std::string id = h.CreateSymmetricKey();
-  SECTION("disabled: DisabledException, as AWS (KMS_FACTS section 8)") {
+  SECTION("disabled: DisabledException, as AWS answers") {
     REQUIRE(h.Call("DisableKey", KeyIdBody(id)).status == 200);
     CallResult r = h.Call("RotateKeyOnDemand", KeyIdBody(id));
     CHECK(r.type == "DisabledException");
