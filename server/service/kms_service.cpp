@@ -105,17 +105,15 @@ void KmsService::WhenReady(transport::Reply&& reply, std::string_view request_id
   const storage::Registry::Ticket ticket{reply.wait.first, reply.wait.last};
   // Runs at once or on the committer thread: it only builds the reply and hands it over.
   registry_.WhenDurable(
-      ticket, [reply = std::move(reply), id = std::string(request_id),
+      ticket, [this, reply = std::move(reply), id = std::string(request_id),
                ready = std::move(ready)](const std::optional<storage::Error>& failure) mutable {
         reply.must_wait = false;
         if (failure) {
+          // The protocol's failure reply, converted as every other reply is (its empty ticket
+          // is durable, so must_wait stays false).
           Reply waited;
           waited.operation = reply.operation;
-          Reply failed = Dispatcher::CommitFailedReply(waited, *failure, id);
-          reply.status = failed.status;
-          reply.body = std::move(failed.body);
-          reply.error_type = failed.error_type;
-          reply.operation = failed.operation;
+          reply = ToTransport(Dispatcher::CommitFailedReply(waited, *failure, id));
         }
         // Moved out, so what `ready` holds (the connection) is released when it returns,
         // whenever the registry drops this callback.
