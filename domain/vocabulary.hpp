@@ -1,7 +1,8 @@
 // File: domain/vocabulary.hpp
 //
-// The typed vocabulary of KMS: key state, key usage, key spec, origin, key manager and the
-// encryption, signing, MAC and key-agreement algorithms. Each is an enum with ONE table that
+// The typed vocabulary of KMS: key state, key usage, key spec, origin, key manager, the
+// encryption, signing, MAC and key-agreement algorithms, and the enums of rotation, import,
+// grants, multi-region keys and custom key stores. Each is an enum with ONE table that
 // maps it to its AWS wire name (the text the JSON API and kmsd's SQLite columns carry).
 // Everywhere else in kmsd these are enums, so a misspelt state or spec does not compile;
 // strings exist only at the edges, where a request is parsed (ops), a response is written
@@ -133,6 +134,126 @@ enum class KeyAgreementAlgorithm {
   kEcdh,
 };
 
+// RotationType (botocore "RotationType").
+enum class RotationType {
+  kAutomatic,
+  kOnDemand,
+};
+
+// ExpirationModel (botocore "ExpirationModelType").
+enum class ExpirationModel {
+  kKeyMaterialExpires,
+  kKeyMaterialDoesNotExpire,
+};
+
+// MultiRegionKeyType (botocore "MultiRegionKeyType").
+enum class MultiRegionKeyType {
+  kPrimary,
+  kReplica,
+};
+
+// GrantOperation (botocore "GrantOperation").
+enum class GrantOperation {
+  kDecrypt,
+  kEncrypt,
+  kGenerateDataKey,
+  kGenerateDataKeyWithoutPlaintext,
+  kReEncryptFrom,
+  kReEncryptTo,
+  kSign,
+  kVerify,
+  kGetPublicKey,
+  kCreateGrant,
+  kRetireGrant,
+  kDescribeKey,
+  kGenerateDataKeyPair,
+  kGenerateDataKeyPairWithoutPlaintext,
+  kGenerateMac,
+  kVerifyMac,
+  kDeriveSharedSecret,
+};
+
+// WrappingAlgorithm (botocore "AlgorithmSpec").
+enum class WrappingAlgorithm {
+  kRsaesPkcs1V15,
+  kRsaesOaepSha1,
+  kRsaesOaepSha256,
+  kRsaAesKeyWrapSha1,
+  kRsaAesKeyWrapSha256,
+  kSm2Pke,
+};
+
+// WrappingKeySpec (botocore "WrappingKeySpec").
+enum class WrappingKeySpec {
+  kRsa2048,
+  kRsa3072,
+  kRsa4096,
+  kSm2,
+};
+
+// ImportType (botocore "ImportType").
+enum class ImportType {
+  kNewKeyMaterial,
+  kExistingKeyMaterial,
+};
+
+// ImportState (botocore "ImportState").
+enum class ImportState {
+  kImported,
+  kPendingImport,
+};
+
+// KeyMaterialState (botocore "KeyMaterialState").
+enum class KeyMaterialState {
+  kNonCurrent,
+  kCurrent,
+  kPendingRotation,
+  kPendingMultiRegionImportAndRotation,
+};
+
+// CustomKeyStoreType (botocore "CustomKeyStoreType").
+enum class CustomKeyStoreType {
+  kAwsCloudHsm,
+  kExternalKeyStore,
+};
+
+// ConnectionState (botocore "ConnectionStateType").
+enum class ConnectionState {
+  kConnected,
+  kConnecting,
+  kFailed,
+  kDisconnected,
+  kDisconnecting,
+};
+
+// ConnectionErrorCode (botocore "ConnectionErrorCodeType").
+enum class ConnectionErrorCode {
+  kInvalidCredentials,
+  kClusterNotFound,
+  kNetworkErrors,
+  kInternalError,
+  kInsufficientCloudhsmHsms,
+  kUserLockedOut,
+  kUserNotFound,
+  kUserLoggedIn,
+  kSubnetNotFound,
+  kInsufficientFreeAddressesInSubnet,
+  kXksProxyAccessDenied,
+  kXksProxyNotReachable,
+  kXksVpcEndpointServiceNotFound,
+  kXksProxyInvalidResponse,
+  kXksProxyInvalidConfiguration,
+  kXksVpcEndpointServiceInvalidConfiguration,
+  kXksProxyTimedOut,
+  kXksProxyInvalidTlsConfiguration,
+};
+
+// XksProxyConnectivity (botocore "XksProxyConnectivityType").
+enum class XksProxyConnectivity {
+  kPublicEndpoint,
+  kVpcEndpointService,
+};
+
 // One row of a wire-name table.
 template <class E>
 struct WireRow {
@@ -225,6 +346,116 @@ inline constexpr WireRow<KeyAgreementAlgorithm> kKeyAgreementAlgorithmNames[] = 
     {KeyAgreementAlgorithm::kEcdh, "ECDH"},
 };
 
+inline constexpr WireRow<RotationType> kRotationTypeNames[] = {
+    {RotationType::kAutomatic, "AUTOMATIC"},
+    {RotationType::kOnDemand, "ON_DEMAND"},
+};
+
+inline constexpr WireRow<ExpirationModel> kExpirationModelNames[] = {
+    {ExpirationModel::kKeyMaterialExpires, "KEY_MATERIAL_EXPIRES"},
+    {ExpirationModel::kKeyMaterialDoesNotExpire, "KEY_MATERIAL_DOES_NOT_EXPIRE"},
+};
+
+inline constexpr WireRow<MultiRegionKeyType> kMultiRegionKeyTypeNames[] = {
+    {MultiRegionKeyType::kPrimary, "PRIMARY"},
+    {MultiRegionKeyType::kReplica, "REPLICA"},
+};
+
+inline constexpr WireRow<GrantOperation> kGrantOperationNames[] = {
+    {GrantOperation::kDecrypt, "Decrypt"},
+    {GrantOperation::kEncrypt, "Encrypt"},
+    {GrantOperation::kGenerateDataKey, "GenerateDataKey"},
+    {GrantOperation::kGenerateDataKeyWithoutPlaintext, "GenerateDataKeyWithoutPlaintext"},
+    {GrantOperation::kReEncryptFrom, "ReEncryptFrom"},
+    {GrantOperation::kReEncryptTo, "ReEncryptTo"},
+    {GrantOperation::kSign, "Sign"},
+    {GrantOperation::kVerify, "Verify"},
+    {GrantOperation::kGetPublicKey, "GetPublicKey"},
+    {GrantOperation::kCreateGrant, "CreateGrant"},
+    {GrantOperation::kRetireGrant, "RetireGrant"},
+    {GrantOperation::kDescribeKey, "DescribeKey"},
+    {GrantOperation::kGenerateDataKeyPair, "GenerateDataKeyPair"},
+    {GrantOperation::kGenerateDataKeyPairWithoutPlaintext, "GenerateDataKeyPairWithoutPlaintext"},
+    {GrantOperation::kGenerateMac, "GenerateMac"},
+    {GrantOperation::kVerifyMac, "VerifyMac"},
+    {GrantOperation::kDeriveSharedSecret, "DeriveSharedSecret"},
+};
+
+inline constexpr WireRow<WrappingAlgorithm> kWrappingAlgorithmNames[] = {
+    {WrappingAlgorithm::kRsaesPkcs1V15, "RSAES_PKCS1_V1_5"},
+    {WrappingAlgorithm::kRsaesOaepSha1, "RSAES_OAEP_SHA_1"},
+    {WrappingAlgorithm::kRsaesOaepSha256, "RSAES_OAEP_SHA_256"},
+    {WrappingAlgorithm::kRsaAesKeyWrapSha1, "RSA_AES_KEY_WRAP_SHA_1"},
+    {WrappingAlgorithm::kRsaAesKeyWrapSha256, "RSA_AES_KEY_WRAP_SHA_256"},
+    {WrappingAlgorithm::kSm2Pke, "SM2PKE"},
+};
+
+inline constexpr WireRow<WrappingKeySpec> kWrappingKeySpecNames[] = {
+    {WrappingKeySpec::kRsa2048, "RSA_2048"},
+    {WrappingKeySpec::kRsa3072, "RSA_3072"},
+    {WrappingKeySpec::kRsa4096, "RSA_4096"},
+    {WrappingKeySpec::kSm2, "SM2"},
+};
+
+inline constexpr WireRow<ImportType> kImportTypeNames[] = {
+    {ImportType::kNewKeyMaterial, "NEW_KEY_MATERIAL"},
+    {ImportType::kExistingKeyMaterial, "EXISTING_KEY_MATERIAL"},
+};
+
+inline constexpr WireRow<ImportState> kImportStateNames[] = {
+    {ImportState::kImported, "IMPORTED"},
+    {ImportState::kPendingImport, "PENDING_IMPORT"},
+};
+
+inline constexpr WireRow<KeyMaterialState> kKeyMaterialStateNames[] = {
+    {KeyMaterialState::kNonCurrent, "NON_CURRENT"},
+    {KeyMaterialState::kCurrent, "CURRENT"},
+    {KeyMaterialState::kPendingRotation, "PENDING_ROTATION"},
+    {KeyMaterialState::kPendingMultiRegionImportAndRotation,
+     "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"},
+};
+
+inline constexpr WireRow<CustomKeyStoreType> kCustomKeyStoreTypeNames[] = {
+    {CustomKeyStoreType::kAwsCloudHsm, "AWS_CLOUDHSM"},
+    {CustomKeyStoreType::kExternalKeyStore, "EXTERNAL_KEY_STORE"},
+};
+
+inline constexpr WireRow<ConnectionState> kConnectionStateNames[] = {
+    {ConnectionState::kConnected, "CONNECTED"},
+    {ConnectionState::kConnecting, "CONNECTING"},
+    {ConnectionState::kFailed, "FAILED"},
+    {ConnectionState::kDisconnected, "DISCONNECTED"},
+    {ConnectionState::kDisconnecting, "DISCONNECTING"},
+};
+
+inline constexpr WireRow<ConnectionErrorCode> kConnectionErrorCodeNames[] = {
+    {ConnectionErrorCode::kInvalidCredentials, "INVALID_CREDENTIALS"},
+    {ConnectionErrorCode::kClusterNotFound, "CLUSTER_NOT_FOUND"},
+    {ConnectionErrorCode::kNetworkErrors, "NETWORK_ERRORS"},
+    {ConnectionErrorCode::kInternalError, "INTERNAL_ERROR"},
+    {ConnectionErrorCode::kInsufficientCloudhsmHsms, "INSUFFICIENT_CLOUDHSM_HSMS"},
+    {ConnectionErrorCode::kUserLockedOut, "USER_LOCKED_OUT"},
+    {ConnectionErrorCode::kUserNotFound, "USER_NOT_FOUND"},
+    {ConnectionErrorCode::kUserLoggedIn, "USER_LOGGED_IN"},
+    {ConnectionErrorCode::kSubnetNotFound, "SUBNET_NOT_FOUND"},
+    {ConnectionErrorCode::kInsufficientFreeAddressesInSubnet,
+     "INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET"},
+    {ConnectionErrorCode::kXksProxyAccessDenied, "XKS_PROXY_ACCESS_DENIED"},
+    {ConnectionErrorCode::kXksProxyNotReachable, "XKS_PROXY_NOT_REACHABLE"},
+    {ConnectionErrorCode::kXksVpcEndpointServiceNotFound, "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND"},
+    {ConnectionErrorCode::kXksProxyInvalidResponse, "XKS_PROXY_INVALID_RESPONSE"},
+    {ConnectionErrorCode::kXksProxyInvalidConfiguration, "XKS_PROXY_INVALID_CONFIGURATION"},
+    {ConnectionErrorCode::kXksVpcEndpointServiceInvalidConfiguration,
+     "XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION"},
+    {ConnectionErrorCode::kXksProxyTimedOut, "XKS_PROXY_TIMED_OUT"},
+    {ConnectionErrorCode::kXksProxyInvalidTlsConfiguration, "XKS_PROXY_INVALID_TLS_CONFIGURATION"},
+};
+
+inline constexpr WireRow<XksProxyConnectivity> kXksProxyConnectivityNames[] = {
+    {XksProxyConnectivity::kPublicEndpoint, "PUBLIC_ENDPOINT"},
+    {XksProxyConnectivity::kVpcEndpointService, "VPC_ENDPOINT_SERVICE"},
+};
+
 // The table of E, found by overload on a value of E (WireRows(E{})): the hook the generic
 // WireName, Parse and the Vocabulary concept use.
 constexpr std::span<const WireRow<KeyState>> WireRows(KeyState) { return kKeyStateNames; }
@@ -243,6 +474,41 @@ constexpr std::span<const WireRow<MacAlgorithm>> WireRows(MacAlgorithm) {
 }
 constexpr std::span<const WireRow<KeyAgreementAlgorithm>> WireRows(KeyAgreementAlgorithm) {
   return kKeyAgreementAlgorithmNames;
+}
+constexpr std::span<const WireRow<RotationType>> WireRows(RotationType) {
+  return kRotationTypeNames;
+}
+constexpr std::span<const WireRow<ExpirationModel>> WireRows(ExpirationModel) {
+  return kExpirationModelNames;
+}
+constexpr std::span<const WireRow<MultiRegionKeyType>> WireRows(MultiRegionKeyType) {
+  return kMultiRegionKeyTypeNames;
+}
+constexpr std::span<const WireRow<GrantOperation>> WireRows(GrantOperation) {
+  return kGrantOperationNames;
+}
+constexpr std::span<const WireRow<WrappingAlgorithm>> WireRows(WrappingAlgorithm) {
+  return kWrappingAlgorithmNames;
+}
+constexpr std::span<const WireRow<WrappingKeySpec>> WireRows(WrappingKeySpec) {
+  return kWrappingKeySpecNames;
+}
+constexpr std::span<const WireRow<ImportType>> WireRows(ImportType) { return kImportTypeNames; }
+constexpr std::span<const WireRow<ImportState>> WireRows(ImportState) { return kImportStateNames; }
+constexpr std::span<const WireRow<KeyMaterialState>> WireRows(KeyMaterialState) {
+  return kKeyMaterialStateNames;
+}
+constexpr std::span<const WireRow<CustomKeyStoreType>> WireRows(CustomKeyStoreType) {
+  return kCustomKeyStoreTypeNames;
+}
+constexpr std::span<const WireRow<ConnectionState>> WireRows(ConnectionState) {
+  return kConnectionStateNames;
+}
+constexpr std::span<const WireRow<ConnectionErrorCode>> WireRows(ConnectionErrorCode) {
+  return kConnectionErrorCodeNames;
+}
+constexpr std::span<const WireRow<XksProxyConnectivity>> WireRows(XksProxyConnectivity) {
+  return kXksProxyConnectivityNames;
 }
 
 // The enums of the vocabulary: exactly those with a WireRows overload.
@@ -286,5 +552,18 @@ static_assert(TableInEnumOrder<EncryptionAlgorithm>());
 static_assert(TableInEnumOrder<SigningAlgorithm>());
 static_assert(TableInEnumOrder<MacAlgorithm>());
 static_assert(TableInEnumOrder<KeyAgreementAlgorithm>());
+static_assert(TableInEnumOrder<RotationType>());
+static_assert(TableInEnumOrder<ExpirationModel>());
+static_assert(TableInEnumOrder<MultiRegionKeyType>());
+static_assert(TableInEnumOrder<GrantOperation>());
+static_assert(TableInEnumOrder<WrappingAlgorithm>());
+static_assert(TableInEnumOrder<WrappingKeySpec>());
+static_assert(TableInEnumOrder<ImportType>());
+static_assert(TableInEnumOrder<ImportState>());
+static_assert(TableInEnumOrder<KeyMaterialState>());
+static_assert(TableInEnumOrder<CustomKeyStoreType>());
+static_assert(TableInEnumOrder<ConnectionState>());
+static_assert(TableInEnumOrder<ConnectionErrorCode>());
+static_assert(TableInEnumOrder<XksProxyConnectivity>());
 
 }  // namespace kms::domain

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "domain/vocabulary.hpp"
@@ -67,9 +68,43 @@ struct Tag {
 struct KeyMaterial {
   std::uint32_t version = 0;        // 1, 2, ... in creation order; named by ciphertext blobs
   std::string material_id;          // KeyMaterialId as AWS reports it (64 hex chars)
-  std::vector<std::uint8_t> bytes;  // secret; never logged
+  std::vector<std::uint8_t> bytes;  // secret; never logged. Empty: imported material that
+                                    // expired or was deleted (ImportState PENDING_IMPORT)
   std::int64_t created_at = 0;      // epoch seconds
+  // How this version became (or will become) current; unset for a key's first material.
+  std::optional<domain::RotationType> rotation_type;
+  std::optional<std::int64_t> rotation_date;  // when it became current by a rotation
+  // Imported material (Origin EXTERNAL) only.
+  std::string description;  // KeyMaterialDescription
+  std::optional<domain::ExpirationModel> expiration_model;
+  std::optional<std::int64_t> valid_to;  // with KEY_MATERIAL_EXPIRES
   friend bool operator==(const KeyMaterial&, const KeyMaterial&) = default;
+};
+
+// A grant on a key (CreateGrant). Enforcement is not done yet: the record keeps everything a
+// later check needs (grantee, operations, constraints).
+struct GrantRecord {
+  std::string grant_id;  // 64 hex chars
+  std::string name;      // "" when none was given
+  std::string grantee_principal;
+  std::string retiring_principal;  // "" when none
+  std::string issuing_account;     // "arn:aws:iam::<account>:root"
+  std::vector<domain::GrantOperation> operations;
+  // GrantConstraints: each is present (possibly empty) or absent.
+  std::optional<std::vector<std::pair<std::string, std::string>>> context_subset;
+  std::optional<std::vector<std::pair<std::string, std::string>>> context_equals;
+  std::int64_t creation_date = 0;
+  friend bool operator==(const GrantRecord&, const GrantRecord&) = default;
+};
+
+// The wrapping key pair and token of one GetParametersForImport call.
+struct ImportParameters {
+  std::string token_id;  // names the parameters inside the ImportToken
+  domain::WrappingAlgorithm wrapping_algorithm = domain::WrappingAlgorithm::kRsaesOaepSha256;
+  domain::WrappingKeySpec wrapping_key_spec = domain::WrappingKeySpec::kRsa2048;
+  std::vector<std::uint8_t> private_key;  // PKCS#8 DER of the wrapping key; secret
+  std::int64_t valid_to = 0;              // ParametersValidTo
+  friend bool operator==(const ImportParameters&, const ImportParameters&) = default;
 };
 
 struct KeyRecord {
@@ -89,13 +124,61 @@ struct KeyRecord {
   bool rotation_enabled = false;
   std::optional<int> rotation_period_days;
   std::optional<std::int64_t> next_rotation_date;
-  SharedText policy;                   // JSON text; the "default" policy
-  std::vector<Tag> tags;               // in insertion order
-  std::vector<KeyMaterial> materials;  // ascending version
+  SharedText policy;      // JSON text; the "default" policy
+  std::vector<Tag> tags;  // in insertion order
+  // Ascending version. Versions above current_material_version are imported material waiting
+  // for RotateKeyOnDemand (KeyMaterialState PENDING_ROTATION).
+  std::vector<KeyMaterial> materials;
   std::uint32_t current_material_version = 0;
+  // Multi-region keys: unset for a single-region key. A primary lists its replicas' regions
+  // (ascending); a replica names its primary's region. Replicas share key id and materials.
+  std::optional<domain::MultiRegionKeyType> multi_region_type;
+  std::string primary_region;                // a replica's primary
+  std::vector<std::string> replica_regions;  // a primary's replicas
+  // Keys in a custom key store ("" for none); XksKeyId for EXTERNAL_KEY_STORE keys.
+  std::string custom_key_store_id;
+  std::string xks_key_id;
+  std::vector<GrantRecord> grants;              // in creation order
+  std::vector<ImportParameters> import_params;  // unexpired GetParametersForImport results
   friend bool operator==(const KeyRecord&, const KeyRecord&) = default;
 
   bool Enabled() const { return key_state == domain::KeyState::kEnabled; }
+};
+
+// A custom key store (CreateCustomKeyStore) of either type. The secrets (KeyStorePassword,
+// XksProxyAuthenticationCredential's RawSecretAccessKey) are kept but never returned.
+struct CustomKeyStoreRecord {
+  Scope scope;
+  std::string id;  // "cks-" + 17 hex
+  std::string name;
+  domain::CustomKeyStoreType type = domain::CustomKeyStoreType::kAwsCloudHsm;
+  domain::ConnectionState connection_state = domain::ConnectionState::kDisconnected;
+  std::optional<domain::ConnectionErrorCode> connection_error_code;
+  std::int64_t creation_date = 0;
+  // AWS_CLOUDHSM
+  std::string cloud_hsm_cluster_id;
+  std::string trust_anchor_certificate;
+  std::string key_store_password;  // secret
+  // EXTERNAL_KEY_STORE
+  std::optional<domain::XksProxyConnectivity> xks_connectivity;
+  std::string xks_uri_endpoint;
+  std::string xks_uri_path;
+  std::string xks_vpc_endpoint_service_name;
+  std::string xks_vpc_endpoint_service_owner;
+  std::string xks_access_key_id;
+  std::string xks_secret_access_key;  // secret
+  friend bool operator==(const CustomKeyStoreRecord&, const CustomKeyStoreRecord&) = default;
+};
+
+// The last cryptographic use of a key (GetKeyLastUsage), kept apart from KeyRecord because
+// it changes on the hot path and is written to the Store in batches.
+struct KeyUsageRecord {
+  Scope scope;
+  std::string key_id;
+  std::string operation;  // the KMS operation name, e.g. "Decrypt"
+  std::int64_t used_at = 0;
+  std::string request_id;
+  friend bool operator==(const KeyUsageRecord&, const KeyUsageRecord&) = default;
 };
 
 struct AliasRecord {

@@ -69,6 +69,14 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<Store> store) {
       }
       registry->PublishAlias(std::move(alias));
     }
+    for (CustomKeyStoreRecord& cks : snapshot.custom_key_stores) {
+      if (registry->FindCustomKeyStore(cks.scope, cks.id)) {
+        return Error{Error::Code::kCorrupt, "store returned custom key store " + cks.id + " twice"};
+      }
+      registry->PublishCustomKeyStore(std::move(cks));
+    }
+    const WriterLock lock(registry->stores_mu_);
+    registry->loaded_usage_ = std::move(snapshot.key_usage);
   }
   registry->committer_ = std::thread([r = registry.get()] { r->CommitLoop(); });
   return registry;
@@ -124,6 +132,31 @@ std::vector<AliasRecord> Registry::ListAliases(const Scope& scope) const {
   return aliases;
 }
 
+std::optional<CustomKeyStoreRecord> Registry::FindCustomKeyStore(const Scope& scope,
+                                                                 std::string_view id) const {
+  const ReaderLock lock(stores_mu_);
+  auto it = custom_key_stores_.find(ScopedIdView{scope.account, scope.region, id});
+  if (it == custom_key_stores_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<CustomKeyStoreRecord> Registry::ListCustomKeyStores(const Scope& scope) const {
+  std::vector<CustomKeyStoreRecord> stores;
+  const ReaderLock lock(stores_mu_);
+  for (auto it = custom_key_stores_.lower_bound(ScopedIdView{scope.account, scope.region, {}});
+       it != custom_key_stores_.end() && it->first.account == scope.account &&
+       it->first.region == scope.region;
+       ++it) {
+    stores.push_back(it->second);
+  }
+  return stores;
+}
+
+std::vector<KeyUsageRecord> Registry::TakeLoadedKeyUsage() {
+  const WriterLock lock(stores_mu_);
+  return std::exchange(loaded_usage_, {});
+}
+
 std::size_t Registry::KeyCount() const {
   std::size_t count = 0;
   for (const Shard& shard : shards_) {
@@ -173,13 +206,31 @@ void Registry::UnpublishAliasesTargeting(const Scope& scope, std::string_view ke
   }
 }
 
+void Registry::PublishCustomKeyStore(CustomKeyStoreRecord store) {
+  ScopedId id{store.scope.account, store.scope.region, store.id};
+  const WriterLock lock(stores_mu_);
+  custom_key_stores_.insert_or_assign(std::move(id), std::move(store));
+}
+
+void Registry::UnpublishCustomKeyStore(const Scope& scope, std::string_view id) {
+  const WriterLock lock(stores_mu_);
+  if (auto it = custom_key_stores_.find(ScopedIdView{scope.account, scope.region, id});
+      it != custom_key_stores_.end()) {
+    custom_key_stores_.erase(it);
+  }
+}
+
 void Registry::UnpublishEverything() {
   for (Shard& shard : shards_) {
     const WriterLock lock(shard.mu);
     shard.keys.Clear();
   }
-  const WriterLock lock(aliases_mu_);
-  aliases_.clear();
+  {
+    const WriterLock lock(aliases_mu_);
+    aliases_.clear();
+  }
+  const WriterLock lock(stores_mu_);
+  custom_key_stores_.clear();
 }
 
 // ---- durability ----
@@ -374,6 +425,13 @@ void Registry::CommitFailed(Error error) {
     const MutexLock lock(queue_mu_);
     // Later changes were made on top of the failed ones: undo them all, newest first.
     for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+      for (auto& [id, before] : it->undo.custom_key_stores) {
+        if (before) {
+          PublishCustomKeyStore(std::move(*before));
+        } else {
+          UnpublishCustomKeyStore(Scope{id.account, id.region}, id.id);
+        }
+      }
       for (auto& [id, before] : it->undo.aliases) {
         if (before) {
           PublishAlias(std::move(*before));
@@ -438,6 +496,11 @@ std::pair<Registry::ScopedId, Registry::KeyPtr> Registry::KeyBefore(const Scope&
 std::pair<Registry::ScopedId, std::optional<AliasRecord>> Registry::AliasBefore(
     const Scope& scope, std::string_view name) const {
   return {ScopedId{scope.account, scope.region, std::string(name)}, FindAlias(scope, name)};
+}
+
+std::pair<Registry::ScopedId, std::optional<CustomKeyStoreRecord>> Registry::CustomKeyStoreBefore(
+    const Scope& scope, std::string_view id) const {
+  return {ScopedId{scope.account, scope.region, std::string(id)}, FindCustomKeyStore(scope, id)};
 }
 
 namespace {
@@ -538,6 +601,55 @@ Result<void> Registry::Writer::DeleteAlias(const Scope& scope, std::string_view 
   return {};
 }
 
+Result<void> Registry::Writer::InsertCustomKeyStore(CustomKeyStoreRecord store) {
+  Registry& r = *registry_;
+  r.writer_mu_.AssertHeld();  // held since the constructor
+  Undo undo;
+  undo.custom_key_stores.push_back(r.CustomKeyStoreBefore(store.scope, store.id));
+  if (undo.custom_key_stores.back().second) {
+    return AlreadyExists("custom key store", store.scope, store.id);
+  }
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.PublishCustomKeyStore(store);
+  r.Enqueue(seq, change::InsertCustomKeyStore{std::move(store)}, std::move(undo));
+  return {};
+}
+
+Result<void> Registry::Writer::UpdateCustomKeyStore(CustomKeyStoreRecord store) {
+  Registry& r = *registry_;
+  r.writer_mu_.AssertHeld();  // held since the constructor
+  Undo undo;
+  undo.custom_key_stores.push_back(r.CustomKeyStoreBefore(store.scope, store.id));
+  if (!undo.custom_key_stores.back().second) {
+    return NotFound("custom key store", store.scope, store.id);
+  }
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.PublishCustomKeyStore(store);
+  r.Enqueue(seq, change::UpdateCustomKeyStore{std::move(store)}, std::move(undo));
+  return {};
+}
+
+Result<void> Registry::Writer::DeleteCustomKeyStore(const Scope& scope, std::string_view id) {
+  Registry& r = *registry_;
+  r.writer_mu_.AssertHeld();  // held since the constructor
+  Undo undo;
+  undo.custom_key_stores.push_back(r.CustomKeyStoreBefore(scope, id));
+  if (!undo.custom_key_stores.back().second) return NotFound("custom key store", scope, id);
+  const Seq seq = r.NextSeq();  // before the change is visible
+  r.UnpublishCustomKeyStore(scope, id);
+  r.Enqueue(seq, change::DeleteCustomKeyStore{scope, std::string(id)}, std::move(undo));
+  return {};
+}
+
+Result<void> Registry::Writer::RecordKeyUsage(std::vector<KeyUsageRecord> usage) {
+  Registry& r = *registry_;
+  r.writer_mu_.AssertHeld();  // held since the constructor
+  if (usage.empty()) return {};
+  const Seq seq = r.NextSeq();
+  r.Enqueue(seq, change::RecordKeyUsage{std::move(usage)}, Undo{});
+  return {};
+}
+
 Result<void> Registry::Writer::Reset() {
   Registry& r = *registry_;
   r.writer_mu_.AssertHeld();  // held since the constructor
@@ -551,6 +663,12 @@ Result<void> Registry::Writer::Reset() {
   {
     const ReaderLock lock(r.aliases_mu_);
     for (const auto& [id, alias] : r.aliases_) undo.aliases.emplace_back(id, alias);
+  }
+  {
+    const ReaderLock lock(r.stores_mu_);
+    for (const auto& [id, store] : r.custom_key_stores_) {
+      undo.custom_key_stores.emplace_back(id, store);
+    }
   }
   const Seq seq = r.NextSeq();  // before the change is visible
   r.UnpublishEverything();

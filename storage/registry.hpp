@@ -1,7 +1,7 @@
 // File: registry.hpp
 //
-// Registry: the in-memory view of every key and alias, which the server reads on its hot
-// path, with write-behind to a Store by group commit.
+// Registry: the in-memory view of every key, alias and custom key store, which the server reads on
+// its hot path, with write-behind to a Store by group commit.
 //
 //   auto registry = Registry::Open(std::move(store));         // loads everything once
 //   Registry::KeyPtr key = registry->FindKey(scope, key_id);  // no disk, no lock held after
@@ -112,6 +112,16 @@ class Registry {
   std::vector<AliasRecord> ListAliases(const Scope& scope) const EXCLUDES(aliases_mu_);
   // The number of keys in all scopes.
   std::size_t KeyCount() const;
+  // The custom key store with this id in `scope`, if any.
+  std::optional<CustomKeyStoreRecord> FindCustomKeyStore(const Scope& scope,
+                                                         std::string_view id) const
+      EXCLUDES(stores_mu_);
+  // Every custom key store of `scope`, sorted by id (bytewise).
+  std::vector<CustomKeyStoreRecord> ListCustomKeyStores(const Scope& scope) const
+      EXCLUDES(stores_mu_);
+  // The last usage of every key as the Store held it at Open(); empty after the first call.
+  // The usage tracker of the server takes it over (it alone keeps usage after start-up).
+  std::vector<KeyUsageRecord> TakeLoadedKeyUsage() EXCLUDES(stores_mu_);
 
   // --- Durability. ---
 
@@ -170,6 +180,15 @@ class Registry {
     Result<void> UpdateAlias(AliasRecord alias);
     // Errors: kNotFound.
     Result<void> DeleteAlias(const Scope& scope, std::string_view name);
+    // Errors: kAlreadyExists.
+    Result<void> InsertCustomKeyStore(CustomKeyStoreRecord store);
+    // Errors: kNotFound.
+    Result<void> UpdateCustomKeyStore(CustomKeyStoreRecord store);
+    // Errors: kNotFound.
+    Result<void> DeleteCustomKeyStore(const Scope& scope, std::string_view id);
+    // Queues last-usage rows for the Store; memory holds usage elsewhere, so nothing is
+    // published and nothing needs undoing. Never fails in memory.
+    Result<void> RecordKeyUsage(std::vector<KeyUsageRecord> usage);
     // Deletes everything, in every scope. Never fails in memory.
     Result<void> Reset();
 
@@ -234,6 +253,7 @@ class Registry {
   // node chain in between (see open_hash_set.hpp).
   using KeySet = OpenHashSet<KeyPtr, ScopedIdHash, ScopedIdEqual>;
   using AliasMap = std::map<ScopedId, AliasRecord, ScopedIdLess>;
+  using CustomKeyStoreMap = std::map<ScopedId, CustomKeyStoreRecord, ScopedIdLess>;
 
   static constexpr std::size_t kShardCount = 16;
   // One cache line each, so readers of different shards do not contend on the lock word.
@@ -247,6 +267,7 @@ class Registry {
   struct Undo {
     std::vector<std::pair<ScopedId, KeyPtr>> keys;
     std::vector<std::pair<ScopedId, std::optional<AliasRecord>>> aliases;
+    std::vector<std::pair<ScopedId, std::optional<CustomKeyStoreRecord>>> custom_key_stores;
   };
   // A change made in memory and not yet durable.
   struct Pending {
@@ -303,6 +324,10 @@ class Registry {
   void PublishAlias(AliasRecord alias) REQUIRES(writer_mu_);
   void UnpublishAlias(const Scope& scope, std::string_view name) REQUIRES(writer_mu_);
   void UnpublishAliasesTargeting(const Scope& scope, std::string_view key_id) REQUIRES(writer_mu_);
+  std::pair<ScopedId, std::optional<CustomKeyStoreRecord>> CustomKeyStoreBefore(
+      const Scope& scope, std::string_view id) const REQUIRES(writer_mu_);
+  void PublishCustomKeyStore(CustomKeyStoreRecord store) REQUIRES(writer_mu_);
+  void UnpublishCustomKeyStore(const Scope& scope, std::string_view id) REQUIRES(writer_mu_);
   void UnpublishEverything() REQUIRES(writer_mu_);
 
   // Held by the live Writer (and by CommitFailed while it undoes); never taken by readers.
@@ -315,6 +340,10 @@ class Registry {
 
   mutable SharedMutex aliases_mu_;
   AliasMap aliases_ GUARDED_BY(aliases_mu_);
+
+  mutable SharedMutex stores_mu_;
+  CustomKeyStoreMap custom_key_stores_ GUARDED_BY(stores_mu_);
+  std::vector<KeyUsageRecord> loaded_usage_ GUARDED_BY(stores_mu_);
 
   // Group commit. Lock order: writer_mu_, then queue_mu_. The atomics are read without a
   // lock (the readers' fast path), so they carry no GUARDED_BY; their writers hold the lock

@@ -19,7 +19,7 @@ namespace {
 // One schema change, run in one transaction: each non-null step in order (sqlite3_exec).
 struct Migration {
   int version;                       // the user_version this migration produces
-  std::array<const char*, 5> steps;  // fixed SQL; the last must set `PRAGMA user_version`
+  std::array<const char*, 6> steps;  // fixed SQL; the last must set `PRAGMA user_version`
 };
 
 // Version 1: every child row names its key by (account, region, key_id).
@@ -252,6 +252,175 @@ DROP TABLE key_policies_v2;
 PRAGMA user_version = 3;
 )sql";
 
+// Version 4: what the rest of the KMS API keeps per key. keys gains the multi-region and
+// custom key store columns; key_materials gains rotation and import columns; new tables hold
+// grants, import parameters, last usage and custom key stores. SQLite cannot add a column to
+// a table with its foreign keys rebuilt in place (and ALTER TABLE ADD COLUMN would leave a
+// schema text that a new database does not get), so, as version 2 did, every table naming
+// keys is renamed, rebuilt and copied. Lists (a primary's replica regions, a grant's
+// operations and constraints) are stored as text in one column each: they are read and
+// written whole with their row and never queried.
+constexpr const char* kRenameV3Tables = R"sql(
+-- Index and trigger names are reused by the new tables.
+DROP INDEX aliases_by_target;
+DROP INDEX key_policies_by_text;
+DROP TRIGGER policy_texts_unused;
+ALTER TABLE aliases RENAME TO aliases_v3;
+ALTER TABLE key_policies RENAME TO key_policies_v3;
+ALTER TABLE key_tags RENAME TO key_tags_v3;
+ALTER TABLE key_materials RENAME TO key_materials_v3;
+ALTER TABLE keys RENAME TO keys_v3;
+)sql";
+constexpr const char* kKeysV4 = R"sql(
+CREATE TABLE keys (
+  id                       INTEGER PRIMARY KEY,
+  account                  TEXT    NOT NULL,
+  region                   TEXT    NOT NULL,
+  key_id                   TEXT    NOT NULL,
+  description              TEXT    NOT NULL,
+  key_spec                 TEXT    NOT NULL,
+  key_usage                TEXT    NOT NULL,
+  origin                   TEXT    NOT NULL,
+  key_manager              TEXT    NOT NULL,
+  key_state                TEXT    NOT NULL,
+  creation_date            INTEGER NOT NULL,
+  deletion_date            INTEGER,
+  pending_window_days      INTEGER,
+  multi_region             INTEGER NOT NULL CHECK (multi_region IN (0, 1)),
+  rotation_enabled         INTEGER NOT NULL CHECK (rotation_enabled IN (0, 1)),
+  rotation_period_days     INTEGER,
+  next_rotation_date       INTEGER,
+  current_material_version INTEGER NOT NULL,
+  multi_region_type        TEXT,
+  primary_region           TEXT    NOT NULL DEFAULT '',
+  replica_regions          TEXT    NOT NULL DEFAULT '',
+  custom_key_store_id      TEXT    NOT NULL DEFAULT '',
+  xks_key_id               TEXT    NOT NULL DEFAULT '',
+  UNIQUE (account, region, key_id)
+) STRICT;
+
+CREATE TABLE key_materials (
+  key_row          INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  version          INTEGER NOT NULL,
+  material_id      TEXT    NOT NULL,
+  bytes            BLOB    NOT NULL,
+  created_at       INTEGER NOT NULL,
+  rotation_type    TEXT,
+  rotation_date    INTEGER,
+  description      TEXT    NOT NULL DEFAULT '',
+  expiration_model TEXT,
+  valid_to         INTEGER,
+  PRIMARY KEY (key_row, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE key_tags (
+  key_row   INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  position  INTEGER NOT NULL,
+  tag_key   TEXT    NOT NULL,
+  tag_value TEXT    NOT NULL,
+  PRIMARY KEY (key_row, position)
+) STRICT, WITHOUT ROWID;
+)sql";
+constexpr const char* kKeyPoliciesV4 = R"sql(
+CREATE TABLE key_policies (
+  key_row     INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  policy_name TEXT    NOT NULL,
+  text_id     INTEGER NOT NULL REFERENCES policy_texts (id),
+  PRIMARY KEY (key_row, policy_name)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX key_policies_by_text ON key_policies (text_id);
+
+CREATE TRIGGER policy_texts_unused AFTER DELETE ON key_policies
+WHEN NOT EXISTS (SELECT 1 FROM key_policies WHERE text_id = old.text_id)
+BEGIN
+  DELETE FROM policy_texts WHERE id = old.text_id;
+END;
+)sql";
+constexpr const char* kNewTablesV4 = R"sql(
+-- operations: the GrantOperation names joined by ','. context_subset / context_equals: NULL
+-- when the constraint is absent, else its pairs as length-prefixed texts (EncodePairs in
+-- sqlite_store.cpp), since a context key or value may hold any character.
+CREATE TABLE key_grants (
+  key_row            INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  position           INTEGER NOT NULL,
+  grant_id           TEXT    NOT NULL,
+  name               TEXT    NOT NULL,
+  grantee_principal  TEXT    NOT NULL,
+  retiring_principal TEXT    NOT NULL,
+  issuing_account    TEXT    NOT NULL,
+  operations         TEXT    NOT NULL,
+  context_subset     BLOB,
+  context_equals     BLOB,
+  creation_date      INTEGER NOT NULL,
+  PRIMARY KEY (key_row, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE key_import_params (
+  key_row            INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+  token_id           TEXT    NOT NULL,
+  wrapping_algorithm TEXT    NOT NULL,
+  wrapping_key_spec  TEXT    NOT NULL,
+  private_key        BLOB    NOT NULL,
+  valid_to           INTEGER NOT NULL,
+  PRIMARY KEY (key_row, token_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE key_last_usage (
+  key_row    INTEGER PRIMARY KEY REFERENCES keys (id) ON DELETE CASCADE,
+  operation  TEXT    NOT NULL,
+  used_at    INTEGER NOT NULL,
+  request_id TEXT    NOT NULL
+) STRICT;
+
+CREATE TABLE custom_key_stores (
+  account                        TEXT    NOT NULL,
+  region                         TEXT    NOT NULL,
+  id                             TEXT    NOT NULL,
+  name                           TEXT    NOT NULL,
+  type                           TEXT    NOT NULL,
+  connection_state               TEXT    NOT NULL,
+  connection_error_code          TEXT,
+  creation_date                  INTEGER NOT NULL,
+  cloud_hsm_cluster_id           TEXT    NOT NULL,
+  trust_anchor_certificate       TEXT    NOT NULL,
+  key_store_password             TEXT    NOT NULL,
+  xks_connectivity               TEXT,
+  xks_uri_endpoint               TEXT    NOT NULL,
+  xks_uri_path                   TEXT    NOT NULL,
+  xks_vpc_endpoint_service_name  TEXT    NOT NULL,
+  xks_vpc_endpoint_service_owner TEXT    NOT NULL,
+  xks_access_key_id              TEXT    NOT NULL,
+  xks_secret_access_key          TEXT    NOT NULL,
+  PRIMARY KEY (account, region, id)
+) STRICT;
+)sql";
+constexpr const char* kCopyAndDropV3Tables = R"sql(
+INSERT INTO keys (id, account, region, key_id, description, key_spec, key_usage, origin,
+                  key_manager, key_state, creation_date, deletion_date, pending_window_days,
+                  multi_region, rotation_enabled, rotation_period_days, next_rotation_date,
+                  current_material_version)
+SELECT id, account, region, key_id, description, key_spec, key_usage, origin, key_manager,
+       key_state, creation_date, deletion_date, pending_window_days, multi_region,
+       rotation_enabled, rotation_period_days, next_rotation_date, current_material_version
+FROM keys_v3 ORDER BY id;
+
+INSERT INTO key_materials (key_row, version, material_id, bytes, created_at)
+SELECT key_row, version, material_id, bytes, created_at FROM key_materials_v3;
+
+INSERT INTO key_tags SELECT * FROM key_tags_v3;
+INSERT INTO key_policies SELECT * FROM key_policies_v3;
+INSERT INTO aliases SELECT * FROM aliases_v3;
+
+DROP TABLE aliases_v3;
+DROP TABLE key_policies_v3;
+DROP TABLE key_tags_v3;
+DROP TABLE key_materials_v3;
+DROP TABLE keys_v3;
+
+PRAGMA user_version = 4;
+)sql";
+
 // Append only. Entry i produces version i + 1.
 constexpr auto kMigrations = std::to_array<Migration>({
     {1, {kSchemaV1}},  // the first schema
@@ -259,14 +428,17 @@ constexpr auto kMigrations = std::to_array<Migration>({
      {kRenameV1Tables, kKeysMaterialsTagsV2, kKeyPoliciesV2, kAliasesV2,
       kCopyAndDropV1Tables}},                                       // children by keys.id
     {3, {kRenameV2Policies, kPoliciesV3, kCopyAndDropV2Policies}},  // policy texts once
-    // {4, {"ALTER TABLE ...; PRAGMA user_version = 4;"}},
+    {4,
+     {kRenameV3Tables, kKeysV4, kKeyPoliciesV4, kAliasesV2, kNewTablesV4,
+      kCopyAndDropV3Tables}},  // the rest of the API: grants, import, multi-region, ...
+                               // {5, {"ALTER TABLE ...; PRAGMA user_version = 5;"}},
 });
 
 // What a new, empty database gets in one step instead of replaying every migration (which
 // renames and copies tables: ~4 ms instead of ~0.7 ms on every start with a new data
 // directory). Must equal what the migrations build; a test compares the two.
 constexpr auto kLatestSchema =
-    std::to_array<const char*>({kKeysMaterialsTagsV2, kPoliciesV3, kAliasesV2});
+    std::to_array<const char*>({kKeysV4, kPoliciesV3, kAliasesV2, kNewTablesV4});
 
 constexpr bool MigrationsAreNumberedInOrder() {
   int expected = 1;

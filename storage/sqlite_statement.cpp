@@ -47,6 +47,16 @@ Statement& Statement::BindBlob(int index, std::span<const std::uint8_t> bytes) {
   return *this;
 }
 
+Statement& Statement::BindNull(int index) {
+  const int rc = sqlite3_bind_null(stmt_, index);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Statement& Statement::BindOptionalText(int index, std::optional<std::string_view> text) {
+  return text ? BindText(index, *text) : BindNull(index);
+}
+
 Result<bool> Statement::Step() {
   if (bind_rc_ != SQLITE_OK) return SqliteError(db_, bind_rc_, "bind");
   const int rc = sqlite3_step(stmt_);

@@ -50,6 +50,9 @@ class Statement {
   Statement& BindInt(int index, std::int64_t value);
   Statement& BindOptionalInt(int index, std::optional<std::int64_t> value);  // NULL if empty
   Statement& BindBlob(int index, std::span<const std::uint8_t> bytes);       // empty != NULL
+  Statement& BindNull(int index);
+  // NULL if empty; else the text.
+  Statement& BindOptionalText(int index, std::optional<std::string_view> text);
 
   // Advances: true if a row is ready for the column readers, false when done.
   // Errors: see MapSqliteCode.

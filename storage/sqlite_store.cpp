@@ -35,8 +35,10 @@ constexpr std::string_view kInsertKey = R"sql(
 INSERT INTO keys (account, region, key_id, description, key_spec, key_usage, origin,
                   key_manager, key_state, creation_date, deletion_date, pending_window_days,
                   multi_region, rotation_enabled, rotation_period_days, next_rotation_date,
-                  current_material_version)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                  current_material_version, multi_region_type, primary_region,
+                  replica_regions, custom_key_store_id, xks_key_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+        ?20, ?21, ?22)
 RETURNING id)sql";
 
 constexpr std::string_view kUpdateKey = R"sql(
@@ -44,7 +46,8 @@ UPDATE keys SET description = ?4, key_spec = ?5, key_usage = ?6, origin = ?7,
                 key_manager = ?8, key_state = ?9, creation_date = ?10, deletion_date = ?11,
                 pending_window_days = ?12, multi_region = ?13, rotation_enabled = ?14,
                 rotation_period_days = ?15, next_rotation_date = ?16,
-                current_material_version = ?17
+                current_material_version = ?17, multi_region_type = ?18, primary_region = ?19,
+                replica_regions = ?20, custom_key_store_id = ?21, xks_key_id = ?22
 WHERE account = ?1 AND region = ?2 AND key_id = ?3
 RETURNING id)sql";
 
@@ -69,10 +72,56 @@ constexpr std::string_view kInsertPolicy =
 constexpr std::string_view kDeletePolicies = "DELETE FROM key_policies WHERE key_row = ?1";
 
 constexpr std::string_view kInsertMaterial = R"sql(
-INSERT INTO key_materials (key_row, version, material_id, bytes, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5))sql";
+INSERT INTO key_materials (key_row, version, material_id, bytes, created_at, rotation_type,
+                           rotation_date, description, expiration_model, valid_to)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10))sql";
 
 constexpr std::string_view kDeleteMaterials = "DELETE FROM key_materials WHERE key_row = ?1";
+
+constexpr std::string_view kInsertGrant = R"sql(
+INSERT INTO key_grants (key_row, position, grant_id, name, grantee_principal,
+                        retiring_principal, issuing_account, operations, context_subset,
+                        context_equals, creation_date)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql";
+
+constexpr std::string_view kDeleteGrants = "DELETE FROM key_grants WHERE key_row = ?1";
+
+constexpr std::string_view kInsertImportParams = R"sql(
+INSERT INTO key_import_params (key_row, token_id, wrapping_algorithm, wrapping_key_spec,
+                               private_key, valid_to)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+
+constexpr std::string_view kDeleteImportParams = "DELETE FROM key_import_params WHERE key_row = ?1";
+
+// A usage row for a key that no longer exists inserts nothing (the SELECT finds no row).
+constexpr std::string_view kUpsertKeyUsage = R"sql(
+INSERT INTO key_last_usage (key_row, operation, used_at, request_id)
+SELECT id, ?4, ?5, ?6 FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3
+ON CONFLICT (key_row) DO UPDATE
+SET operation = excluded.operation, used_at = excluded.used_at,
+    request_id = excluded.request_id)sql";
+
+constexpr std::string_view kInsertCustomKeyStore = R"sql(
+INSERT INTO custom_key_stores (account, region, id, name, type, connection_state,
+                               connection_error_code, creation_date, cloud_hsm_cluster_id,
+                               trust_anchor_certificate, key_store_password, xks_connectivity,
+                               xks_uri_endpoint, xks_uri_path, xks_vpc_endpoint_service_name,
+                               xks_vpc_endpoint_service_owner, xks_access_key_id,
+                               xks_secret_access_key)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18))sql";
+
+constexpr std::string_view kUpdateCustomKeyStore = R"sql(
+UPDATE custom_key_stores
+SET name = ?4, type = ?5, connection_state = ?6, connection_error_code = ?7,
+    creation_date = ?8, cloud_hsm_cluster_id = ?9, trust_anchor_certificate = ?10,
+    key_store_password = ?11, xks_connectivity = ?12, xks_uri_endpoint = ?13,
+    xks_uri_path = ?14, xks_vpc_endpoint_service_name = ?15,
+    xks_vpc_endpoint_service_owner = ?16, xks_access_key_id = ?17,
+    xks_secret_access_key = ?18
+WHERE account = ?1 AND region = ?2 AND id = ?3)sql";
+
+constexpr std::string_view kDeleteCustomKeyStore =
+    "DELETE FROM custom_key_stores WHERE account = ?1 AND region = ?2 AND id = ?3";
 
 constexpr std::string_view kInsertAlias = R"sql(
 INSERT INTO aliases (account, region, name, target_key_id, creation_date, last_updated_date)
@@ -92,9 +141,10 @@ constexpr std::string_view kDeleteAlias =
 constexpr std::string_view kSelectKeys = R"sql(
 SELECT account, region, key_id, description, key_spec, key_usage, origin, key_manager,
        key_state, creation_date, deletion_date, pending_window_days, multi_region,
-       rotation_enabled, rotation_period_days, next_rotation_date, current_material_version, id
+       rotation_enabled, rotation_period_days, next_rotation_date, current_material_version,
+       multi_region_type, primary_region, replica_regions, custom_key_store_id, xks_key_id, id
 FROM keys ORDER BY id)sql";
-constexpr int kRowIdColumn = 17;  // keys.id in kSelectKeys
+constexpr int kRowIdColumn = 22;  // keys.id in kSelectKeys
 
 // An upper bound of the key count for reserve(), found in O(log n).
 constexpr std::string_view kMaxKeyRowid = "SELECT coalesce(max(id), 0) FROM keys";
@@ -108,8 +158,29 @@ constexpr std::string_view kSelectPolicies = R"sql(
 SELECT key_row, text_id FROM key_policies WHERE policy_name = 'default' ORDER BY key_row)sql";
 
 constexpr std::string_view kSelectMaterials = R"sql(
-SELECT key_row, version, material_id, bytes, created_at
+SELECT key_row, version, material_id, bytes, created_at, rotation_type, rotation_date,
+       description, expiration_model, valid_to
 FROM key_materials ORDER BY key_row, version)sql";
+
+constexpr std::string_view kSelectGrants = R"sql(
+SELECT key_row, grant_id, name, grantee_principal, retiring_principal, issuing_account,
+       operations, context_subset, context_equals, creation_date
+FROM key_grants ORDER BY key_row, position)sql";
+
+constexpr std::string_view kSelectImportParams = R"sql(
+SELECT key_row, token_id, wrapping_algorithm, wrapping_key_spec, private_key, valid_to
+FROM key_import_params ORDER BY key_row, token_id)sql";
+
+constexpr std::string_view kSelectKeyUsage = R"sql(
+SELECT k.account, k.region, k.key_id, u.operation, u.used_at, u.request_id
+FROM key_last_usage u JOIN keys k ON k.id = u.key_row)sql";
+
+constexpr std::string_view kSelectCustomKeyStores = R"sql(
+SELECT account, region, id, name, type, connection_state, connection_error_code,
+       creation_date, cloud_hsm_cluster_id, trust_anchor_certificate, key_store_password,
+       xks_connectivity, xks_uri_endpoint, xks_uri_path, xks_vpc_endpoint_service_name,
+       xks_vpc_endpoint_service_owner, xks_access_key_id, xks_secret_access_key
+FROM custom_key_stores)sql";
 
 constexpr std::string_view kSelectAliases = R"sql(
 SELECT account, region, name, target_key_id, creation_date, last_updated_date
@@ -118,6 +189,10 @@ FROM aliases)sql";
 // Reset: children first, though the cascade would also cover them. A table added by a later
 // migration belongs in this list.
 constexpr auto kDeleteEverything = std::to_array<std::string_view>({
+    "DELETE FROM custom_key_stores",
+    "DELETE FROM key_last_usage",
+    "DELETE FROM key_import_params",
+    "DELETE FROM key_grants",
     "DELETE FROM aliases",
     "DELETE FROM key_tags",
     "DELETE FROM key_policies",
@@ -162,6 +237,78 @@ Result<std::int64_t> RunStatement(StatementCache& stmts, std::string_view sql, B
   return stmt.Run();
 }
 
+// ---- list columns: lists read and written whole with their row, never queried. ----
+
+// Texts joined by ','. REQUIRES: no text contains ',' (region names, enum wire names).
+template <class Range, class ToText>
+std::string JoinNames(const Range& items, ToText&& to_text) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ',';
+    out += to_text(item);
+  }
+  return out;
+}
+
+std::vector<std::string_view> SplitNames(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    out.push_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+// Each text as its byte length in decimal, ':', then its bytes; key, value, key, value...
+// Any byte may appear in a text.
+std::vector<std::uint8_t> EncodePairs(const Pairs& pairs) {
+  std::string out;
+  for (const auto& [key, value] : pairs) {
+    for (const std::string* text : {&key, &value}) {
+      out += std::to_string(text->size());
+      out += ':';
+      out += *text;
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
+std::optional<Pairs> DecodePairs(const std::vector<std::uint8_t>& bytes) {
+  const std::string_view in(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  Pairs out;
+  std::size_t at = 0;
+  auto next = [&]() -> std::optional<std::string> {
+    const std::size_t colon = in.find(':', at);
+    if (colon == std::string_view::npos || colon == at || colon - at > 9) return std::nullopt;
+    std::size_t length = 0;
+    for (char c : in.substr(at, colon - at)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      length = length * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (length > in.size() - colon - 1) return std::nullopt;
+    at = colon + 1 + length;
+    return std::string(in.substr(colon + 1, length));
+  };
+  while (at < in.size()) {
+    auto key = next();
+    if (!key) return std::nullopt;
+    auto value = next();
+    if (!value) return std::nullopt;
+    out.emplace_back(std::move(*key), std::move(*value));
+  }
+  return out;
+}
+
+template <class E>
+std::optional<std::string_view> OptionalWireName(const std::optional<E>& value) {
+  if (!value) return std::nullopt;
+  return domain::WireName(*value);
+}
+
 void BindKeyColumns(Statement& stmt, const KeyRecord& key) {
   BindScoped(stmt, key.scope, key.key_id)
       .BindText(4, key.description)
@@ -177,7 +324,12 @@ void BindKeyColumns(Statement& stmt, const KeyRecord& key) {
       .BindInt(14, key.rotation_enabled ? 1 : 0)
       .BindOptionalInt(15, key.rotation_period_days)
       .BindOptionalInt(16, key.next_rotation_date)
-      .BindInt(17, key.current_material_version);
+      .BindInt(17, key.current_material_version)
+      .BindOptionalText(18, OptionalWireName(key.multi_region_type))
+      .BindText(19, key.primary_region)
+      .BindText(20, JoinNames(key.replica_regions, [](const std::string& r) { return r; }))
+      .BindText(21, key.custom_key_store_id)
+      .BindText(22, key.xks_key_id);
 }
 
 // Writes the key row of `key` with kInsertKey or kUpdateKey (`sql`) and returns its keys.id,
@@ -203,7 +355,8 @@ Result<std::int64_t> PolicyTextId(StatementCache& stmts, std::string_view text) 
   return Error{Error::Code::kIo, "policy text: no id returned"};
 }
 
-// Writes the tag, policy and material rows of `key`, whose keys.id is `key_row`.
+// Writes the child rows of `key` (tags, policy, materials, grants, import parameters), whose
+// keys.id is `key_row`.
 // REQUIRES: inside a Transaction.
 Result<void> InsertChildRows(StatementCache& stmts, std::int64_t key_row, const KeyRecord& key) {
   std::int64_t position = 0;
@@ -222,16 +375,56 @@ Result<void> InsertChildRows(StatementCache& stmts, std::int64_t key_row, const 
           .BindInt(2, material.version)
           .BindText(3, material.material_id)
           .BindBlob(4, material.bytes)
-          .BindInt(5, material.created_at);
+          .BindInt(5, material.created_at)
+          .BindOptionalText(6, OptionalWireName(material.rotation_type))
+          .BindOptionalInt(7, material.rotation_date)
+          .BindText(8, material.description)
+          .BindOptionalText(9, OptionalWireName(material.expiration_model))
+          .BindOptionalInt(10, material.valid_to);
+    }));
+  }
+  position = 0;
+  for (const GrantRecord& grant : key.grants) {
+    KMS_TRY(RunStatement(stmts, kInsertGrant, [&](Statement& s) {
+      s.BindInt(1, key_row)
+          .BindInt(2, position)
+          .BindText(3, grant.grant_id)
+          .BindText(4, grant.name)
+          .BindText(5, grant.grantee_principal)
+          .BindText(6, grant.retiring_principal)
+          .BindText(7, grant.issuing_account)
+          .BindText(8, JoinNames(grant.operations,
+                                 [](domain::GrantOperation op) { return domain::WireName(op); }))
+          .BindInt(11, grant.creation_date);
+      for (auto [index, constraint] :
+           {std::pair{9, &grant.context_subset}, std::pair{10, &grant.context_equals}}) {
+        if (*constraint) {
+          s.BindBlob(index, EncodePairs(**constraint));
+        } else {
+          s.BindNull(index);
+        }
+      }
+    }));
+    ++position;
+  }
+  for (const ImportParameters& params : key.import_params) {
+    KMS_TRY(RunStatement(stmts, kInsertImportParams, [&](Statement& s) {
+      s.BindInt(1, key_row)
+          .BindText(2, params.token_id)
+          .BindText(3, domain::WireName(params.wrapping_algorithm))
+          .BindText(4, domain::WireName(params.wrapping_key_spec))
+          .BindBlob(5, params.private_key)
+          .BindInt(6, params.valid_to);
     }));
   }
   return {};
 }
 
-// Deletes the tag, policy and material rows of the key whose keys.id is `key_row`.
+// Deletes the rows InsertChildRows writes for the key whose keys.id is `key_row`.
 // REQUIRES: inside a Transaction.
 Result<void> DeleteChildRows(StatementCache& stmts, std::int64_t key_row) {
-  for (std::string_view sql : {kDeleteTags, kDeletePolicies, kDeleteMaterials}) {
+  for (std::string_view sql :
+       {kDeleteTags, kDeletePolicies, kDeleteMaterials, kDeleteGrants, kDeleteImportParams}) {
     KMS_TRY(RunStatement(stmts, sql, [&](Statement& s) { s.BindInt(1, key_row); }));
   }
   return {};
@@ -266,11 +459,26 @@ Result<std::optional<T>> ReadOptionalNarrow(const Statement& stmt, int column,
 // edited by hand, must not load as some other state or spec.
 template <class E>
 Result<E> ReadWireName(const Statement& row, int column, std::string_view what,
-                       const KeyRecord& key) {
+                       std::string_view owner) {
   const std::string_view text = row.TextView(column);
   if (auto value = domain::Parse<E>(text)) return *value;
-  return Corrupt("key " + key.key_id + " has an unknown " + std::string(what) + " '" +
+  return Corrupt(std::string(owner) + " has an unknown " + std::string(what) + " '" +
                  std::string(text) + "'");
+}
+
+template <class E>
+Result<E> ReadWireName(const Statement& row, int column, std::string_view what,
+                       const KeyRecord& key) {
+  return ReadWireName<E>(row, column, what, "key " + key.key_id);
+}
+
+// As ReadWireName, for a column where NULL means unset.
+template <class E, class Owner>
+Result<std::optional<E>> ReadOptionalWireName(const Statement& row, int column,
+                                              std::string_view what, const Owner& owner) {
+  if (row.IsNull(column)) return std::optional<E>();
+  KMS_ASSIGN_OR_RETURN(auto value, ReadWireName<E>(row, column, what, owner));
+  return std::optional<E>(value);
 }
 
 // Fills `key` from a kSelectKeys row. assign() from views: the defaults of a new KeyRecord
@@ -298,7 +506,120 @@ Result<void> ReadKeyRow(const Statement& row, KeyRecord& key) {
   KMS_ASSIGN_OR_RETURN(auto current,
                        ReadNarrow<std::uint32_t>(row, 16, "current_material_version"));
   key.current_material_version = current;
+  KMS_ASSIGN_OR_RETURN(key.multi_region_type, ReadOptionalWireName<domain::MultiRegionKeyType>(
+                                                  row, 17, "multi_region_type", key));
+  key.primary_region.assign(row.TextView(18));
+  for (std::string_view region : SplitNames(row.TextView(19))) {
+    key.replica_regions.emplace_back(region);
+  }
+  key.custom_key_store_id.assign(row.TextView(20));
+  key.xks_key_id.assign(row.TextView(21));
   return {};
+}
+
+// Reads a kSelectMaterials row (after its key_row, column 0).
+Result<KeyMaterial> ReadMaterialRow(const Statement& row, const KeyRecord& key) {
+  KeyMaterial material;
+  KMS_ASSIGN_OR_RETURN(material.version, ReadNarrow<std::uint32_t>(row, 1, "key material version"));
+  material.material_id = row.Text(2);
+  material.bytes = row.Blob(3);
+  material.created_at = row.Int(4);
+  KMS_ASSIGN_OR_RETURN(material.rotation_type,
+                       ReadOptionalWireName<domain::RotationType>(row, 5, "rotation_type", key));
+  material.rotation_date = row.OptionalInt(6);
+  material.description = row.Text(7);
+  KMS_ASSIGN_OR_RETURN(material.expiration_model, ReadOptionalWireName<domain::ExpirationModel>(
+                                                      row, 8, "expiration_model", key));
+  material.valid_to = row.OptionalInt(9);
+  return material;
+}
+
+// Reads a kSelectGrants row (after its key_row, column 0).
+Result<GrantRecord> ReadGrantRow(const Statement& row, const KeyRecord& key) {
+  GrantRecord grant;
+  grant.grant_id = row.Text(1);
+  grant.name = row.Text(2);
+  grant.grantee_principal = row.Text(3);
+  grant.retiring_principal = row.Text(4);
+  grant.issuing_account = row.Text(5);
+  for (std::string_view name : SplitNames(row.TextView(6))) {
+    auto op = domain::Parse<domain::GrantOperation>(name);
+    if (!op) {
+      return Corrupt("grant " + grant.grant_id + " of key " + key.key_id +
+                     " has an unknown operation '" + std::string(name) + "'");
+    }
+    grant.operations.push_back(*op);
+  }
+  for (auto [column, constraint] :
+       {std::pair{7, &grant.context_subset}, std::pair{8, &grant.context_equals}}) {
+    if (row.IsNull(column)) continue;
+    *constraint = DecodePairs(row.Blob(column));
+    if (!*constraint) {
+      return Corrupt("grant " + grant.grant_id + " of key " + key.key_id +
+                     " has an unreadable constraint");
+    }
+  }
+  grant.creation_date = row.Int(9);
+  return grant;
+}
+
+// Reads a kSelectImportParams row (after its key_row, column 0).
+Result<ImportParameters> ReadImportParamsRow(const Statement& row, const KeyRecord& key) {
+  ImportParameters params;
+  params.token_id = row.Text(1);
+  KMS_ASSIGN_OR_RETURN(params.wrapping_algorithm,
+                       ReadWireName<domain::WrappingAlgorithm>(row, 2, "wrapping_algorithm", key));
+  KMS_ASSIGN_OR_RETURN(params.wrapping_key_spec,
+                       ReadWireName<domain::WrappingKeySpec>(row, 3, "wrapping_key_spec", key));
+  params.private_key = row.Blob(4);
+  params.valid_to = row.Int(5);
+  return params;
+}
+
+Result<CustomKeyStoreRecord> ReadCustomKeyStoreRow(const Statement& row) {
+  CustomKeyStoreRecord store;
+  store.scope = Scope{row.Text(0), row.Text(1)};
+  store.id = row.Text(2);
+  const std::string owner = "custom key store " + store.id;
+  store.name = row.Text(3);
+  KMS_ASSIGN_OR_RETURN(store.type, ReadWireName<domain::CustomKeyStoreType>(row, 4, "type", owner));
+  KMS_ASSIGN_OR_RETURN(store.connection_state,
+                       ReadWireName<domain::ConnectionState>(row, 5, "connection_state", owner));
+  KMS_ASSIGN_OR_RETURN(
+      store.connection_error_code,
+      ReadOptionalWireName<domain::ConnectionErrorCode>(row, 6, "connection_error_code", owner));
+  store.creation_date = row.Int(7);
+  store.cloud_hsm_cluster_id = row.Text(8);
+  store.trust_anchor_certificate = row.Text(9);
+  store.key_store_password = row.Text(10);
+  KMS_ASSIGN_OR_RETURN(store.xks_connectivity, ReadOptionalWireName<domain::XksProxyConnectivity>(
+                                                   row, 11, "xks_connectivity", owner));
+  store.xks_uri_endpoint = row.Text(12);
+  store.xks_uri_path = row.Text(13);
+  store.xks_vpc_endpoint_service_name = row.Text(14);
+  store.xks_vpc_endpoint_service_owner = row.Text(15);
+  store.xks_access_key_id = row.Text(16);
+  store.xks_secret_access_key = row.Text(17);
+  return store;
+}
+
+void BindCustomKeyStoreColumns(Statement& stmt, const CustomKeyStoreRecord& store) {
+  BindScoped(stmt, store.scope, store.id)
+      .BindText(4, store.name)
+      .BindText(5, domain::WireName(store.type))
+      .BindText(6, domain::WireName(store.connection_state))
+      .BindOptionalText(7, OptionalWireName(store.connection_error_code))
+      .BindInt(8, store.creation_date)
+      .BindText(9, store.cloud_hsm_cluster_id)
+      .BindText(10, store.trust_anchor_certificate)
+      .BindText(11, store.key_store_password)
+      .BindOptionalText(12, OptionalWireName(store.xks_connectivity))
+      .BindText(13, store.xks_uri_endpoint)
+      .BindText(14, store.xks_uri_path)
+      .BindText(15, store.xks_vpc_endpoint_service_name)
+      .BindText(16, store.xks_vpc_endpoint_service_owner)
+      .BindText(17, store.xks_access_key_id)
+      .BindText(18, store.xks_secret_access_key);
 }
 
 // Finds the key that a child row belongs to from the row's key_row (column 0). Keys and the
@@ -609,11 +930,29 @@ Result<Snapshot> SqliteStore::LoadAll() {
   finder.Rewind();
   auto materials = ForEachRow(*stmts_, kSelectMaterials, [&](const Statement& row) -> Result<void> {
     KMS_ASSIGN_OR_RETURN(auto owner, finder.OwnerOf(row, "key_materials"));
-    KMS_ASSIGN_OR_RETURN(auto version, ReadNarrow<std::uint32_t>(row, 1, "key material version"));
-    owner->materials.push_back(KeyMaterial{version, row.Text(2), row.Blob(3), row.Int(4)});
+    KMS_ASSIGN_OR_RETURN(auto material, ReadMaterialRow(row, *owner));
+    owner->materials.push_back(std::move(material));
     return {};
   });
   if (!materials) return WithContext(materials.error(), "LoadAll");
+
+  finder.Rewind();
+  auto grants = ForEachRow(*stmts_, kSelectGrants, [&](const Statement& row) -> Result<void> {
+    KMS_ASSIGN_OR_RETURN(auto owner, finder.OwnerOf(row, "key_grants"));
+    KMS_ASSIGN_OR_RETURN(auto grant, ReadGrantRow(row, *owner));
+    owner->grants.push_back(std::move(grant));
+    return {};
+  });
+  if (!grants) return WithContext(grants.error(), "LoadAll");
+
+  finder.Rewind();
+  auto params = ForEachRow(*stmts_, kSelectImportParams, [&](const Statement& row) -> Result<void> {
+    KMS_ASSIGN_OR_RETURN(auto owner, finder.OwnerOf(row, "key_import_params"));
+    KMS_ASSIGN_OR_RETURN(auto p, ReadImportParamsRow(row, *owner));
+    owner->import_params.push_back(std::move(p));
+    return {};
+  });
+  if (!params) return WithContext(params.error(), "LoadAll");
 
   Snapshot snapshot;
   snapshot.keys.reserve(keys.size());
@@ -625,6 +964,21 @@ Result<Snapshot> SqliteStore::LoadAll() {
     return {};
   });
   if (!aliases) return WithContext(aliases.error(), "LoadAll");
+
+  auto stores =
+      ForEachRow(*stmts_, kSelectCustomKeyStores, [&](const Statement& row) -> Result<void> {
+        KMS_ASSIGN_OR_RETURN(auto store, ReadCustomKeyStoreRow(row));
+        snapshot.custom_key_stores.push_back(std::move(store));
+        return {};
+      });
+  if (!stores) return WithContext(stores.error(), "LoadAll");
+
+  auto usage = ForEachRow(*stmts_, kSelectKeyUsage, [&](const Statement& row) -> Result<void> {
+    snapshot.key_usage.push_back(KeyUsageRecord{Scope{row.Text(0), row.Text(1)}, row.Text(2),
+                                                row.Text(3), row.Int(4), row.Text(5)});
+    return {};
+  });
+  if (!usage) return WithContext(usage.error(), "LoadAll");
 
   if (auto r = txn->Commit(); !r) return WithContext(r.error(), "LoadAll");
   return snapshot;
@@ -706,6 +1060,52 @@ Result<void> SqliteStore::Write(const change::DeleteAlias& c) {
       RunStatement(*stmts_, kDeleteAlias, [&](Statement& s) { BindScoped(s, c.scope, c.name); });
   if (!changed) return WithContext(changed.error(), "DeleteAlias " + Describe(c.scope, c.name));
   if (*changed == 0) return NotFound("alias", c.scope, c.name);
+  return {};
+}
+
+Result<void> SqliteStore::Write(const change::InsertCustomKeyStore& c) {
+  auto inserted = RunStatement(*stmts_, kInsertCustomKeyStore,
+                               [&](Statement& s) { BindCustomKeyStoreColumns(s, c.store); });
+  if (!inserted) {
+    return WithContext(inserted.error(),
+                       "InsertCustomKeyStore " + Describe(c.store.scope, c.store.id));
+  }
+  return {};
+}
+
+Result<void> SqliteStore::Write(const change::UpdateCustomKeyStore& c) {
+  auto changed = RunStatement(*stmts_, kUpdateCustomKeyStore,
+                              [&](Statement& s) { BindCustomKeyStoreColumns(s, c.store); });
+  if (!changed) {
+    return WithContext(changed.error(),
+                       "UpdateCustomKeyStore " + Describe(c.store.scope, c.store.id));
+  }
+  if (*changed == 0) return NotFound("custom key store", c.store.scope, c.store.id);
+  return {};
+}
+
+Result<void> SqliteStore::Write(const change::DeleteCustomKeyStore& c) {
+  auto changed = RunStatement(*stmts_, kDeleteCustomKeyStore,
+                              [&](Statement& s) { BindScoped(s, c.scope, c.id); });
+  if (!changed) {
+    return WithContext(changed.error(), "DeleteCustomKeyStore " + Describe(c.scope, c.id));
+  }
+  if (*changed == 0) return NotFound("custom key store", c.scope, c.id);
+  return {};
+}
+
+Result<void> SqliteStore::Write(const change::RecordKeyUsage& c) {
+  for (const KeyUsageRecord& u : c.usage) {
+    auto written = RunStatement(*stmts_, kUpsertKeyUsage, [&](Statement& s) {
+      BindScoped(s, u.scope, u.key_id)
+          .BindText(4, u.operation)
+          .BindInt(5, u.used_at)
+          .BindText(6, u.request_id);
+    });
+    if (!written) {
+      return WithContext(written.error(), "RecordKeyUsage " + Describe(u.scope, u.key_id));
+    }
+  }
   return {};
 }
 

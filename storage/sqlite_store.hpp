@@ -91,6 +91,10 @@ class SqliteStore final : public Store {
   Result<void> Write(const change::InsertAlias& c) REQUIRES(mu_);
   Result<void> Write(const change::UpdateAlias& c) REQUIRES(mu_);
   Result<void> Write(const change::DeleteAlias& c) REQUIRES(mu_);
+  Result<void> Write(const change::InsertCustomKeyStore& c) REQUIRES(mu_);
+  Result<void> Write(const change::UpdateCustomKeyStore& c) REQUIRES(mu_);
+  Result<void> Write(const change::DeleteCustomKeyStore& c) REQUIRES(mu_);
+  Result<void> Write(const change::RecordKeyUsage& c) REQUIRES(mu_);
   Result<void> Write(const change::Reset& c) REQUIRES(mu_);
 
   const std::string path_;       // immutable

@@ -39,6 +39,8 @@ using Result = boost::system::result<T, Error>;
 struct Snapshot {
   std::vector<std::shared_ptr<const KeyRecord>> keys;
   std::vector<AliasRecord> aliases;
+  std::vector<CustomKeyStoreRecord> custom_key_stores;
+  std::vector<KeyUsageRecord> key_usage;  // at most one per key
 };
 
 // One change to durable state. The Registry queues changes and hands them to Store::Apply
@@ -47,10 +49,10 @@ namespace change {
 struct InsertKey {  // a new key with its tags, policy and materials
   std::shared_ptr<const KeyRecord> key;
 };
-struct UpdateKey {  // replaces the key's metadata, tags, policy and materials
+struct UpdateKey {  // replaces the key's metadata and every list it holds (tags, grants, ...)
   std::shared_ptr<const KeyRecord> key;
 };
-struct DeleteKey {  // the key, its tags, policy, materials and every alias targeting it
+struct DeleteKey {  // the key, everything it holds, its last usage and every alias targeting it
   Scope scope;
   std::string key_id;
 };
@@ -64,12 +66,28 @@ struct DeleteAlias {
   Scope scope;
   std::string name;
 };
+struct InsertCustomKeyStore {
+  CustomKeyStoreRecord store;
+};
+struct UpdateCustomKeyStore {  // replaces the store with the same scope and id
+  CustomKeyStoreRecord store;
+};
+struct DeleteCustomKeyStore {
+  Scope scope;
+  std::string id;
+};
+// Sets the last usage of each listed key (a key that no longer exists is skipped: its usage
+// went with it). Written in batches, off the request path; see GetKeyLastUsage.
+struct RecordKeyUsage {
+  std::vector<KeyUsageRecord> usage;
+};
 struct Reset {};  // deletes everything, in every scope
 }  // namespace change
 
-using Change =
-    std::variant<change::InsertKey, change::UpdateKey, change::DeleteKey, change::InsertAlias,
-                 change::UpdateAlias, change::DeleteAlias, change::Reset>;
+using Change = std::variant<change::InsertKey, change::UpdateKey, change::DeleteKey,
+                            change::InsertAlias, change::UpdateAlias, change::DeleteAlias,
+                            change::InsertCustomKeyStore, change::UpdateCustomKeyStore,
+                            change::DeleteCustomKeyStore, change::RecordKeyUsage, change::Reset>;
 
 class Store {
  public:
@@ -78,17 +96,19 @@ class Store {
   Store& operator=(const Store&) = delete;
   virtual ~Store() = default;
 
-  // Returns every key (with tags, policy and materials; materials in ascending version, tags
-  // in insertion order) and every alias of every scope, in no particular order.
+  // Returns every key (with everything it holds; materials in ascending version, tags and
+  // grants in insertion order), every alias, custom key store and last usage of every scope,
+  // in no particular order.
   // Errors: kIo, kCorrupt.
   virtual Result<Snapshot> LoadAll() = 0;
 
   // Applies `changes` in order as one transaction: all of them are durable when it returns
   // success, none of them on failure. An empty span succeeds without writing.
   // Errors (the message names the failing change):
-  //   kAlreadyExists  InsertKey or InsertAlias of an existing scope and id/name;
-  //   kNotFound       UpdateKey, DeleteKey, UpdateAlias or DeleteAlias of a missing one,
-  //                   or an alias whose target key is absent from its scope;
+  //   kAlreadyExists  InsertKey, InsertAlias or InsertCustomKeyStore of an existing scope
+  //                   and id/name;
+  //   kNotFound       Update* or Delete* of a missing one, or an alias whose target key is
+  //                   absent from its scope;
   //   kIo, kBusy      the medium failed or another process held the lock too long.
   virtual Result<void> Apply(std::span<const Change> changes) = 0;
 

@@ -60,6 +60,19 @@ TEST_CASE("Every enumerator round-trips through its wire name", "[domain][vocabu
   CheckRoundTrip<SigningAlgorithm>();
   CheckRoundTrip<MacAlgorithm>();
   CheckRoundTrip<KeyAgreementAlgorithm>();
+  CheckRoundTrip<RotationType>();
+  CheckRoundTrip<ExpirationModel>();
+  CheckRoundTrip<MultiRegionKeyType>();
+  CheckRoundTrip<GrantOperation>();
+  CheckRoundTrip<WrappingAlgorithm>();
+  CheckRoundTrip<WrappingKeySpec>();
+  CheckRoundTrip<ImportType>();
+  CheckRoundTrip<ImportState>();
+  CheckRoundTrip<KeyMaterialState>();
+  CheckRoundTrip<CustomKeyStoreType>();
+  CheckRoundTrip<ConnectionState>();
+  CheckRoundTrip<ConnectionErrorCode>();
+  CheckRoundTrip<XksProxyConnectivity>();
 }
 
 TEST_CASE("Each table holds exactly the botocore model's enum values", "[domain][vocabulary]") {
@@ -70,16 +83,40 @@ TEST_CASE("Each table holds exactly the botocore model's enum values", "[domain]
   CheckMatchesModel<SigningAlgorithm>("SigningAlgorithmSpec");
   CheckMatchesModel<MacAlgorithm>("MacAlgorithmSpec");
   CheckMatchesModel<KeyAgreementAlgorithm>("KeyAgreementAlgorithmSpec");
+  CheckMatchesModel<ExpirationModel>("ExpirationModelType");
+  CheckMatchesModel<GrantOperation>("GrantOperation");
+  CheckMatchesModel<WrappingAlgorithm>("AlgorithmSpec");
+  CheckMatchesModel<WrappingKeySpec>("WrappingKeySpec");
+  CheckMatchesModel<ImportType>("ImportType");
+  CheckMatchesModel<CustomKeyStoreType>("CustomKeyStoreType");
+  CheckMatchesModel<XksProxyConnectivity>("XksProxyConnectivityType");
 }
 
-TEST_CASE("Response-only enums match the model's KeyState and KeyManagerType",
-          "[domain][vocabulary]") {
+TEST_CASE("Response-only enums match the model's values", "[domain][vocabulary]") {
   // Not in the request model; pinned from botocore's service-2.json.
   CHECK(Names<KeyState>() == std::vector<std::string_view>{"Creating", "Enabled", "Disabled",
                                                            "PendingDeletion", "PendingImport",
                                                            "PendingReplicaDeletion", "Unavailable",
                                                            "Updating"});
   CHECK(Names<KeyManager>() == std::vector<std::string_view>{"AWS", "CUSTOMER"});
+  CHECK(Names<RotationType>() == std::vector<std::string_view>{"AUTOMATIC", "ON_DEMAND"});
+  CHECK(Names<MultiRegionKeyType>() == std::vector<std::string_view>{"PRIMARY", "REPLICA"});
+  CHECK(Names<ImportState>() == std::vector<std::string_view>{"IMPORTED", "PENDING_IMPORT"});
+  CHECK(Names<KeyMaterialState>() ==
+        std::vector<std::string_view>{"NON_CURRENT", "CURRENT", "PENDING_ROTATION",
+                                      "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"});
+  CHECK(Names<ConnectionState>() == std::vector<std::string_view>{"CONNECTED", "CONNECTING",
+                                                                  "FAILED", "DISCONNECTED",
+                                                                  "DISCONNECTING"});
+  CHECK(Names<ConnectionErrorCode>() ==
+        std::vector<std::string_view>{
+            "INVALID_CREDENTIALS", "CLUSTER_NOT_FOUND", "NETWORK_ERRORS", "INTERNAL_ERROR",
+            "INSUFFICIENT_CLOUDHSM_HSMS", "USER_LOCKED_OUT", "USER_NOT_FOUND", "USER_LOGGED_IN",
+            "SUBNET_NOT_FOUND", "INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET", "XKS_PROXY_ACCESS_DENIED",
+            "XKS_PROXY_NOT_REACHABLE", "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND",
+            "XKS_PROXY_INVALID_RESPONSE", "XKS_PROXY_INVALID_CONFIGURATION",
+            "XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION", "XKS_PROXY_TIMED_OUT",
+            "XKS_PROXY_INVALID_TLS_CONFIGURATION"});
 }
 
 TEST_CASE("Parsing is exact: case and surrounding space matter", "[domain][vocabulary]") {

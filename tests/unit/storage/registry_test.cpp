@@ -40,6 +40,15 @@ std::unique_ptr<Registry> OpenRegistry(std::unique_ptr<Store> store) {
   return std::move(*registry);
 }
 
+CustomKeyStoreRecord SampleStore(std::string id) {
+  CustomKeyStoreRecord store;
+  store.scope = kUsEast;
+  store.id = std::move(id);
+  store.name = "name-" + store.id;
+  store.cloud_hsm_cluster_id = "cluster-1234567890a";
+  return store;
+}
+
 std::vector<std::string> KeyIds(const std::vector<Registry::KeyPtr>& keys) {
   std::vector<std::string> ids;
   ids.reserve(keys.size());
@@ -183,10 +192,12 @@ TEST_CASE("A failed commit undoes the change in memory and fails its ticket",
     auto writer = registry->BeginWrite();
     REQUIRE(writer.InsertKey(SampleKey(kUsEast, "k1")));
     REQUIRE(writer.InsertAlias(SampleAlias(kUsEast, "alias/one", "k1")));
+    REQUIRE(writer.InsertCustomKeyStore(SampleStore("cks-00000000000000001")));
   }
   REQUIRE(registry->WaitDurable({0, registry->LastChange()}));
   const Registry::KeyPtr before = registry->FindKey(kUsEast, "k1");
   const auto aliases_before = registry->ListAliases(kUsEast);
+  const auto stores_before = registry->ListCustomKeyStores(kUsEast);
 
   const auto code = GENERATE(Error::Code::kIo, Error::Code::kBusy);
   faults->FailNextWrites(1, code);
@@ -208,6 +219,17 @@ TEST_CASE("A failed commit undoes the change in memory and fails its ticket",
       result = writer.UpdateAlias(moved);
     }
     SECTION("DeleteAlias") { result = writer.DeleteAlias(kUsEast, "alias/one"); }
+    SECTION("InsertCustomKeyStore") {
+      result = writer.InsertCustomKeyStore(SampleStore("cks-00000000000000002"));
+    }
+    SECTION("UpdateCustomKeyStore") {
+      CustomKeyStoreRecord changed = SampleStore("cks-00000000000000001");
+      changed.connection_state = domain::ConnectionState::kConnected;
+      result = writer.UpdateCustomKeyStore(changed);
+    }
+    SECTION("DeleteCustomKeyStore") {
+      result = writer.DeleteCustomKeyStore(kUsEast, "cks-00000000000000001");
+    }
     SECTION("Reset") { result = writer.Reset(); }
     REQUIRE(result);  // made in memory; the store has not been asked yet
   }
@@ -222,6 +244,7 @@ TEST_CASE("A failed commit undoes the change in memory and fails its ticket",
   CHECK(registry->FindKey(kUsEast, "k2") == nullptr);
   CHECK(registry->KeyCount() == 1);
   CHECK(registry->ListAliases(kUsEast) == aliases_before);
+  CHECK(registry->ListCustomKeyStores(kUsEast) == stores_before);
 
   // A request that starts after the undo is durable at once, and the next write goes through.
   const Registry::Seq after = registry->LastChange();
@@ -649,6 +672,38 @@ TEST_CASE("Registry::Open refuses a key or alias the Store returns twice", "[sto
   REQUIRE_FALSE(registry);
   CHECK(registry.error().code == Error::Code::kCorrupt);
   CHECK_THAT(registry.error().message, Catch::Contains("twice"));
+}
+
+TEST_CASE("Custom key stores and loaded key usage survive a reopen through the registry",
+          "[storage][registry][custom_key_store]") {
+  TempDir dir;
+  const std::string path = dir.File("kms.db");
+  {
+    auto store = SqliteStore::Open(path);
+    REQUIRE(store);
+    auto registry = OpenRegistry(std::move(*store));
+    auto writer = registry->BeginWrite();
+    REQUIRE(writer.InsertKey(MinimalKey(kUsEast, "k1")));
+    REQUIRE(writer.InsertCustomKeyStore(SampleStore("cks-00000000000000002")));
+    REQUIRE(writer.InsertCustomKeyStore(SampleStore("cks-00000000000000001")));
+    auto twice = writer.InsertCustomKeyStore(SampleStore("cks-00000000000000001"));
+    REQUIRE_FALSE(twice);
+    CHECK(twice.error().code == Error::Code::kAlreadyExists);
+    REQUIRE(writer.RecordKeyUsage({KeyUsageRecord{kUsEast, "k1", "Encrypt", 1700000000, "r"}}));
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  auto registry = OpenRegistry(std::move(*store));
+  const auto stores = registry->ListCustomKeyStores(kUsEast);
+  REQUIRE(stores.size() == 2);
+  CHECK(stores[0].id == "cks-00000000000000001");  // sorted by id
+  CHECK(stores[1] == SampleStore("cks-00000000000000002"));
+  CHECK(registry->ListCustomKeyStores(kEuWest).empty());
+  CHECK(registry->FindCustomKeyStore(kUsEast, "cks-00000000000000002"));
+  CHECK_FALSE(registry->FindCustomKeyStore(kEuWest, "cks-00000000000000002"));
+  CHECK(registry->TakeLoadedKeyUsage() ==
+        std::vector<KeyUsageRecord>{KeyUsageRecord{kUsEast, "k1", "Encrypt", 1700000000, "r"}});
+  CHECK(registry->TakeLoadedKeyUsage().empty());
 }
 
 }  // namespace

@@ -39,7 +39,9 @@ TEST_CASE("Migrating an empty database creates the schema and sets user_version"
   auto after = SchemaVersion(db.get());
   REQUIRE(after);
   CHECK(*after == LatestSchemaVersion());
-  CHECK(Tables(db.get()) == "aliases,key_materials,key_policies,key_tags,keys,policy_texts");
+  CHECK(Tables(db.get()) ==
+        "aliases,custom_key_stores,key_grants,key_import_params,key_last_usage,key_materials,"
+        "key_policies,key_tags,keys,policy_texts");
   CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
   CHECK(QueryInt(db.get(), "SELECT count(*) FROM pragma_foreign_key_check") == 0);
 
@@ -73,7 +75,8 @@ TEST_CASE("A new database gets exactly the schema that the migrations build", "[
 TEST_CASE("Every child table cascades deletes from keys", "[storage][schema]") {
   DbHandle db = OpenRaw(":memory:");
   REQUIRE(Migrate(db.get()));
-  const char* table = GENERATE("key_materials", "key_tags", "key_policies", "aliases");
+  const char* table = GENERATE("key_materials", "key_tags", "key_policies", "aliases", "key_grants",
+                               "key_import_params", "key_last_usage");
   CAPTURE(table);
   sqlite3_stmt* raw = nullptr;
   REQUIRE(
@@ -190,7 +193,9 @@ TEST_CASE("Migrating from version 1 keeps every key, child row and alias", "[sto
     CHECK(QueryInt(db.get(), "SELECT count(*) FROM key_policies") == 1);
     CHECK(QueryText(db.get(), "SELECT group_concat(text) FROM policy_texts") == R"({"p":1})");
     CHECK(QueryInt(db.get(), "SELECT count(*) FROM aliases") == 0);
-    CHECK(Tables(db.get()) == "aliases,key_materials,key_policies,key_tags,keys,policy_texts");
+    CHECK(Tables(db.get()) ==
+          "aliases,custom_key_stores,key_grants,key_import_params,key_last_usage,key_materials,"
+          "key_policies,key_tags,keys,policy_texts");
     CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
   }
 }

@@ -83,7 +83,8 @@ TEST_CASE("Keys with tags, policies and materials round-trip exactly", "[storage
     changed.pending_window_days.reset();
     changed.tags = {{"env", "prod"}, {"a", "b"}};  // removed one, changed one, reordered
     changed.policy = "{}";
-    changed.materials.push_back({4, std::string(64, 'e'), {0x09, 0x08}, 1730000000});
+    changed.materials.push_back(
+        testing::Material(4, std::string(64, 'e'), {0x09, 0x08}, 1730000000));
     changed.materials.erase(changed.materials.begin());
     changed.current_material_version = 4;
     REQUIRE(b.store->UpdateKey(changed));
@@ -548,7 +549,8 @@ TEST_CASE("LoadAll gives each key exactly its own children after updates and del
   }
   expected[1].tags = {{"rewritten", "yes"}};
   expected[1].policy = "{}";
-  expected[1].materials.push_back({4, std::string(64, 'e'), {1, 2, 3}, 1730000000});
+  expected[1].materials.push_back(
+      testing::Material(4, std::string(64, 'e'), {1, 2, 3}, 1730000000));
   expected[1].current_material_version = 4;
   REQUIRE(store.UpdateKey(expected[1]));
 
@@ -577,7 +579,9 @@ TEST_CASE("LoadAll refuses a child row whose key is missing", "[storage][sqlite_
   REQUIRE((*opened)->InsertKey(MinimalKey(kUsEast, "k1")));
   {
     const DbHandle raw = OpenRaw(path);  // foreign keys are off on this connection
-    REQUIRE(Exec(raw.get(), "INSERT INTO key_materials VALUES (999, 1, 'id', x'00', 0)"));
+    REQUIRE(Exec(raw.get(),
+                 "INSERT INTO key_materials (key_row, version, material_id, bytes, created_at) "
+                 "VALUES (999, 1, 'id', x'00', 0)"));
   }
   auto snapshot = (*opened)->LoadAll();
   REQUIRE_FALSE(snapshot);
@@ -794,6 +798,96 @@ TEST_CASE("Creation leftovers of a dead process are removed, a live creator's ar
   REQUIRE(store);
   store->reset();
   CHECK(FileNames(dir.path()) == std::vector<std::string>{"kms.db", in_progress, unrelated});
+}
+
+}  // namespace
+}  // namespace kms::storage
+
+namespace kms::storage {
+namespace {
+
+CustomKeyStoreRecord SampleCustomKeyStore(const Scope& scope, std::string id) {
+  CustomKeyStoreRecord store;
+  store.scope = scope;
+  store.id = std::move(id);
+  store.name = "store " + store.id;
+  store.type = domain::CustomKeyStoreType::kExternalKeyStore;
+  store.connection_state = domain::ConnectionState::kFailed;
+  store.connection_error_code = domain::ConnectionErrorCode::kXksProxyTimedOut;
+  store.creation_date = 1700000000;
+  store.xks_connectivity = domain::XksProxyConnectivity::kPublicEndpoint;
+  store.xks_uri_endpoint = "https://xks.example.com";
+  store.xks_uri_path = "/kms/xks/v1";
+  store.xks_access_key_id = "ACCESSKEYID0123456789";
+  store.xks_secret_access_key = "secret";
+  return store;
+}
+
+TEST_CASE("Custom key stores insert, update, delete and survive a reopen",
+          "[storage][sqlite_store][custom_key_store]") {
+  testing::TempDir dir;
+  const std::string path = dir.File("kms.db");
+  CustomKeyStoreRecord xks = SampleCustomKeyStore(testing::kUsEast, "cks-00000000000000001");
+  CustomKeyStoreRecord hsm;
+  hsm.scope = testing::kUsEast;
+  hsm.id = "cks-00000000000000002";
+  hsm.name = "hsm";
+  hsm.cloud_hsm_cluster_id = "cluster-1234567890a";
+  hsm.trust_anchor_certificate = "-----BEGIN CERTIFICATE-----";
+  hsm.key_store_password = "kmsuser-password";
+  {
+    auto store = SqliteStore::Open(path);
+    REQUIRE(store);
+    REQUIRE((*store)->Apply(
+        std::vector<Change>{change::InsertCustomKeyStore{xks}, change::InsertCustomKeyStore{hsm}}));
+    auto again = (*store)->Apply(std::vector<Change>{change::InsertCustomKeyStore{xks}});
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == Error::Code::kAlreadyExists);
+    hsm.connection_state = domain::ConnectionState::kConnected;
+    REQUIRE((*store)->Apply(std::vector<Change>{change::UpdateCustomKeyStore{hsm}}));
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store);
+  auto loaded = (*store)->LoadAll();
+  REQUIRE(loaded);
+  REQUIRE(loaded->custom_key_stores.size() == 2);
+  std::ranges::sort(loaded->custom_key_stores, {}, &CustomKeyStoreRecord::id);
+  CHECK(loaded->custom_key_stores[0] == xks);
+  CHECK(loaded->custom_key_stores[1] == hsm);
+
+  REQUIRE(
+      (*store)->Apply(std::vector<Change>{change::DeleteCustomKeyStore{testing::kUsEast, xks.id}}));
+  auto missing =
+      (*store)->Apply(std::vector<Change>{change::DeleteCustomKeyStore{testing::kUsEast, xks.id}});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == Error::Code::kNotFound);
+  REQUIRE((*store)->Reset());
+  CHECK((*store)->LoadAll()->custom_key_stores.empty());
+}
+
+TEST_CASE("Key usage is upserted per key, skipped for a missing key, and goes with its key",
+          "[storage][sqlite_store][key_usage]") {
+  auto opened = SqliteStore::Open(":memory:");
+  REQUIRE(opened);
+  SqliteStore& store = **opened;
+  REQUIRE(store.InsertKey(testing::MinimalKey(testing::kUsEast, "k1")));
+  REQUIRE(store.InsertKey(testing::MinimalKey(testing::kUsEast, "k2")));
+  const KeyUsageRecord first{testing::kUsEast, "k1", "Encrypt", 1700000000, "req-1"};
+  const KeyUsageRecord second{testing::kUsEast, "k1", "Decrypt", 1700000100, "req-2"};
+  const KeyUsageRecord other{testing::kUsEast, "k2", "GenerateDataKey", 1700000200, "req-3"};
+  const KeyUsageRecord ghost{testing::kUsEast, "gone", "Decrypt", 1700000300, "req-4"};
+  REQUIRE(store.Apply(std::vector<Change>{change::RecordKeyUsage{{first, other, ghost}}}));
+  REQUIRE(store.Apply(std::vector<Change>{change::RecordKeyUsage{{second}}}));
+  auto loaded = store.LoadAll();
+  REQUIRE(loaded);
+  std::ranges::sort(loaded->key_usage, {}, &KeyUsageRecord::key_id);
+  CHECK(loaded->key_usage == std::vector<KeyUsageRecord>{second, other});
+
+  REQUIRE(store.DeleteKey(testing::kUsEast, "k1"));
+  CHECK(store.LoadAll()->key_usage == std::vector<KeyUsageRecord>{other});
+  // An update of the key keeps its usage (usage is not a child InsertChildRows rewrites).
+  REQUIRE(store.UpdateKey(testing::MinimalKey(testing::kUsEast, "k2")));
+  CHECK(store.LoadAll()->key_usage == std::vector<KeyUsageRecord>{other});
 }
 
 }  // namespace

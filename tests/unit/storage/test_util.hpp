@@ -116,8 +116,20 @@ inline const Scope kUsEast{"111122223333", "us-east-1"};
 inline const Scope kEuWest{"111122223333", "eu-west-2"};
 inline const Scope kOtherAccount{"444455556666", "us-east-1"};
 
-// A key with every optional field set, two tags, a policy and three materials (one of them
-// with bytes that include NUL and high bytes).
+// A material with only the fields every material has.
+inline KeyMaterial Material(std::uint32_t version, std::string material_id,
+                            std::vector<std::uint8_t> bytes, std::int64_t created_at) {
+  KeyMaterial m;
+  m.version = version;
+  m.material_id = std::move(material_id);
+  m.bytes = std::move(bytes);
+  m.created_at = created_at;
+  return m;
+}
+
+// A key with every optional field set, two tags, a policy, three materials (one of them
+// with bytes that include NUL and high bytes; the later ones rotated and imported), two
+// grants (constraint texts with NUL, ':' and digits) and import parameters.
 inline KeyRecord SampleKey(const Scope& scope, std::string key_id) {
   KeyRecord key;
   key.scope = scope;
@@ -134,11 +146,45 @@ inline KeyRecord SampleKey(const Scope& scope, std::string key_id) {
   key.policy = R"({"Version":"2012-10-17","Statement":[]})";
   key.tags = {{"team", "kms"}, {"env", "test"}, {"empty", ""}};
   key.materials = {
-      {1, std::string(64, 'a'), {0x00, 0x01, 0xfe, 0xff, 0x00}, 1700000000},
-      {2, std::string(64, 'b'), std::vector<std::uint8_t>(32, 0x42), 1710000000},
-      {3, std::string(64, 'c'), {}, 1720000000},
+      Material(1, std::string(64, 'a'), {0x00, 0x01, 0xfe, 0xff, 0x00}, 1700000000),
+      Material(2, std::string(64, 'b'), std::vector<std::uint8_t>(32, 0x42), 1710000000),
+      Material(3, std::string(64, 'c'), {}, 1720000000),
   };
+  key.materials[1].rotation_type = domain::RotationType::kAutomatic;
+  key.materials[1].rotation_date = 1710000001;
+  key.materials[2].rotation_type = domain::RotationType::kOnDemand;
+  key.materials[2].description = "imported \xE2\x9C\x93";
+  key.materials[2].expiration_model = domain::ExpirationModel::kKeyMaterialExpires;
+  key.materials[2].valid_to = 1800000000;
   key.current_material_version = 3;
+  key.multi_region_type = domain::MultiRegionKeyType::kPrimary;
+  key.replica_regions = {"eu-west-1", "us-west-2"};
+  key.custom_key_store_id = "cks-1234567890abcdef0";
+  key.xks_key_id = "xks-key-1";
+  GrantRecord grant;
+  grant.grant_id = std::string(64, 'f');
+  grant.name = "grant-name";
+  grant.grantee_principal = "arn:aws:iam::111122223333:role/app";
+  grant.retiring_principal = "arn:aws:iam::111122223333:role/admin";
+  grant.issuing_account = "arn:aws:iam::111122223333:root";
+  grant.operations = {domain::GrantOperation::kDecrypt, domain::GrantOperation::kReEncryptFrom};
+  grant.context_subset = {{{"k:1", std::string("v\0:2", 4)}, {"", ""}, {"12", "3:4"}}};
+  grant.creation_date = 1700000005;
+  key.grants.push_back(grant);
+  grant.grant_id = std::string(64, 'e');
+  grant.name.clear();
+  grant.retiring_principal.clear();
+  grant.operations = {domain::GrantOperation::kEncrypt};
+  grant.context_subset.reset();
+  grant.context_equals = std::vector<std::pair<std::string, std::string>>{};
+  key.grants.push_back(grant);
+  ImportParameters params;
+  params.token_id = "token-1";
+  params.wrapping_algorithm = domain::WrappingAlgorithm::kRsaAesKeyWrapSha256;
+  params.wrapping_key_spec = domain::WrappingKeySpec::kRsa4096;
+  params.private_key = {0x30, 0x82, 0x00, 0x01};
+  params.valid_to = 1700086400;
+  key.import_params.push_back(params);
   return key;
 }
 
@@ -148,7 +194,8 @@ inline KeyRecord MinimalKey(const Scope& scope, std::string key_id) {
   key.scope = scope;
   key.key_id = std::move(key_id);
   key.creation_date = 1700000000;
-  key.materials = {{1, std::string(64, 'd'), std::vector<std::uint8_t>(32, 0x07), 1700000000}};
+  key.materials = {
+      Material(1, std::string(64, 'd'), std::vector<std::uint8_t>(32, 0x07), 1700000000)};
   key.current_material_version = 1;
   return key;
 }

@@ -213,7 +213,12 @@ TEST_CASE("CheckDryRun fails only when DryRun is true", "[ops][key_lookup]") {
 
 TEST_CASE("FindMaterial and CurrentMaterial pick versions", "[ops][key_lookup]") {
   kms::storage::KeyRecord key = KeyInState("Enabled");
-  key.materials = {{1, std::string(64, 'a'), {}, kStart}, {2, std::string(64, 'b'), {}, kStart}};
+  key.materials.resize(2);
+  for (std::uint32_t v : {1u, 2u}) {
+    key.materials[v - 1].version = v;
+    key.materials[v - 1].material_id = std::string(64, v == 1 ? 'a' : 'b');
+    key.materials[v - 1].created_at = kStart;
+  }
   key.current_material_version = 2;
   REQUIRE(kms::ops::CurrentMaterial(key) != nullptr);
   CHECK(kms::ops::CurrentMaterial(key)->version == 2);
