@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build_pkgs=(cmake g++ make libboost1.81-dev rapidjson-dev libssl-dev libsqlite3-dev catch2)
+build_pkgs=(cmake g++ make ccache libboost1.81-dev rapidjson-dev libssl-dev libsqlite3-dev catch2)
 test_pkgs=(python3 python3-boto3 python3-pytest awscli nodejs npm)
 bench_pkgs=(python3 wrk)
 fuzz_pkgs=(clang-14 libclang-rt-14-dev)
