@@ -37,6 +37,9 @@ enum class KeyRefForms {
 // Errors (NotFoundException): "Invalid keyId '<ref>'", "Key '<arn>' does not exist",
 // "Invalid arn <region>", "Invalid arn <ref>" (another partition or service, or no resource),
 // "Alias <alias-arn> is not found."
+// With kAny, a predefined AWS managed alias (alias/aws/s3, ...; aws_managed.hpp) that names no
+// key yet gets its key now: a write, made durable before the reply like any other.
+// REQUIRES: with kAny, the calling thread holds no Registry::Writer (that first use takes one).
 Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms);
 
 // True once a key pending deletion has passed its deletion date: it no longer exists.
