@@ -87,6 +87,8 @@ std::string_view KeyType(const storage::KeyRecord& key) {
 }  // namespace
 
 // CreateAlias: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
+// The target must be a customer managed key (an AWS managed key's policy does not allow
+// kms:CreateAlias); names under alias/aws/ are AWS's (NotAuthorizedException, empty message).
 // Deviation: the per-account alias quota (LimitExceededException) is not enforced.
 Result<void> CreateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view name, in.RequiredString("AliasName"));
@@ -101,6 +103,7 @@ Result<void> CreateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
                     "An alias with the name " + ctx.AliasArn(name) + " already exists"};
   }
   KMS_ASSIGN_OR_RETURN(KeyPtr target, ResolveKey(ctx, target_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *target, "CreateAlias"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *target));
 
   const std::int64_t now = ctx.Now();
@@ -120,7 +123,8 @@ Result<void> CreateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
 
 // UpdateAlias: https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateAlias.html
 // The new key must be of the same type (symmetric, asymmetric or HMAC) and key usage as the
-// current one; the current key may be in any state, the new one not pending deletion.
+// current one; the current key may be in any state, the new one not pending deletion nor AWS
+// managed.
 Result<void> UpdateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view name, in.RequiredString("AliasName"));
   KMS_ASSIGN_OR_RETURN(std::string_view target_ref, in.RequiredString("TargetKeyId"));
@@ -132,6 +136,7 @@ Result<void> UpdateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   if (current == nullptr) return AliasNotFound(ctx, name);
 
   KMS_ASSIGN_OR_RETURN(KeyPtr target, ResolveKey(ctx, target_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *target, "UpdateAlias"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *target));
   if (KeyType(*target) != KeyType(*current) || target->key_usage != current->key_usage) {
     return KmsError::Validation(

@@ -6,7 +6,8 @@
 // In AWS, ListAliases shows each predefined alias without a TargetKeyId until a service first
 // uses it; that first use (a cryptographic operation, or DescribeKey, which AWS documents as the
 // way services create these keys) creates a symmetric key with KeyManager AWS, the AWS managed
-// key policy and automatic rotation every year, and points the alias at it.
+// key policy and automatic rotation every year, and points the alias at it. Customers can use
+// and describe the key but not manage it (key_lookup.hpp: RequireCustomerManaged).
 //
 // Deviation: AWS lets only the service use an AWS managed key for cryptography (the policy's
 // kms:ViaService condition). kmsd cannot tell a service's request from any other and enforces

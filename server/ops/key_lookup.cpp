@@ -129,6 +129,17 @@ Result<void> RequireNotPendingDeletion(const OpContext& ctx, const storage::KeyR
   return KeyStateError(ctx, key);
 }
 
+Result<void> RequireCustomerManaged(const OpContext& ctx, const storage::KeyRecord& key,
+                                    std::string_view operation) {
+  if (key.key_manager == domain::KeyManager::kCustomer) return {};
+  const std::string action = "kms:" + std::string(operation);
+  return KmsError{server::ErrorCode::kAccessDenied,
+                  "User: arn:" + std::string(ctx.Partition()) + ":iam::" + ctx.scope.account +
+                      ":root is not authorized to perform: " + action +
+                      " on resource: " + ctx.KeyArn(key.key_id) +
+                      " because no resource-based policy allows the " + action + " action"};
+}
+
 Result<KeyPtr> ResolveUsableKey(const OpContext& ctx, std::string_view ref) {
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, ref, KeyRefForms::kAny));
   KMS_TRY(RequireEnabled(ctx, *key));

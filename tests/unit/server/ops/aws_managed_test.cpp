@@ -1,5 +1,6 @@
 // Tests for server/ops/aws_managed.cpp and its uses: the predefined alias/aws/* aliases in
-// ListAliases, and the AWS managed key their first use creates (key_lookup.cpp).
+// ListAliases, the AWS managed key their first use creates (key_lookup.cpp), and the
+// management operations AWS refuses on such a key (RequireCustomerManaged).
 #include "server/ops/aws_managed.hpp"
 
 #include <algorithm>
@@ -296,6 +297,60 @@ TEST_CASE("A name under alias/aws/ that is not predefined is not found", "[ops][
   CHECK(h.registry().ListKeys(kUsEast).empty());
 }
 
+TEST_CASE("Customers cannot manage an AWS managed key", "[ops][aws_managed]") {
+  OpHarness h;
+  const std::string id = DescribedId(h, "alias/aws/s3");
+  const std::string customer = h.CreateSymmetricKey();
+  h.CreateAlias("alias/mine", customer);
+  const std::string ref = RefOf(h, GENERATE(as<std::string>{}, "key id", "key ARN"), id);
+
+  const auto [op, members] = GENERATE(table<std::string, std::string>({
+      {"DisableKey", ""},
+      {"EnableKey", ""},
+      {"ScheduleKeyDeletion", R"("PendingWindowInDays":7)"},
+      {"CancelKeyDeletion", ""},
+      {"UpdateKeyDescription", R"("Description":"mine now")"},
+      {"PutKeyPolicy", R"("PolicyName":"default","Policy":"{\"Statement\":{}}")"},
+      {"TagResource", R"("Tags":[{"TagKey":"k","TagValue":"v"}])"},
+      {"UntagResource", R"("TagKeys":["k"])"},
+      {"EnableKeyRotation", ""},
+      {"DisableKeyRotation", ""},
+      {"RotateKeyOnDemand", ""},
+  }));
+  CallResult r = h.Call(op, WithMembers(KeyIdBody(ref), members));
+  CHECK(r.status == 400);
+  CHECK(r.type == "AccessDeniedException");
+  CHECK(r.message == "User: arn:aws:iam::111122223333:root is not authorized to perform: kms:" +
+                         op + " on resource: " + h.Arn(id) +
+                         " because no resource-based policy allows the kms:" + op + " action");
+
+  // Nothing changed.
+  const auto key = h.registry().FindKey(kUsEast, id);
+  REQUIRE(key != nullptr);
+  CHECK(key->key_state == kms::domain::KeyState::kEnabled);
+  CHECK(key->description == "Default key that protects my S3 objects when no other key is defined");
+  CHECK(key->tags.empty());
+  CHECK(key->rotation_enabled);
+  CHECK(key->materials.size() == 1);
+}
+
+TEST_CASE("Customer aliases cannot point at an AWS managed key", "[ops][aws_managed]") {
+  OpHarness h;
+  const std::string id = DescribedId(h, "alias/aws/s3");
+  const std::string customer = h.CreateSymmetricKey();
+  h.CreateAlias("alias/mine", customer);
+
+  const std::string op = GENERATE(as<std::string>{}, "CreateAlias", "UpdateAlias");
+  const std::string name = op == "CreateAlias" ? "alias/new" : "alias/mine";
+  CallResult r = h.Call(op, AliasBody(name, id));
+  CHECK(r.type == "AccessDeniedException");
+  CHECK(r.message == "User: arn:aws:iam::111122223333:root is not authorized to perform: kms:" +
+                         op + " on resource: " + h.Arn(id) +
+                         " because no resource-based policy allows the kms:" + op + " action");
+  CHECK(DescribedId(h, "alias/mine") == customer);
+  CHECK(h.Call("DescribeKey", KeyIdBody("alias/new")).type == "NotFoundException");
+}
+
 TEST_CASE("AWS managed aliases cannot be created, updated or deleted", "[ops][aws_managed]") {
   OpHarness h;
   const std::string customer = h.CreateSymmetricKey();
@@ -315,6 +370,19 @@ TEST_CASE("AWS managed aliases cannot be created, updated or deleted", "[ops][aw
   if (used) CHECK(std::string((*alias)["TargetKeyId"].GetString()) != customer);
 }
 
+TEST_CASE("Checks that come before the AWS managed refusal still do", "[ops][aws_managed]") {
+  OpHarness h;
+  const std::string missing = "00000000-0000-4000-8000-000000000000";
+  CallResult r = h.Call("DisableKey", KeyIdBody(missing));
+  CHECK(r.type == "NotFoundException");
+  CHECK(r.message == "Key '" + h.Arn(missing) + "' does not exist");
+  // The alias forms are not key ids for management operations: no key is created.
+  CallResult alias = h.Call("DisableKey", KeyIdBody("alias/aws/s3"));
+  CHECK(alias.type == "NotFoundException");
+  CHECK(alias.message == "Invalid keyId 'alias/aws/s3'");
+  CHECK(h.registry().ListKeys(kUsEast).empty());
+}
+
 TEST_CASE("An AWS managed key and its alias survive a restart", "[ops][aws_managed]") {
   TempDbFile db;
   OpHarness h(db.path());
@@ -331,6 +399,7 @@ TEST_CASE("An AWS managed key and its alias survive a restart", "[ops][aws_manag
   REQUIRE(alias != nullptr);
   CHECK(std::string((*alias)["TargetKeyId"].GetString()) == id);
   CHECK(h.Call("Decrypt", DecryptBody(sealed.Str("CiphertextBlob"))).status == 200);
+  CHECK(h.Call("DisableKey", KeyIdBody(id)).type == "AccessDeniedException");
   CHECK(h.registry().ListKeys(kUsEast).size() == 1);
 }
 
