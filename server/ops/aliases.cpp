@@ -2,7 +2,10 @@
 //
 // CreateAlias, UpdateAlias, DeleteAlias, ListAliases. An alias lives in (account, region) and
 // names one key by id. An alias whose key has passed its deletion date is gone with the key:
-// it is not listed, not found, and its name may be taken again.
+// it is not listed, not found, and its name may be taken again. The predefined AWS managed
+// aliases (alias/aws/*, aws_managed.hpp) exist in every scope: ListAliases lists them without a
+// key until their first use stores them as aliases of their AWS managed key; customers cannot
+// create, update or delete them.
 //
 // Thread-safety: handlers may run concurrently. Each write checks and changes the registry
 // under one Registry::BeginWrite() writer, so two CreateAlias calls for one name cannot both
@@ -10,12 +13,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "domain/key_specs.hpp"
+#include "server/ops/aws_managed.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/ops.hpp"
 
@@ -82,6 +87,8 @@ std::string_view KeyType(const storage::KeyRecord& key) {
 }  // namespace
 
 // CreateAlias: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
+// The target must be a customer managed key (an AWS managed key's policy does not allow
+// kms:CreateAlias); names under alias/aws/ are AWS's (NotAuthorizedException, empty message).
 // Deviation: the per-account alias quota (LimitExceededException) is not enforced.
 Result<void> CreateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view name, in.RequiredString("AliasName"));
@@ -96,6 +103,7 @@ Result<void> CreateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
                     "An alias with the name " + ctx.AliasArn(name) + " already exists"};
   }
   KMS_ASSIGN_OR_RETURN(KeyPtr target, ResolveKey(ctx, target_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *target, "CreateAlias"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *target));
 
   const std::int64_t now = ctx.Now();
@@ -115,7 +123,8 @@ Result<void> CreateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
 
 // UpdateAlias: https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateAlias.html
 // The new key must be of the same type (symmetric, asymmetric or HMAC) and key usage as the
-// current one; the current key may be in any state, the new one not pending deletion.
+// current one; the current key may be in any state, the new one not pending deletion nor AWS
+// managed.
 Result<void> UpdateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view name, in.RequiredString("AliasName"));
   KMS_ASSIGN_OR_RETURN(std::string_view target_ref, in.RequiredString("TargetKeyId"));
@@ -127,6 +136,7 @@ Result<void> UpdateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   if (current == nullptr) return AliasNotFound(ctx, name);
 
   KMS_ASSIGN_OR_RETURN(KeyPtr target, ResolveKey(ctx, target_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *target, "UpdateAlias"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *target));
   if (KeyType(*target) != KeyType(*current) || target->key_usage != current->key_usage) {
     return KmsError::Validation(
@@ -164,8 +174,9 @@ Result<void> DeleteAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
 }
 
 // ListAliases: https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html
-// Aliases come sorted by name; Marker is the last name of the previous page.
-// Deviation: the predefined AWS managed aliases (alias/aws/*) are not listed.
+// Aliases come sorted by name; Marker is the last name of the previous page. Without KeyId,
+// the predefined AWS managed aliases (aws_managed.hpp) that name no key yet are listed too, as
+// AWS lists them: AliasName and AliasArn only, in name order among the others.
 Result<void> ListAliases(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   const std::int64_t limit = std::clamp<std::int64_t>(
       in.OptionalInt("Limit").value_or(kDefaultAliasPage), 1, kMaxAliasPage);
@@ -180,28 +191,52 @@ Result<void> ListAliases(OpContext& ctx, const JsonIn& in, JsonOut& out) {
     key_id = key->key_id;
   }
 
-  std::vector<storage::AliasRecord> page;
+  // One entry of the page: a stored alias, or a predefined one without a key (record null).
+  struct Entry {
+    std::string_view name;
+    const storage::AliasRecord* record = nullptr;
+  };
+  const std::vector<storage::AliasRecord> aliases = ctx.registry.ListAliases(ctx.scope);
+  std::span<const AwsManagedAlias> predefined;
+  if (!key_id) predefined = kAwsManagedAliases;
+  std::vector<Entry> page;
   bool truncated = false;
-  for (const storage::AliasRecord& alias : ctx.registry.ListAliases(ctx.scope)) {
-    if (marker && alias.name <= *marker) continue;
-    if (key_id && alias.target_key_id != *key_id) continue;
-    if (LiveTarget(ctx, alias) == nullptr) continue;
+  // Both lists are sorted by name: merge them. A predefined alias that names a key is stored
+  // and listed as such; its table row is skipped.
+  auto next_predefined = predefined.begin();
+  auto stored = aliases.begin();
+  while (stored != aliases.end() || next_predefined != predefined.end()) {
+    Entry entry;
+    if (next_predefined != predefined.end() &&
+        (stored == aliases.end() || next_predefined->name <= stored->name)) {
+      const bool has_key = stored != aliases.end() && next_predefined->name == stored->name;
+      entry.name = (next_predefined++)->name;
+      if (has_key) continue;
+    } else {
+      entry = {stored->name, &*stored};
+      ++stored;
+      if (key_id && entry.record->target_key_id != *key_id) continue;
+      if (LiveTarget(ctx, *entry.record) == nullptr) continue;
+    }
+    if (marker && entry.name <= *marker) continue;
     if (std::cmp_equal(page.size(), limit)) {
       truncated = true;
       break;
     }
-    page.push_back(alias);
+    page.push_back(entry);
   }
 
   out.Key("Aliases");
   out.StartArray();
-  for (const storage::AliasRecord& alias : page) {
+  for (const Entry& entry : page) {
     out.StartObject();
-    out.String("AliasName", alias.name);
-    out.String("AliasArn", ctx.AliasArn(alias.name));
-    out.String("TargetKeyId", alias.target_key_id);
-    out.Timestamp("CreationDate", alias.creation_date);
-    out.Timestamp("LastUpdatedDate", alias.last_updated_date);
+    out.String("AliasName", entry.name);
+    out.String("AliasArn", ctx.AliasArn(entry.name));
+    if (const storage::AliasRecord* alias = entry.record) {
+      out.String("TargetKeyId", alias->target_key_id);
+      out.Timestamp("CreationDate", alias->creation_date);
+      out.Timestamp("LastUpdatedDate", alias->last_updated_date);
+    }
     out.EndObject();
   }
   out.EndArray();

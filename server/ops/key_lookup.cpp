@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "server/ops/aws_managed.hpp"
+
 namespace kms::ops {
 namespace {
 
@@ -22,10 +24,16 @@ Result<KeyPtr> FindById(const OpContext& ctx, std::string_view key_id) {
   return key;
 }
 
+// A predefined AWS managed alias that names no key yet gets one now: its first use.
 Result<KeyPtr> FindByAlias(const OpContext& ctx, std::string_view alias_name) {
   auto alias = ctx.registry.FindAlias(ctx.scope, alias_name);
-  if (!alias) return KmsError::NotFound("Alias " + ctx.AliasArn(alias_name) + " is not found.");
-  return FindById(ctx, alias->target_key_id);
+  if (alias) return FindById(ctx, alias->target_key_id);
+  const AwsManagedAlias* managed = FindAwsManagedAlias(alias_name);
+  if (managed == nullptr) {
+    return KmsError::NotFound("Alias " + ctx.AliasArn(alias_name) + " is not found.");
+  }
+  KMS_ASSIGN_OR_RETURN(const std::string key_id, EnsureAwsManagedKey(ctx, *managed));
+  return FindById(ctx, key_id);
 }
 
 // The words AWS uses for a state in "<arn> is <words>.": PendingDeletion -> "pending deletion".
@@ -119,6 +127,17 @@ Result<void> RequireNotPendingDeletion(const OpContext& ctx, const storage::KeyR
     return {};
   }
   return KeyStateError(ctx, key);
+}
+
+Result<void> RequireCustomerManaged(const OpContext& ctx, const storage::KeyRecord& key,
+                                    std::string_view operation) {
+  if (key.key_manager == domain::KeyManager::kCustomer) return {};
+  const std::string action = "kms:" + std::string(operation);
+  return KmsError{server::ErrorCode::kAccessDenied,
+                  "User: arn:" + std::string(ctx.Partition()) + ":iam::" + ctx.scope.account +
+                      ":root is not authorized to perform: " + action +
+                      " on resource: " + ctx.KeyArn(key.key_id) +
+                      " because no resource-based policy allows the " + action + " action"};
 }
 
 Result<KeyPtr> ResolveUsableKey(const OpContext& ctx, std::string_view ref) {

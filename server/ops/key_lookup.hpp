@@ -37,6 +37,9 @@ enum class KeyRefForms {
 // Errors (NotFoundException): "Invalid keyId '<ref>'", "Key '<arn>' does not exist",
 // "Invalid arn <region>", "Invalid arn <ref>" (another partition or service, or no resource),
 // "Alias <alias-arn> is not found."
+// With kAny, a predefined AWS managed alias (alias/aws/s3, ...; aws_managed.hpp) that names no
+// key yet gets its key now: a write, made durable before the reply like any other.
+// REQUIRES: with kAny, the calling thread holds no Registry::Writer (that first use takes one).
 Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms);
 
 // True once a key pending deletion has passed its deletion date: it no longer exists.
@@ -52,6 +55,19 @@ Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key)
 // Anything but PendingDeletion (and the other transitional states); Disabled is allowed.
 // For management operations (tags, aliases, description, policy writes, Enable/DisableKey).
 Result<void> RequireNotPendingDeletion(const OpContext& ctx, const storage::KeyRecord& key);
+
+// Refuses an AWS managed key (KeyManager AWS) for a management `operation` ("DisableKey"): its
+// policy lets the account only read it, so AWS answers AccessDeniedException
+// "User: <caller> is not authorized to perform: kms:<operation> on resource: <key-arn> because
+// no resource-based policy allows the kms:<operation> action" (the shape AWS's answers have;
+// kmsd knows no caller, so it names the account root, arn:<partition>:iam::<account>:root).
+// Call it right after resolving the key, before state checks: AWS authorizes first. Used by
+// Enable/DisableKey, Schedule/CancelKeyDeletion, UpdateKeyDescription, PutKeyPolicy,
+// Tag/UntagResource, Enable/DisableKeyRotation, RotateKeyOnDemand, and Create/UpdateAlias for
+// their target. (Not pinned by a recording: the shape is the one AWS's authorization failures
+// have, and AWS documents that customers cannot manage AWS managed keys.)
+Result<void> RequireCustomerManaged(const OpContext& ctx, const storage::KeyRecord& key,
+                                    std::string_view operation);
 
 // ResolveKey(kAny) + RequireEnabled: the first step of every cryptographic operation.
 Result<KeyPtr> ResolveUsableKey(const OpContext& ctx, std::string_view ref);

@@ -160,6 +160,7 @@ Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, domain::KeySt
                          std::string_view operation) {
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, operation));
   KMS_TRY(RequireEnabledOrDisabled(ctx, *key));
   if (key->key_state == state) return {};  // already there: nothing to write
 
@@ -305,6 +306,7 @@ Result<void> UpdateKeyDescription(OpContext& ctx, const JsonIn& in, JsonOut& /*o
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "UpdateKeyDescription"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
   storage::KeyRecord updated = *key;
@@ -342,6 +344,7 @@ Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out)
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "ScheduleKeyDeletion"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
   storage::KeyRecord updated = *key;
@@ -366,6 +369,7 @@ Result<void> CancelKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "CancelKeyDeletion"));
   if (key->key_state != domain::KeyState::kPendingDeletion) {
     return KmsError::InvalidState(ctx.KeyArn(key->key_id) + " is not pending deletion.");
   }

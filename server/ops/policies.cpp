@@ -107,6 +107,7 @@ Result<void> PutKeyPolicy(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "PutKeyPolicy"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
   storage::KeyRecord updated = *key;

@@ -51,6 +51,7 @@ Result<void> EnableKeyRotation(OpContext& ctx, const JsonIn& in, JsonOut& /*out*
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "EnableKeyRotation"));
   KMS_TRY(RequireEnabled(ctx, *key));
   KMS_TRY(RequireRotatable(ctx, *key));
 
@@ -70,6 +71,7 @@ Result<void> DisableKeyRotation(OpContext& ctx, const JsonIn& in, JsonOut& /*out
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "DisableKeyRotation"));
   KMS_TRY(RequireEnabled(ctx, *key));
   KMS_TRY(RequireRotatable(ctx, *key));
   if (!key->rotation_enabled) return {};  // nothing to change
@@ -116,6 +118,7 @@ Result<void> RotateKeyOnDemand(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "RotateKeyOnDemand"));
   KMS_TRY(RequireEnabled(ctx, *key));
   KMS_TRY(RequireRotatable(ctx, *key));
   // Every version after the first came from an on-demand rotation: kmsd rotates no other way.

@@ -90,6 +90,7 @@ Result<void> TagResource(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "TagResource"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
   storage::KeyRecord updated = *key;
@@ -107,6 +108,7 @@ Result<void> UntagResource(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *key, "UntagResource"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
   storage::KeyRecord updated = *key;

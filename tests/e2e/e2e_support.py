@@ -212,7 +212,9 @@ INTERNAL_DETAIL = [
     # names. Naming the OpenSSL version a feature needs is not one (UnsupportedOperation).
     (re.compile(r"error:[0-9A-Fa-f]{8}:|\broutines\b|\b(?:EVP|OSSL|PEM|BIO|ERR|OPENSSL)_\w+"),
      "an OpenSSL error string"),
-    (re.compile(r"\w::\w|\bstd::|what\(\)|bad_alloc"), "a C++ name"),
+    # An IAM ARN's "iam::<12-digit account>:" is AWS's own text (AccessDeniedException names
+    # the principal), not a C++ scope.
+    (re.compile(r"\w::(?!\d{12}:)\w|\bstd::|what\(\)|bad_alloc"), "a C++ name"),
     (re.compile(r"(?i)\b(?:errno|EIO|ENOSPC|EFBIG|EACCES)\b|(?i:uncaught|threw)"),
      "a system error or exception"),
 ]

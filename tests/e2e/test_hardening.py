@@ -228,5 +228,7 @@ def test_the_error_scan_records_what_clients_receive_and_flags_internal_detail(s
         assert internal_detail(leaked), leaked
     for fine in ("Alias arn:aws:kms:us-east-1:111122223333:alias/none is not found.",
                  "Invalid keyId 'alias/aws/x'", "Algorithm RSAES_OAEP_SHA_1 and key spec "
-                 "RSA_2048 cannot encrypt data larger than 214 bytes."):
+                 "RSA_2048 cannot encrypt data larger than 214 bytes.",
+                 "User: arn:aws:iam::111122223333:root is not authorized to perform: "
+                 "kms:DisableKey on resource: arn:aws:kms:us-east-1:111122223333:key/x"):
         assert not internal_detail(fine), fine

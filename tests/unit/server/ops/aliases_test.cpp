@@ -5,10 +5,12 @@
 #include <string>
 #include <string_view>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "server/ops/aws_managed.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
 
 namespace {
@@ -24,8 +26,21 @@ CallResult Alias(OpHarness& h, std::string_view op, std::string_view name,
   return h.Call(op, AliasBody(name, target), region);
 }
 
-CallResult List(OpHarness& h, std::string_view extra = {}, std::string_view region = {}) {
+// ListAliases as sent.
+CallResult ListRaw(OpHarness& h, std::string_view extra = {}, std::string_view region = {}) {
   return h.Call("ListAliases", WithMembers("{}", extra), region);
+}
+
+// ListAliases without the predefined AWS managed aliases that name no key yet, which every
+// scope lists (aws_managed_test.cpp tests them): the aliases a test made.
+CallResult List(OpHarness& h, std::string_view extra = {}, std::string_view region = {}) {
+  CallResult r = ListRaw(h, extra, region);
+  if (r.status != 200) return r;
+  rapidjson::Value& aliases = r.json["Aliases"];
+  for (auto it = aliases.Begin(); it != aliases.End();) {
+    it = it->HasMember("TargetKeyId") ? it + 1 : aliases.Erase(it);
+  }
+  return r;
 }
 
 std::vector<std::string> Names(const CallResult& r) {
@@ -247,13 +262,18 @@ TEST_CASE("ListAliases pages with Limit, Marker and Truncated", "[ops][aliases]"
     all.push_back(name);
   }
 
+  // The predefined AWS managed aliases are listed too, and sort first ("alias/aws/...").
+  std::vector<std::string> expected;
+  for (const auto& managed : kms::ops::kAwsManagedAliases) expected.emplace_back(managed.name);
+  expected.insert(expected.end(), all.begin(), all.end());
+
   std::vector<std::string> seen;
   std::string marker;
   int pages = 0;
   for (;;) {
     std::string extra = R"("Limit":3)";
     if (!marker.empty()) extra += R"(,"Marker":")" + marker + "\"";
-    CallResult r = List(h, extra);
+    CallResult r = ListRaw(h, extra);
     REQUIRE(r.status == 200);
     ++pages;
     const auto names = Names(r);
@@ -265,19 +285,19 @@ TEST_CASE("ListAliases pages with Limit, Marker and Truncated", "[ops][aliases]"
     }
     marker = r.Str("NextMarker");
     REQUIRE_FALSE(marker.empty());
-    REQUIRE(pages < 10);
+    REQUIRE(pages < 20);
   }
-  CHECK(pages == 3);
-  CHECK(seen == all);
+  CHECK(std::cmp_equal(pages, (expected.size() + 2) / 3));
+  CHECK(seen == expected);
 
   SECTION("the default page is 50 and Limit is capped at 100") {
     for (int i = 7; i < 120; ++i) {
       h.CreateAlias("alias/page-" + std::to_string(i), key);
     }
-    CallResult first = List(h);
+    CallResult first = ListRaw(h);
     CHECK(first.json["Aliases"].Size() == 50);
     CHECK(first.json["Truncated"].GetBool());
-    CallResult capped = List(h, R"("Limit":1000)");
+    CallResult capped = ListRaw(h, R"("Limit":1000)");
     CHECK(capped.json["Aliases"].Size() == 100);
     CHECK(capped.json["Truncated"].GetBool());
   }
