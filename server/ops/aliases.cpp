@@ -95,16 +95,19 @@ Result<void> CreateAlias(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view target_ref, in.RequiredString("TargetKeyId"));
   KMS_TRY(CheckAliasName(name));
 
+  // Order of checks: the name's form (a validation error), then the target key (a missing
+  // target is NotFoundException even when the name is taken: kmsd's choice, AWS's order is not
+  // recorded), then the name being free.
   auto writer = ctx.registry.BeginWrite();
+  KMS_ASSIGN_OR_RETURN(KeyPtr target, ResolveKey(ctx, target_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(RequireCustomerManaged(ctx, *target, "CreateAlias"));
+  KMS_TRY(RequireNotPendingDeletion(ctx, *target));
   auto existing = ctx.registry.FindAlias(ctx.scope, name);
   const bool stale = existing && LiveTarget(ctx, *existing) == nullptr;
   if (existing && !stale) {
     return KmsError{server::ErrorCode::kAlreadyExists,
                     "An alias with the name " + ctx.AliasArn(name) + " already exists"};
   }
-  KMS_ASSIGN_OR_RETURN(KeyPtr target, ResolveKey(ctx, target_ref, KeyRefForms::kKeyIdOrArn));
-  KMS_TRY(RequireCustomerManaged(ctx, *target, "CreateAlias"));
-  KMS_TRY(RequireNotPendingDeletion(ctx, *target));
 
   const std::int64_t now = ctx.Now();
   storage::AliasRecord alias{ctx.scope, std::string(name), target->key_id, now, now};

@@ -86,9 +86,9 @@ Result<void> CheckPolicyDocument(std::string_view policy) {
 // Deviation: key policies are stored and returned, never enforced.
 Result<void> GetKeyPolicy(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
-  KMS_TRY(CheckPolicyName(in));
-
+  // A missing key is named before a wrong PolicyName (an order kmsd chose; AWS's is unknown).
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
+  KMS_TRY(CheckPolicyName(in));
 
   out.String("Policy", key->policy);
   out.String("PolicyName", kDefaultPolicyName);
@@ -102,13 +102,15 @@ Result<void> GetKeyPolicy(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 Result<void> PutKeyPolicy(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
   KMS_ASSIGN_OR_RETURN(std::string_view policy, in.RequiredString("Policy"));
-  KMS_TRY(CheckPolicyName(in));
-  KMS_TRY(CheckPolicyDocument(policy));
 
+  // Order of checks: the key first (a missing key is NotFoundException whatever the policy
+  // holds, as AWS answers), then who manages it and its state, then the policy itself.
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
   KMS_TRY(RequireCustomerManaged(ctx, *key, "PutKeyPolicy"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
+  KMS_TRY(CheckPolicyName(in));
+  KMS_TRY(CheckPolicyDocument(policy));
 
   storage::KeyRecord updated = *key;
   updated.policy = std::string(policy);

@@ -86,12 +86,14 @@ Result<void> MergeTags(const OpContext& /*ctx*/, std::vector<storage::Tag>& exis
 // Deviation: the ABAC side effects of tags (tag-based authorization) are not emulated.
 Result<void> TagResource(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
-  KMS_ASSIGN_OR_RETURN(std::vector<storage::Tag> tags, ReadTags(in));
 
+  // Order of checks: the key, then its manager and state, then the tags' own rules (reserved
+  // prefix, duplicates, count). Lengths were checked with the model, before any of these.
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
   KMS_TRY(RequireCustomerManaged(ctx, *key, "TagResource"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
+  KMS_ASSIGN_OR_RETURN(std::vector<storage::Tag> tags, ReadTags(in));
 
   storage::KeyRecord updated = *key;
   KMS_TRY(MergeTags(ctx, updated.tags, tags));

@@ -377,3 +377,12 @@ TEST_CASE("Aliases survive a restart", "[ops][aliases]") {
   std::remove((path + "-wal").c_str());
   std::remove((path + "-shm").c_str());
 }
+
+TEST_CASE("CreateAlias names a missing target key before a taken name", "[ops][aliases][order]") {
+  OpHarness h;
+  h.CreateAlias("alias/taken", h.CreateSymmetricKey());
+  const std::string missing = "11111111-2222-4333-8444-555555555555";
+  CallResult r = Alias(h, "CreateAlias", "alias/taken", missing);
+  CHECK(r.type == "NotFoundException");
+  CHECK(r.message == "Key '" + h.Arn(missing) + "' does not exist");
+}

@@ -208,3 +208,22 @@ TEST_CASE("CheckPolicyDocument checks the size before the JSON",
   CHECK(r.error().code == kms::server::ErrorCode::kLimitExceeded);
   CHECK_FALSE(kms::ops::CheckPolicyDocument(std::string(32768, '{')).has_value());
 }
+
+TEST_CASE("PutKeyPolicy names a missing key before a malformed or oversized policy",
+          "[ops][policies][order]") {
+  OpHarness h;
+  const std::string missing = "11111111-2222-4333-8444-555555555555";
+  const std::string policy =
+      GENERATE(std::string("not json"), std::string("[1]"),
+               std::string(R"({"Version":"2012-10-17"})"), PolicyOfBytes(40'000));
+  CallResult r = Put(h, missing, policy);
+  CHECK(r.type == "NotFoundException");
+  CHECK(r.message == "Key '" + h.Arn(missing) + "' does not exist");
+  // A wrong PolicyName too: the key still comes first.
+  CallResult named = Put(h, missing, policy, R"("PolicyName":"other")");
+  CHECK(named.type == "NotFoundException");
+  CHECK(named.message == "Key '" + h.Arn(missing) + "' does not exist");
+  // On a key that exists, the policy's own error.
+  const std::string id = h.CreateSymmetricKey();
+  CHECK(Put(h, id, policy).type != "NotFoundException");
+}

@@ -299,3 +299,13 @@ TEST_CASE("ReadTags and MergeTags as CreateKey uses them", "[ops][tags]") {
   CHECK(too_many.error().message == "Too many tags");
   CHECK(many.size() == 49);
 }
+
+TEST_CASE("TagResource names a missing key before the tags' own errors", "[ops][tags][order]") {
+  OpHarness h;
+  const std::string missing = "11111111-2222-4333-8444-555555555555";
+  const Tags bad = GENERATE(Tags{{"aws:reserved", "v"}}, Tags{{"k", "1"}, {"k", "2"}});
+  CallResult r = TagKey(h, missing, bad);
+  CHECK(r.type == "NotFoundException");
+  CHECK(r.message == "Key '" + h.Arn(missing) + "' does not exist");
+  CHECK(TagKey(h, h.CreateSymmetricKey(), bad).type == "TagException");
+}
