@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "server/ops/key_metadata.hpp"
 #include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
+#include "server/ops/paging.hpp"
 #include "server/ops/policies.hpp"
 #include "server/ops/tags.hpp"
 
@@ -257,43 +259,26 @@ Result<void> DescribeKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 Result<void> ListKeys(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   const std::int64_t limit = in.OptionalInt("Limit").value_or(kDefaultListLimit);
   const std::optional<std::string_view> marker = in.OptionalString("Marker");
-  if (marker && !IsWellFormedKeyId(*marker)) {
-    return KmsError{server::ErrorCode::kInvalidMarker,
-                    "Invalid marker '" + std::string(*marker) + "'"};
-  }
+  if (marker && !IsWellFormedKeyId(*marker)) return InvalidMarker(*marker);
 
   // A failed purge changes nothing visible: expired keys are skipped below either way.
   (void)PurgeExpiredKeys(ctx);
 
   const std::int64_t now = ctx.Now();
-  const std::vector<KeyPtr> keys = ctx.registry.ListKeys(ctx.scope);
-  auto it = keys.begin();
+  std::vector<KeyPtr> keys = ctx.registry.ListKeys(ctx.scope);
   if (marker) {
-    it = std::ranges::upper_bound(keys, *marker, std::less<>{},
-                                  [](const KeyPtr& k) -> std::string_view { return k->key_id; });
+    keys.erase(keys.begin(), std::ranges::upper_bound(
+                                 keys, *marker, std::less<>{},
+                                 [](const KeyPtr& k) -> std::string_view { return k->key_id; }));
   }
-  std::int64_t listed = 0;
-  std::string last_listed;
-  bool truncated = false;
-  out.Key("Keys");
-  out.StartArray();
-  for (; it != keys.end(); ++it) {
-    const storage::KeyRecord& key = **it;
-    if (IsGone(key, now)) continue;
-    if (listed == limit) {
-      truncated = true;
-      break;
-    }
-    out.StartObject();
-    out.String("KeyId", key.key_id);
-    out.String("KeyArn", ctx.KeyArn(key.key_id));
-    out.EndObject();
-    last_listed = key.key_id;
-    ++listed;
-  }
-  out.EndArray();
-  if (truncated) out.String("NextMarker", last_listed);
-  out.Bool("Truncated", truncated);
+  std::erase_if(keys, [now](const KeyPtr& k) { return IsGone(*k, now); });
+  WritePage(
+      out, "Keys", std::span<const KeyPtr>(keys), limit,
+      [&](const KeyPtr& key) {
+        out.String("KeyId", key->key_id);
+        out.String("KeyArn", ctx.KeyArn(key->key_id));
+      },
+      [](const KeyPtr& key) -> std::string_view { return key->key_id; });
   return {};
 }
 
