@@ -29,6 +29,7 @@
 #include "server/ops/ops.hpp"
 #include "server/ops/paging.hpp"
 #include "server/ops/policies.hpp"
+#include "server/ops/rotation.hpp"
 #include "server/ops/tags.hpp"
 
 namespace kms::ops {
@@ -165,8 +166,16 @@ Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, domain::KeySt
   KMS_TRY(RequireEnabledOrDisabled(ctx, *key));
   if (key->key_state == state) return {};  // already there: nothing to write
 
+  // A key rotates automatically only while enabled (rotation.hpp): the rotations that fell due
+  // before it is disabled happen first, and a key enabled after its rotation date rotates now.
+  const std::int64_t now = ctx.Now();
   storage::KeyRecord updated = *key;
+  KMS_TRY(ApplyDueRotations(updated, now));
   updated.key_state = state;
+  if (state == domain::KeyState::kEnabled) {
+    RestartOverdueSchedule(updated, now);
+    KMS_TRY(ApplyDueRotations(updated, now));
+  }
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure(operation);
   return {};
 }
@@ -249,6 +258,7 @@ Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 Result<void> DescribeKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kAny));
+  KMS_TRY(CatchUpRotations(ctx, key));  // CurrentKeyMaterialId after any due rotation
   WriteKeyMetadata(ctx, *key, out);
   return {};
 }
@@ -329,9 +339,11 @@ Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out)
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
+  const std::int64_t now = ctx.Now();
   storage::KeyRecord updated = *key;
+  KMS_TRY(ApplyDueRotations(updated, now));  // due while enabled; none while pending deletion
   updated.key_state = domain::KeyState::kPendingDeletion;
-  updated.deletion_date = ctx.Now() + days * kSecondsPerDay;
+  updated.deletion_date = now + days * kSecondsPerDay;
   updated.pending_window_days = static_cast<int>(days);
   const std::int64_t deletion_date = *updated.deletion_date;
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("ScheduleKeyDeletion");
