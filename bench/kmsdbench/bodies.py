@@ -18,6 +18,7 @@ TARGET = {
     "gdk": "GenerateDataKey",
     "encrypt": "Encrypt",
     "decrypt": "Decrypt",
+    "decrypt-rotated": "Decrypt",
     "reencrypt": "ReEncrypt",
     "describekey": "DescribeKey",
     "createkey": "CreateKey",
@@ -47,7 +48,8 @@ def create_key(client: Client, kind: str) -> str:
     return client.ok("CreateKey", dict(KEY_SPECS[kind]))["KeyMetadata"]["KeyId"]
 
 
-def _encrypt(client: Client, key: str, context: dict | None) -> str:
+def encrypt(client: Client, key: str, context: dict | None) -> str:
+    """The CiphertextBlob (base64) of 32 random bytes sealed under `key` with `context`."""
     body = {"KeyId": key, "Plaintext": b64(os.urandom(32))}
     if context is not None:
         body["EncryptionContext"] = context
@@ -74,11 +76,11 @@ def bodies_for(client: Client | None, op: str, keys: list[str]) -> list[dict]:
         return [{"KeyId": k, "Plaintext": b64(os.urandom(32)), "EncryptionContext": CONTEXT}
                 for k in keys]
     if op == "decrypt":
-        return [{"CiphertextBlob": _encrypt(client, k, CONTEXT), "EncryptionContext": CONTEXT}
+        return [{"CiphertextBlob": encrypt(client, k, CONTEXT), "EncryptionContext": CONTEXT}
                 for k in keys]
     if op == "reencrypt":
         dest = create_key(client, "sym")
-        return [{"CiphertextBlob": _encrypt(client, k, None), "DestinationKeyId": dest}
+        return [{"CiphertextBlob": encrypt(client, k, None), "DestinationKeyId": dest}
                 for k in keys]
     if op == "describekey":
         return [{"KeyId": k} for k in keys]

@@ -1,7 +1,8 @@
 """bench/run's command line: the options, the tools it finds or builds, and main().
 
     bench/run                  full suite (each load scenario 5 s x 3 repetitions, median)
-    bench/run --quick          CI regression guard: hot-path ops + start-up, a few seconds
+    bench/run --quick          CI regression guard: hot-path ops (and Decrypt of a key with 100
+                               rotations) + start-up, a few seconds
                                each; exits 1 when a figure is worse than half its floor
     bench/run --write-results  full suite, then rewrite bench/RESULTS.md
     bench/run --big            also the opt-in 1,000,000-key scenario

@@ -53,6 +53,9 @@ _TABLE = (
     Floor("hot_p99_us", "gdkwp, gdk, encrypt, decrypt (also with keys, big)", 1000, "µs", "<",
           "p99 latency at 16 connections (strictly below)"),
     Floor("moto_ratio", "moto", 100.0, "×", ">=", "kmsd req/s over moto req/s, same run"),
+    Floor("rotated_decrypt_ratio", "decrypt-rotated", 0.9, "×", ">=",
+          "Decrypt of the oldest blob of a key with 100 rotations: req/s over the same-run "
+          "decrypt row's (within noise of plain Decrypt)"),
     Floor("startup_empty_ms", "startup", 10.0, "ms", "<=",
           "spawn -> first served request, empty data dir"),
     Floor("startup_keys_ms", "keys", 250.0, "ms", "<=",

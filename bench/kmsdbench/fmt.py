@@ -37,8 +37,8 @@ def fmt_check(v: float | None, unit: str) -> str:
         return "—"
     if unit in ("req/s", "keys/s"):
         return "%s %s" % (fmt(v), unit)
-    if unit == "×":
-        return "%.1f×" % v
+    if unit == "×":  # kmsd/moto (100×) and same-run ratios near 1 (0.90×)
+        return ("%.1f×" if v >= 10 else "%.2f×") % v
     if unit == "µs" and v >= 1000:
         return "%.2f ms" % (v / 1000)
     if unit == "µs":

@@ -11,12 +11,13 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from kmsdbench import procfs, stats
-from kmsdbench.bodies import HOT_OPS, TARGET, bodies_for, create_key, write_bodies
+from kmsdbench.bodies import CONTEXT, HOT_OPS, TARGET, bodies_for, create_key, encrypt, write_bodies
 from kmsdbench.client import BenchError, Client, NotImplementedYet
 from kmsdbench.floors import (CONTENDED_WAIT_PCT, FLOOR_KEYS, FLOORS, QUICK_RPS_FACTOR,
                               QUICK_STARTUP_FACTOR)
@@ -24,19 +25,30 @@ from kmsdbench.fmt import fmt, log
 from kmsdbench.measure import (LoadJob, fsync_latency_ms, measure_load, measure_rounds,
                                measure_spawn_floor, measure_startups, openssl_cost_us, run_wrk,
                                startup_row)
+from kmsdbench.paths import SUPPORT_DIR
 from kmsdbench.servers import Kmsd, Moto, Reference
+
+if SUPPORT_DIR not in sys.path:
+    sys.path.insert(0, SUPPORT_DIR)
+from rotation_schedule import backdate_rotation_schedule  # noqa: E402 (shared with tests/e2e)
 
 if TYPE_CHECKING:
     from kmsdbench.context import Context
 
 Row = dict[str, Any]
 
-LOAD_OPS = HOT_OPS + ["reencrypt", "describekey", "createkey",
-                      "sign-p256", "verify-p256", "sign-rsa2048", "verify-rsa2048",
-                      "generatemac"]
+# Decrypt of the oldest blob of a key rotated ROTATIONS times, measured in the hot-path rounds
+# beside `decrypt` and held to its same-run figure (floor rotated_decrypt_ratio).
+ROTATED_OP = "decrypt-rotated"
+ROTATIONS = 100
+ROTATION_PERIOD_DAYS = 90
+ROUND_OPS = HOT_OPS + [ROTATED_OP]  # measured together, in rounds
+LOAD_OPS = ROUND_OPS + ["reencrypt", "describekey", "createkey",
+                        "sign-p256", "verify-p256", "sign-rsa2048", "verify-rsa2048",
+                        "generatemac"]
 ALL_SCENARIOS = (["startup"] + LOAD_OPS + ["reference", "memory", "threads2", "keys", "moto",
                                            "big"])
-QUICK_SCENARIOS = ["startup"] + HOT_OPS
+QUICK_SCENARIOS = ["startup"] + ROUND_OPS
 
 # With two cores, wrk needs one of them to drive the hot ops at full speed, so their 2-thread
 # rows show what sharing the cores costs rather than scaling; Sign RSA_2048 keeps the server
@@ -69,23 +81,55 @@ def record_failed_runs(ctx: "Context", row: Row, server_name: str = "kmsd") -> N
                                    % (server_name, row["non2xx"], row["socket_errors"])))
 
 
+def start_rotated_server(ctx: "Context", data_dir: str) -> tuple[Kmsd, str]:
+    """kmsd on `data_dir` with a key rotated ROTATIONS times and the path of the bodies that
+    decrypt the key's oldest blob. The blob is made first; then, with kmsd stopped, the key's
+    rotation date is moved ROTATIONS periods back (tests/support/rotation_schedule.py: what a
+    kmsd stopped that long sees), and kmsd makes the rotations on the key's next use, before
+    the load (RotateKeyOnDemand stops at 25 per key)."""
+    server = Kmsd(ctx, data_dir, threads=1, cpu=0, label="server (1 thread, pinned)")
+    try:
+        client = server.client
+        key = create_key(client, "sym")
+        client.ok("EnableKeyRotation", {"KeyId": key, "RotationPeriodInDays": ROTATION_PERIOD_DAYS})
+        body = {"CiphertextBlob": encrypt(client, key, CONTEXT), "EncryptionContext": CONTEXT}
+    finally:
+        server.stop()
+    backdate_rotation_schedule(data_dir, key, ROTATIONS, ROTATION_PERIOD_DAYS)
+    server = Kmsd(ctx, data_dir, threads=1, cpu=0, label="server (1 thread, pinned)")
+    try:
+        listed = server.client.ok("ListKeyRotations", {"KeyId": key, "Limit": 1000})["Rotations"]
+        if len(listed) != ROTATIONS:
+            raise BenchError("%s: the key has %d rotations, not %d" % (
+                ROTATED_OP, len(listed), ROTATIONS))
+        return server, write_bodies(ctx, server.client, ROTATED_OP, [body], ROTATED_OP)
+    except BaseException:
+        server.stop()
+        raise
+
+
 def start_load_server(ctx: "Context", op: str) -> tuple[Kmsd | None, str | None]:
     """A fresh kmsd for `op` (durable data dir, 1 thread, pinned) and the path of the bodies
     written for it; (None, None), recorded as skipped, when kmsd does not implement `op`."""
-    server = Kmsd(ctx, ctx.data_dir(op), threads=1, cpu=0, label="server (1 thread, pinned)")
+    server = None
     try:
+        if op == ROTATED_OP:
+            return start_rotated_server(ctx, ctx.data_dir(op))
+        server = Kmsd(ctx, ctx.data_dir(op), threads=1, cpu=0, label="server (1 thread, pinned)")
         client = server.client
         keys = [create_key(client, "sym")] if op not in ("createkey",) else []
         path = write_bodies(ctx, client, op, bodies_for(client, op, keys), op)
         return server, path
     except NotImplementedYet as e:
-        server.stop()
+        if server is not None:
+            server.stop()
         log("    %s: not implemented yet (%s): skipped" % (op, e))
         ctx.results.skipped.append((op, "not implemented yet: %s" % e))
         ctx.results.load.append(dict(scenario=op, skipped="not implemented yet"))
         return None, None
     except BaseException:
-        server.stop()
+        if server is not None:
+            server.stop()
         raise
 
 
@@ -112,6 +156,25 @@ def check_quick_hot_floor(ctx: "Context", op: str, row: Row) -> None:
     ctx.results.check("%s req/s (quick, half floor)" % op, row["rps"], quick)
 
 
+def check_rotated_floor(ctx: "Context", row: Row, quick: bool) -> None:
+    """decrypt-rotated: its req/s over the same-run decrypt row's (measured in the same rounds)
+    must be within noise of 1 (floor rotated_decrypt_ratio; quick mode: half of it)."""
+    floor = FLOORS["rotated_decrypt_ratio"]
+    if quick:
+        floor = floor.scaled(QUICK_RPS_FACTOR)
+    row["floor"] = "≥ %.2f× decrypt req/s%s" % (floor.value, " (quick: half)" if quick else "")
+    base = ctx.results.find_load("decrypt")
+    if not base or not base.get("rps"):
+        ctx.results.notes.append("%s: no decrypt row in this run, so its ratio to plain Decrypt "
+                                 "was not checked (run it with decrypt)" % ROTATED_OP)
+        return
+    ratio = stats.ratio(row.get("rps") or None, base["rps"])
+    row["vs_decrypt"] = ratio
+    log("    %s / decrypt req/s: %s" % (ROTATED_OP, "%.3f" % ratio if ratio else "—"))
+    ctx.results.check("%s req/s over decrypt's%s" % (ROTATED_OP, " (quick, half floor)"
+                                                     if quick else ""), ratio, floor)
+
+
 def createkey_note(row: Row) -> str:
     """Durable CreateKey waits for an fsync; with group commit, 16 connections give at most
     16 keys per fsync. The disk's fsync, measured in the same run, sets that ceiling."""
@@ -135,6 +198,8 @@ def finish_load_row(ctx: "Context", op: str, row: Row, quick: bool) -> None:
             check_quick_hot_floor(ctx, op, row)
         else:
             check_hot_floors(ctx, row)
+    elif op == ROTATED_OP:
+        check_rotated_floor(ctx, row, quick)
     elif op == "createkey":
         row["floor"] = "≥ %s keys/s" % fmt(FLOORS["createkey_rps"].value)
         res.notes.append(createkey_note(row))
@@ -651,13 +716,13 @@ def scenario_moto(ctx: "Context", ops: list[str]) -> None:
 # ---- dispatch ---------------------------------------------------------------------------
 
 def run_scenario(ctx: "Context", name: str) -> None:
-    """Runs one selected scenario. The hot-path operations run together, in rounds, at the
-    first of them that is selected."""
+    """Runs one selected scenario. The hot-path operations (and decrypt-rotated) run together,
+    in rounds, at the first of them that is selected."""
     args = ctx.args
-    hot = [s for s in args.selected if s in HOT_OPS]
+    hot = [s for s in args.selected if s in ROUND_OPS]
     if name == "startup":
         scenario_startup(ctx, quick=args.quick)
-    elif name in HOT_OPS:
+    elif name in ROUND_OPS:
         if name == hot[0]:
             scenario_hot_path(ctx, hot, quick=args.quick)
     elif name in LOAD_OPS:

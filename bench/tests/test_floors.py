@@ -79,3 +79,9 @@ def test_results_check_records_value_floor_and_verdict():
         dict(name="sign-p256 server CPU per request", value=30.0, op="<=", floor=34.0,
              unit="µs", ok=True),
     ]
+
+
+def test_the_rotated_decrypt_floor_is_a_same_run_ratio():
+    floor = FLOORS["rotated_decrypt_ratio"]
+    assert (floor.scenario, floor.op, floor.unit, floor.value) == ("decrypt-rotated", ">=", "×", 0.9)
+    assert floor.scaled(QUICK_RPS_FACTOR).value == 0.45

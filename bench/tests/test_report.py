@@ -117,3 +117,10 @@ def test_console_check_lines(ctx, capsys):
     assert "  SKIP  moto: moto not importable by python3" in out
     assert "  NOTE  a note" in out
     assert "Throughput and latency (median of 3 runs of 5 s; wrk -t1 -c16)" in out
+
+
+def test_check_lines_print_ratios_near_one_with_two_decimals():
+    from kmsdbench.fmt import fmt_check
+    assert fmt_check(0.45, "×") == "0.45×"
+    assert fmt_check(0.98, "×") == "0.98×"
+    assert fmt_check(179.4, "×") == "179.4×"

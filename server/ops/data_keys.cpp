@@ -91,7 +91,7 @@ Result<void> GenerateDataKeyImpl(OpContext& ctx, const JsonIn& in, JsonOut& out,
 
   auto data_key = crypto::RandomSecureBytes(length);
   if (!data_key) return KmsError::Internal("random generation failed: " + data_key.error().message);
-  KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, *key, *data_key, context));
+  KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, key, *data_key, context));
 
   out.Blob("CiphertextBlob", sealed.blob);
   if (with_plaintext) out.Blob("Plaintext", *data_key);
@@ -138,7 +138,7 @@ Result<void> GenerateDataKeyPairImpl(OpContext& ctx, const JsonIn& in, JsonOut& 
     return KmsError::Internal("key pair generation failed: " + public_key.error().message);
   }
   KMS_ASSIGN_OR_RETURN(SealedBlob sealed,
-                       SealUnderCurrentMaterial(ctx, *key, *private_key, context));
+                       SealUnderCurrentMaterial(ctx, key, *private_key, context));
 
   out.Blob("PrivateKeyCiphertextBlob", sealed.blob);
   if (with_plaintext) out.Blob("PrivateKeyPlaintext", *private_key);

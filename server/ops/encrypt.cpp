@@ -195,17 +195,17 @@ struct Sealed {
   const storage::KeyMaterial* material = nullptr;  // symmetric only: the version that sealed it
 };
 
-// Encrypts under `key` with the checked `algorithm`.
-Result<Sealed> Seal(const OpContext& ctx, const storage::KeyRecord& key,
-                    EncryptionAlgorithm algorithm, crypto::ByteView plaintext,
-                    const crypto::EncryptionContext& context) {
+// Encrypts under `key` with the checked `algorithm`. A symmetric key may be rotated first
+// (SealUnderCurrentMaterial): `key` then points at the rotated record.
+Result<Sealed> Seal(const OpContext& ctx, KeyPtr& key, EncryptionAlgorithm algorithm,
+                    crypto::ByteView plaintext, const crypto::EncryptionContext& context) {
   if (algorithm == EncryptionAlgorithm::kSymmetricDefault) {
     KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, key, plaintext, context));
     return Sealed{std::move(sealed.blob), sealed.material};
   }
-  KMS_TRY(CheckPlaintextLimit(key, algorithm, plaintext.size()));
+  KMS_TRY(CheckPlaintextLimit(*key, algorithm, plaintext.size()));
   KMS_ASSIGN_OR_RETURN(crypto::AsymmetricCipher cipher, CipherFor(algorithm));
-  KMS_ASSIGN_OR_RETURN(crypto::Pkey pkey, PrivateKeyOf(ctx, key));
+  KMS_ASSIGN_OR_RETURN(crypto::Pkey pkey, PrivateKeyOf(ctx, *key));
   auto blob = crypto::AsymmetricEncrypt(pkey.get(), cipher, plaintext);
   if (!blob) return KmsError::Internal("encryption failed: " + blob.error().message);
   return Sealed{std::move(*blob), nullptr};
@@ -235,7 +235,7 @@ Result<void> Encrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_TRY(CheckPlaintextLimit(*key, algorithm, plaintext.size()));
   KMS_TRY(CheckDryRun(in));
 
-  KMS_ASSIGN_OR_RETURN(Sealed sealed, Seal(ctx, *key, algorithm, plaintext, context));
+  KMS_ASSIGN_OR_RETURN(Sealed sealed, Seal(ctx, key, algorithm, plaintext, context));
   out.Blob("CiphertextBlob", sealed.blob);
   out.String("KeyId", ctx.KeyArn(key->key_id));
   out.String("EncryptionAlgorithm", domain::WireName(algorithm));
@@ -295,8 +295,8 @@ Result<void> ReEncrypt(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 
   KMS_ASSIGN_OR_RETURN(crypto::SecureBytes plaintext,
                        OpenSource(ctx, source, blob, source_context));
-  KMS_ASSIGN_OR_RETURN(Sealed sealed, Seal(ctx, *destination, destination_algorithm, plaintext,
-                                           destination_context));
+  KMS_ASSIGN_OR_RETURN(
+      Sealed sealed, Seal(ctx, destination, destination_algorithm, plaintext, destination_context));
 
   out.Blob("CiphertextBlob", sealed.blob);
   out.String("SourceKeyId", ctx.KeyArn(source.key->key_id));

@@ -99,7 +99,8 @@ Result<E> RequireListedAlgorithm(const storage::KeyRecord& key, std::string_view
 // DeriveSharedSecret.
 KmsError RecipientUnsupported();
 
-// Symmetric AES key material by version; nullptr if the key has no such version.
+// Key material by version (O(1): materials ascend by version); nullptr if the key has no such
+// version.
 const storage::KeyMaterial* FindMaterial(const storage::KeyRecord& key, std::uint32_t version);
 const storage::KeyMaterial* CurrentMaterial(const storage::KeyRecord& key);
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,7 +27,9 @@
 #include "server/ops/key_metadata.hpp"
 #include "server/ops/key_specs.hpp"
 #include "server/ops/ops.hpp"
+#include "server/ops/paging.hpp"
 #include "server/ops/policies.hpp"
+#include "server/ops/rotation.hpp"
 #include "server/ops/tags.hpp"
 
 namespace kms::ops {
@@ -164,8 +167,16 @@ Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, domain::KeySt
   KMS_TRY(RequireEnabledOrDisabled(ctx, *key));
   if (key->key_state == state) return {};  // already there: nothing to write
 
+  // A key rotates automatically only while enabled (rotation.hpp): the rotations that fell due
+  // before it is disabled happen first, and a key enabled after its rotation date rotates now.
+  const std::int64_t now = ctx.Now();
   storage::KeyRecord updated = *key;
+  KMS_TRY(ApplyDueRotations(updated, now));
   updated.key_state = state;
+  if (state == domain::KeyState::kEnabled) {
+    RestartOverdueSchedule(updated, now);
+    KMS_TRY(ApplyDueRotations(updated, now));
+  }
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure(operation);
   return {};
 }
@@ -248,6 +259,7 @@ Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 Result<void> DescribeKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kAny));
+  KMS_TRY(CatchUpRotations(ctx, key));  // CurrentKeyMaterialId after any due rotation
   WriteKeyMetadata(ctx, *key, out);
   return {};
 }
@@ -258,43 +270,26 @@ Result<void> DescribeKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 Result<void> ListKeys(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   const std::int64_t limit = in.OptionalInt("Limit").value_or(kDefaultListLimit);
   const std::optional<std::string_view> marker = in.OptionalString("Marker");
-  if (marker && !IsWellFormedKeyId(*marker)) {
-    return KmsError{server::ErrorCode::kInvalidMarker,
-                    "Invalid marker '" + std::string(*marker) + "'"};
-  }
+  if (marker && !IsWellFormedKeyId(*marker)) return InvalidMarker(*marker);
 
   // A failed purge changes nothing visible: expired keys are skipped below either way.
   (void)PurgeExpiredKeys(ctx);
 
   const std::int64_t now = ctx.Now();
-  const std::vector<KeyPtr> keys = ctx.registry.ListKeys(ctx.scope);
-  auto it = keys.begin();
+  std::vector<KeyPtr> keys = ctx.registry.ListKeys(ctx.scope);
   if (marker) {
-    it = std::ranges::upper_bound(keys, *marker, std::less<>{},
-                                  [](const KeyPtr& k) -> std::string_view { return k->key_id; });
+    keys.erase(keys.begin(), std::ranges::upper_bound(
+                                 keys, *marker, std::less<>{},
+                                 [](const KeyPtr& k) -> std::string_view { return k->key_id; }));
   }
-  std::int64_t listed = 0;
-  std::string last_listed;
-  bool truncated = false;
-  out.Key("Keys");
-  out.StartArray();
-  for (; it != keys.end(); ++it) {
-    const storage::KeyRecord& key = **it;
-    if (IsGone(key, now)) continue;
-    if (listed == limit) {
-      truncated = true;
-      break;
-    }
-    out.StartObject();
-    out.String("KeyId", key.key_id);
-    out.String("KeyArn", ctx.KeyArn(key.key_id));
-    out.EndObject();
-    last_listed = key.key_id;
-    ++listed;
-  }
-  out.EndArray();
-  if (truncated) out.String("NextMarker", last_listed);
-  out.Bool("Truncated", truncated);
+  std::erase_if(keys, [now](const KeyPtr& k) { return IsGone(*k, now); });
+  WritePage(
+      out, "Keys", std::span<const KeyPtr>(keys), limit,
+      [&](const KeyPtr& key) {
+        out.String("KeyId", key->key_id);
+        out.String("KeyArn", ctx.KeyArn(key->key_id));
+      },
+      [](const KeyPtr& key) -> std::string_view { return key->key_id; });
   return {};
 }
 
@@ -347,9 +342,11 @@ Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out)
   KMS_TRY(RequireCustomerManaged(ctx, *key, "ScheduleKeyDeletion"));
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
+  const std::int64_t now = ctx.Now();
   storage::KeyRecord updated = *key;
+  KMS_TRY(ApplyDueRotations(updated, now));  // due while enabled; none while pending deletion
   updated.key_state = domain::KeyState::kPendingDeletion;
-  updated.deletion_date = ctx.Now() + days * kSecondsPerDay;
+  updated.deletion_date = now + days * kSecondsPerDay;
   updated.pending_window_days = static_cast<int>(days);
   const std::int64_t deletion_date = *updated.deletion_date;
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("ScheduleKeyDeletion");

@@ -76,6 +76,7 @@ KMS_DECLARE_OP(EnableKeyRotation);
 KMS_DECLARE_OP(DisableKeyRotation);
 KMS_DECLARE_OP(GetKeyRotationStatus);
 KMS_DECLARE_OP(RotateKeyOnDemand);
+KMS_DECLARE_OP(ListKeyRotations);
 
 #undef KMS_DECLARE_OP
 

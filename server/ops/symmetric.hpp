@@ -8,10 +8,11 @@
 //   KMS_TRY(RequireSymmetricEncryptionKey(ctx, *key, "GenerateDataKey"));
 //   KMS_ASSIGN_OR_RETURN(domain::EncryptionAlgorithm algorithm,
 //                        CheckEncryptionAlgorithm(*key, in.OptionalString("EncryptionAlgorithm")));
-//   KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, *key, data, context));
+//   KMS_ASSIGN_OR_RETURN(SealedBlob sealed, SealUnderCurrentMaterial(ctx, key, data, context));
 //
-// Thread-safety: stateless functions. A SealedBlob points into the KeyRecord it was made
-// from: keep the KeyPtr alive while using it.
+// Thread-safety: stateless functions (sealing may store a due automatic rotation through the
+// registry's writer). A SealedBlob points into the KeyRecord it was made from: keep the KeyPtr
+// that SealUnderCurrentMaterial updated alive while using it.
 #pragma once
 
 #include <optional>
@@ -25,6 +26,7 @@
 #include "server/ops/context.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
+#include "server/ops/rotation.hpp"
 #include "server/protocol/result.hpp"
 #include "storage/records.hpp"
 
@@ -67,17 +69,21 @@ struct SealedBlob {
   const storage::KeyMaterial* material = nullptr;  // the version that sealed it; never null
 };
 
-// Seals `plaintext` under the key's current material. A key without current material or a
-// crypto failure is a kmsd fault: KMSInternalException (the message names no secret).
+// Seals `plaintext` under the key's current material, after the automatic rotations due now
+// (rotation.hpp: `key` then points at the rotated record), so nothing is ever sealed under
+// material that should have been rotated away. A key without current material or a crypto
+// failure is a kmsd fault: KMSInternalException (the message names no secret).
+// REQUIRES: the calling thread holds no Writer of ctx.registry.
 inline server::Result<SealedBlob> SealUnderCurrentMaterial(
-    const OpContext& ctx, const storage::KeyRecord& key, crypto::ByteView plaintext,
+    const OpContext& ctx, KeyPtr& key, crypto::ByteView plaintext,
     const crypto::EncryptionContext& context) {
-  const storage::KeyMaterial* material = CurrentMaterial(key);
+  KMS_TRY(CatchUpRotations(ctx, key));
+  const storage::KeyMaterial* material = CurrentMaterial(*key);
   if (material == nullptr) {
     return server::KmsError::Internal("kmsd has no current key material for " +
-                                      ctx.KeyArn(key.key_id) + ".");
+                                      ctx.KeyArn(key->key_id) + ".");
   }
-  auto blob = crypto::SealBlob(key.key_id, material->version, material->bytes, plaintext, context);
+  auto blob = crypto::SealBlob(key->key_id, material->version, material->bytes, plaintext, context);
   if (!blob) return server::KmsError::Internal("encryption failed: " + blob.error().message);
   return SealedBlob{std::move(*blob), material};
 }

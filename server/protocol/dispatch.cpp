@@ -75,7 +75,7 @@ constexpr std::array kOps = {
     OpEntry{"ListAliases", &ops::ListAliases},
     OpEntry{"ListGrants", nullptr},
     OpEntry{"ListKeyPolicies", &ops::ListKeyPolicies},
-    OpEntry{"ListKeyRotations", nullptr},
+    OpEntry{"ListKeyRotations", &ops::ListKeyRotations},
     OpEntry{"ListKeys", &ops::ListKeys},
     OpEntry{"ListResourceTags", &ops::ListResourceTags},
     OpEntry{"ListRetirableGrants", nullptr},

@@ -519,8 +519,6 @@ def test_unimplemented_operation_is_unsupported(kms, url):
     assert_error(r, "UnsupportedOperationException", what="ReplicateKey")
     assert "ReplicateKey" in (r.message or ""), (
         f"the message should name the operation: {r.describe()}")
-    r = call(url, "ListKeyRotations", {"KeyId": key_id})
-    assert_error(r, "UnsupportedOperationException", what="ListKeyRotations")
 
 
 @pytest.mark.parametrize("op,extra", [

@@ -24,7 +24,6 @@
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
-#include "tests/unit/storage/faulty_store.hpp"
 
 namespace {
 
@@ -927,49 +926,6 @@ TEST_CASE("Keys keep their state, policy and rotation settings across a restart"
 }
 
 // --- Storage failures -------------------------------------------------------------------
-
-namespace {
-
-// A harness whose store fails on command: the KMSInternalException paths.
-struct FaultyHarness {
-  FaultyHarness() {
-    auto sqlite = kms::storage::SqliteStore::Open(":memory:");
-    REQUIRE(sqlite.has_value());
-    auto faulty = std::make_unique<kms::storage::testing::FaultyStore>(std::move(*sqlite));
-    faults = faulty.get();
-    auto opened = kms::storage::Registry::Open(std::move(faulty));
-    REQUIRE(opened.has_value());
-    registry = std::move(*opened);
-    dispatcher = std::make_unique<kms::server::Dispatcher>(*registry, clock, config);
-  }
-
-  // As the session does: the reply waits for its ticket, and a failed commit replaces it.
-  kms::server::Reply Call(std::string_view op, std::string_view body) {
-    kms::server::Reply reply =
-        dispatcher->Handle("TrentService." + std::string(op), {}, body, "faulty");
-    if (auto durable = registry->WaitDurable(reply.ticket); !durable) {
-      return kms::server::Dispatcher::CommitFailedReply(reply, durable.error(), "test-request-id");
-    }
-    return reply;
-  }
-
-  // Creates a symmetric key and returns its key id.
-  std::string CreateSymmetricKey() {
-    kms::server::Reply created = Call("CreateKey", "{}");
-    REQUIRE(created.status == 200);
-    rapidjson::Document doc;
-    doc.Parse(created.body.c_str());
-    return doc["KeyMetadata"]["KeyId"].GetString();
-  }
-
-  kms::config::Config config;
-  kms::FakeClock clock;
-  kms::storage::testing::FaultyStore* faults = nullptr;
-  std::unique_ptr<kms::storage::Registry> registry;
-  std::unique_ptr<kms::server::Dispatcher> dispatcher;
-};
-
-}  // namespace
 
 TEST_CASE("A storage failure is KMSInternalException and changes nothing", "[ops][keys][storage]") {
   FaultyHarness h;

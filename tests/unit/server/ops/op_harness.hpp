@@ -11,7 +11,8 @@
 //
 // Besides the harness, the helpers the operation tests share: request bodies (KeyIdBody,
 // AliasBody, DecryptBody, ...), the four spellings of a key reference (RefOf), and set-up
-// steps that REQUIRE success (h.CreateAlias, h.ScheduleDeletion, h.InsertKeyLike, ...).
+// steps that REQUIRE success (h.CreateAlias, h.ScheduleDeletion, h.InsertKeyLike, ...), and
+// FaultyHarness, whose store fails on command.
 #pragma once
 
 #include "base/clock.hpp"
@@ -43,6 +44,7 @@
 #include "storage/records.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
+#include "tests/unit/storage/faulty_store.hpp"
 
 namespace kms::testing {
 
@@ -309,6 +311,45 @@ class OpHarness {
   FakeClock clock_;
   std::unique_ptr<storage::Registry> registry_;
   std::unique_ptr<server::Dispatcher> dispatcher_;
+};
+
+// A harness whose store fails on command (storage/faulty_store.hpp): the KMSInternalException
+// paths of the operations that write.
+struct FaultyHarness {
+  FaultyHarness() {
+    auto sqlite = storage::SqliteStore::Open(":memory:");
+    REQUIRE(sqlite.has_value());
+    auto faulty = std::make_unique<storage::testing::FaultyStore>(std::move(*sqlite));
+    faults = faulty.get();
+    auto opened = storage::Registry::Open(std::move(faulty));
+    REQUIRE(opened.has_value());
+    registry = std::move(*opened);
+    dispatcher = std::make_unique<server::Dispatcher>(*registry, clock, config);
+  }
+
+  // As the session does: the reply waits for its ticket, and a failed commit replaces it.
+  server::Reply Call(std::string_view op, std::string_view body) {
+    server::Reply reply = dispatcher->Handle("TrentService." + std::string(op), {}, body, "faulty");
+    if (auto durable = registry->WaitDurable(reply.ticket); !durable) {
+      return server::Dispatcher::CommitFailedReply(reply, durable.error(), "test-request-id");
+    }
+    return reply;
+  }
+
+  // Creates a symmetric key and returns its key id.
+  std::string CreateSymmetricKey() {
+    server::Reply created = Call("CreateKey", "{}");
+    REQUIRE(created.status == 200);
+    rapidjson::Document doc;
+    doc.Parse(created.body.c_str());
+    return doc["KeyMetadata"]["KeyId"].GetString();
+  }
+
+  config::Config config;
+  FakeClock clock;
+  storage::testing::FaultyStore* faults = nullptr;
+  std::unique_ptr<storage::Registry> registry;
+  std::unique_ptr<server::Dispatcher> dispatcher;
 };
 
 // The four spellings of a key reference: "key id", "key ARN", "alias name" (`alias`) and
