@@ -6,6 +6,8 @@
 
 #include "server/ops/aws_managed.hpp"
 
+#include "server/ops/custom_key_stores.hpp"
+
 namespace kms::ops {
 namespace {
 
@@ -110,14 +112,24 @@ Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForm
   return FindById(ctx, ref);
 }
 
+domain::KeyState EffectiveKeyState(const OpContext& ctx, const storage::KeyRecord& key) {
+  if (key.key_state != domain::KeyState::kPendingDeletion && InUnavailableKeyStore(ctx, key)) {
+    return domain::KeyState::kUnavailable;
+  }
+  return key.key_state;
+}
+
 KmsError KeyStateError(const OpContext& ctx, const storage::KeyRecord& key) {
-  const std::string text = ctx.KeyArn(key.key_id) + " is " + StateWords(key.key_state) + ".";
-  if (key.key_state == domain::KeyState::kDisabled) return {server::ErrorCode::kDisabled, text};
+  const domain::KeyState state = EffectiveKeyState(ctx, key);
+  const std::string text = ctx.KeyArn(key.key_id) + " is " + StateWords(state) + ".";
+  if (state == domain::KeyState::kDisabled) return {server::ErrorCode::kDisabled, text};
   return KmsError::InvalidState(text);
 }
 
 Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key) {
   if (key.key_state != domain::KeyState::kEnabled) return KeyStateError(ctx, key);
+  // A key in no custom key store costs one empty() test here.
+  if (InUnavailableKeyStore(ctx, key)) return KeyStateError(ctx, key);
   return {};
 }
 

@@ -45,12 +45,21 @@ Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForm
 // True once a key pending deletion has passed its deletion date: it no longer exists.
 bool IsGone(const storage::KeyRecord& key, std::int64_t now);
 
-// The error AWS gives for using a key in a state that does not allow the operation:
-// Disabled -> DisabledException "<arn> is disabled."; PendingDeletion / PendingImport / ...
-// -> KMSInvalidStateException "<arn> is pending deletion." etc.
+// The key state clients see (DescribeKey's KeyState): the stored one, except that a key in a
+// custom key store that is not connected is Unavailable unless it is PendingDeletion (AWS:
+// "The KMS keys in a disconnected custom key store will have a key state of Unavailable or
+// PendingDeletion"). Enable/DisableKey change the stored state meanwhile, which shows again once
+// the store is connected.
+domain::KeyState EffectiveKeyState(const OpContext& ctx, const storage::KeyRecord& key);
+
+// The error AWS gives for using a key in a state that does not allow the operation, for its
+// EffectiveKeyState: Disabled -> DisabledException "<arn> is disabled."; PendingDeletion /
+// PendingImport / Unavailable ... -> KMSInvalidStateException "<arn> is pending deletion." etc.
 KmsError KeyStateError(const OpContext& ctx, const storage::KeyRecord& key);
 
-// Enabled, else KeyStateError. For cryptographic operations.
+// Enabled, else KeyStateError. For cryptographic operations. A key in a custom key store that
+// is not CONNECTED fails here ("<arn> is unavailable."): the one check of every cryptographic
+// operation; a key in no custom key store pays one empty-string test for it.
 Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key);
 // Anything but PendingDeletion (and the other transitional states); Disabled is allowed.
 // For management operations (tags, aliases, description, policy writes, Enable/DisableKey).

@@ -12,6 +12,7 @@
 
 #include "domain/vocabulary.hpp"
 #include "server/ops/context.hpp"
+#include "server/ops/custom_key_stores.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
 #include "server/protocol/json_io.hpp"
@@ -30,14 +31,16 @@ inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key
   out.String("KeyId", key.key_id);
   out.String("Arn", arn);
   out.Timestamp("CreationDate", key.creation_date);
-  out.Bool("Enabled", key.Enabled());
+  const domain::KeyState state = EffectiveKeyState(ctx, key);  // Unavailable: store disconnected
+  out.Bool("Enabled", state == domain::KeyState::kEnabled);
   out.String("Description", key.description);
   out.String("KeyUsage", domain::WireName(key.key_usage));
-  out.String("KeyState", domain::WireName(key.key_state));
+  out.String("KeyState", domain::WireName(state));
   if (key.key_state == domain::KeyState::kPendingDeletion && key.deletion_date) {
     out.Timestamp("DeletionDate", *key.deletion_date);
   }
   out.String("Origin", domain::WireName(key.origin));
+  WriteCustomKeyStoreMembers(ctx, key, out);  // CustomKeyStoreId, CloudHsmClusterId
   out.String("KeyManager", domain::WireName(key.key_manager));
   out.String("CustomerMasterKeySpec", domain::WireName(key.key_spec));
   out.String("KeySpec", domain::WireName(key.key_spec));
@@ -66,6 +69,7 @@ inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key
       out.String("CurrentKeyMaterialId", material->material_id);
     }
   }
+  WriteXksKeyConfiguration(key, out);
   out.EndObject();
 }
 

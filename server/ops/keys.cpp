@@ -23,6 +23,7 @@
 #include "crypto/random.hpp"
 #include "domain/key_specs.hpp"
 #include "domain/vocabulary.hpp"
+#include "server/ops/custom_key_stores.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_metadata.hpp"
 #include "server/ops/key_specs.hpp"
@@ -100,7 +101,8 @@ struct KeyKind {
 };
 
 // The CreateKey members that pick the kind of key, checked as AWS does.
-// Origins other than AWS_KMS and custom key stores are not implemented.
+// Origin EXTERNAL is not implemented; the custom key store origins are checked by
+// CheckCustomKeyStorePlacement.
 Result<KeyKind> CheckCreateKeyKind(const JsonIn& in) {
   const auto key_spec = in.OptionalString("KeySpec");
   const auto master_key_spec = in.OptionalString("CustomerMasterKeySpec");
@@ -137,14 +139,11 @@ Result<KeyKind> CheckCreateKeyKind(const JsonIn& in) {
                                  crypto::OpenSslVersionText() + ".");
   }
   const std::optional<std::string_view> origin = in.OptionalString("Origin");
-  if (origin && domain::Parse<domain::Origin>(*origin) != domain::Origin::kAwsKms) {
+  if (origin && domain::Parse<domain::Origin>(*origin) != domain::Origin::kAwsKms &&
+      !IsCustomKeyStoreOrigin(*origin)) {  // those: CheckCustomKeyStorePlacement
     return KmsError::Unsupported(
         "kmsd does not support Origin " + std::string(*origin) + " yet. Only " +
         std::string(domain::WireName(domain::Origin::kAwsKms)) + " keys can be created.");
-  }
-  if (in.Has("CustomKeyStoreId") || in.Has("XksKeyId")) {
-    return KmsError::Unsupported(
-        "kmsd does not support custom key stores yet. Omit CustomKeyStoreId and XksKeyId.");
   }
   return KeyKind{spec, *parsed_usage};
 }
@@ -214,13 +213,19 @@ Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope, s
 // CreateKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
 // Every key spec and usage AWS allows (domain/key_specs.cpp), except ML_DSA_* when the OpenSSL in
 // use lacks ML-DSA (before 3.5): UnsupportedOperationException naming the OpenSSL.
-// Deviation: only Origin AWS_KMS; other origins and custom key stores answer
-// UnsupportedOperationException.
+// A key in a custom key store (CustomKeyStoreId with Origin AWS_CLOUDHSM, or EXTERNAL_KEY_STORE
+// and XksKeyId) is a SYMMETRIC_DEFAULT key whose store must be CONNECTED
+// (custom_key_stores.hpp); it gets kmsd's own AES material.
+// Deviation: Origin EXTERNAL answers UnsupportedOperationException.
+// Deviation: an XksKeyId is taken to name an AES-256 key of the external key manager
+// (XksKeyNotFoundException and XksKeyInvalidConfigurationException never occur).
 // Deviation: the policy is checked for shape only and never enforced;
 // BypassPolicyLockoutSafetyCheck is accepted and ignored.
 // Deviation: a multi-region key has no replicas (ReplicateKey is not implemented).
 Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(const KeyKind kind, CheckCreateKeyKind(in));
+  KMS_ASSIGN_OR_RETURN(const std::optional<CustomKeyStorePlacement> placement,
+                       CheckCustomKeyStorePlacement(in, kind.spec->spec, kind.usage));
   const std::optional<std::string_view> policy = in.OptionalString("Policy");
   if (policy) KMS_TRY(CheckPolicyDocument(*policy));
   KMS_ASSIGN_OR_RETURN(std::vector<storage::Tag> added_tags, ReadTags(in));
@@ -245,8 +250,14 @@ Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   key.materials.push_back(std::move(material));
   key.current_material_version = 1;
 
+  if (placement) {  // emulated: the key's material is kmsd's own, as for any key
+    key.origin = placement->origin;
+    key.custom_key_store_id = placement->store_id;
+    key.xks_key_id = placement->xks_key_id;
+  }
   {
     auto writer = ctx.registry.BeginWrite();
+    if (placement) KMS_TRY(CheckStoreTakesKey(ctx, *placement));
     if (!writer.InsertKey(key)) return StorageFailure("CreateKey");
   }
   WriteKeyMetadata(ctx, key, out);

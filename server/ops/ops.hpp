@@ -78,6 +78,14 @@ KMS_DECLARE_OP(GetKeyRotationStatus);
 KMS_DECLARE_OP(RotateKeyOnDemand);
 KMS_DECLARE_OP(ListKeyRotations);
 
+// ops/custom_key_stores.cpp
+KMS_DECLARE_OP(CreateCustomKeyStore);
+KMS_DECLARE_OP(DescribeCustomKeyStores);
+KMS_DECLARE_OP(UpdateCustomKeyStore);
+KMS_DECLARE_OP(ConnectCustomKeyStore);
+KMS_DECLARE_OP(DisconnectCustomKeyStore);
+KMS_DECLARE_OP(DeleteCustomKeyStore);
+
 #undef KMS_DECLARE_OP
 
 }  // namespace kms::ops

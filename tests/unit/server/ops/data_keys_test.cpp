@@ -238,12 +238,9 @@ TEST_CASE("GenerateRandom without NumberOfBytes is a ValidationException", "[ops
   CHECK(r.message == "NumberOfBytes is required.");
 }
 
-TEST_CASE("GenerateRandom in a custom key store or for a Recipient is unsupported",
-          "[ops][data_keys]") {
+// GenerateRandom with CustomKeyStoreId: custom_key_stores_test.cpp.
+TEST_CASE("GenerateRandom for a Recipient is unsupported", "[ops][data_keys]") {
   OpHarness h;
-  CallResult store = h.Call("GenerateRandom", R"({"NumberOfBytes":8,"CustomKeyStoreId":"cks-1"})");
-  CHECK(store.type == "UnsupportedOperationException");
-  CHECK_FALSE(store.message.empty());
   CallResult recipient =
       h.Call("GenerateRandom", R"({"NumberOfBytes":8,"Recipient":{"AttestationDocument":"aGk="}})");
   CHECK(recipient.type == "UnsupportedOperationException");
