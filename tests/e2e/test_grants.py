@@ -213,7 +213,7 @@ def test_create_grant_errors(kms, url):
                  GranteePrincipal=GRANTEE, Operations=["Decrypt"])
 
 
-def test_grant_token_is_accepted_at_once(kms):
+def test_grant_token_is_accepted_at_once_and_a_malformed_one_refused(kms):
     key_id = new_key(kms)
     token = grant(kms, key_id, ["Encrypt", "Decrypt", "GenerateDataKey"])["GrantToken"]
     ctx = {"purpose": "grant"}
@@ -224,6 +224,16 @@ def test_grant_token_is_accepted_at_once(kms):
     dk = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", GrantTokens=[token])
     assert len(dk["Plaintext"]) == 32
     assert kms.describe_key(KeyId=key_id, GrantTokens=[token])["KeyMetadata"]["KeyId"] == key_id
+
+    bad = token[:-8] + ("A" * 8 if not token.endswith("A" * 8) else "B" * 8)
+    for fn, kwargs in [(kms.encrypt, dict(KeyId=key_id, Plaintext=b"x")),
+                       (kms.generate_data_key, dict(KeyId=key_id, KeySpec="AES_256")),
+                       (kms.decrypt, dict(CiphertextBlob=blob, EncryptionContext=ctx)),
+                       (kms.describe_key, dict(KeyId=key_id))]:
+        expect_error(fn, "InvalidGrantTokenException", "Invalid grant token",
+                     GrantTokens=[token, bad], **kwargs)
+        expect_error(fn, "InvalidGrantTokenException", "Invalid grant token",
+                     GrantTokens=["not-a-token"], **kwargs)
 
 
 def test_grants_of_another_region_are_not_visible(kms, kms_eu):

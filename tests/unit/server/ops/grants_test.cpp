@@ -1,5 +1,6 @@
 // Tests for server/ops/grants.cpp (CreateGrant, ListGrants, ListRetirableGrants, RetireGrant,
-// RevokeGrant), server/ops/grant_token.cpp (the token format) and server/ops/paging.cpp.
+// RevokeGrant), server/ops/grant_token.cpp (the token format, and the GrantTokens check the
+// dispatcher runs for every operation that has the member) and server/ops/paging.cpp.
 #include <algorithm>
 #include <cstddef>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "crypto/base64.hpp"
 #include "server/ops/grant_token.hpp"
 #include "server/protocol/json_io.hpp"
+#include "server/protocol/validation.hpp"
 #include "storage/records.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
 #include "tests/unit/storage/faulty_store.hpp"
@@ -492,6 +494,84 @@ TEST_CASE("A grant token names scope, key and grant and detects damage", "[ops][
   // Made only for what it can name.
   CHECK_FALSE(kms::ops::MakeGrantToken(kUsEast, "alias/x", grant).has_value());
   CHECK_FALSE(kms::ops::MakeGrantToken(kUsEast, key, "ABC").has_value());
+}
+
+TEST_CASE("The operations whose model has GrantTokens are the ones the check covers",
+          "[ops][grants]") {
+  std::set<std::string> with;
+  for (std::string_view op : kms::server::OperationNames()) {
+    if (kms::server::InputHasMember(op, "GrantTokens")) with.emplace(op);
+  }
+  CHECK(with == std::set<std::string>{"CreateGrant", "Decrypt", "DeriveSharedSecret", "DescribeKey",
+                                      "Encrypt", "GenerateDataKey", "GenerateDataKeyPair",
+                                      "GenerateDataKeyPairWithoutPlaintext",
+                                      "GenerateDataKeyWithoutPlaintext", "GenerateMac",
+                                      "GetPublicKey", "ReEncrypt", "Sign", "Verify", "VerifyMac"});
+  CHECK_FALSE(kms::server::InputHasMember("NoSuchOperation", "GrantTokens"));
+}
+
+TEST_CASE("Every operation with GrantTokens refuses a malformed token before anything else",
+          "[ops][grants]") {
+  OpHarness h;
+  const std::string key = h.CreateSymmetricKey();
+  // Catch2 makes a generator once per test case: the bodies name the key as {K}.
+  const auto [op, members_template] = GENERATE(table<std::string, std::string>({
+      {"CreateGrant", R"("KeyId":"{K}","GranteePrincipal":"p","Operations":["Decrypt"])"},
+      {"Decrypt", R"("CiphertextBlob":"AAAA")"},
+      {"DeriveSharedSecret", R"("KeyId":"{K}","KeyAgreementAlgorithm":"ECDH","PublicKey":"AAAA")"},
+      {"DescribeKey", R"("KeyId":"{K}")"},
+      {"Encrypt", R"("KeyId":"{K}","Plaintext":"aGk=")"},
+      {"GenerateDataKey", R"("KeyId":"{K}","KeySpec":"AES_256")"},
+      {"GenerateDataKeyPair", R"("KeyId":"{K}","KeyPairSpec":"ECC_NIST_P256")"},
+      {"GenerateDataKeyPairWithoutPlaintext", R"("KeyId":"{K}","KeyPairSpec":"ECC_NIST_P256")"},
+      {"GenerateDataKeyWithoutPlaintext", R"("KeyId":"{K}","KeySpec":"AES_256")"},
+      {"GenerateMac", R"("KeyId":"{K}","Message":"aGk=","MacAlgorithm":"HMAC_SHA_256")"},
+      {"GetPublicKey", R"("KeyId":"{K}")"},
+      {"ReEncrypt", R"("CiphertextBlob":"AAAA","DestinationKeyId":"{K}")"},
+      {"Sign", R"("KeyId":"{K}","Message":"aGk=","SigningAlgorithm":"ECDSA_SHA_256")"},
+      {"Verify",
+       R"("KeyId":"{K}","Message":"aGk=","Signature":"aGk=","SigningAlgorithm":"ECDSA_SHA_256")"},
+      {"VerifyMac", R"("KeyId":"{K}","Message":"aGk=","MacAlgorithm":"HMAC_SHA_256","Mac":"aGk=")"},
+  }));
+  INFO(op);
+  std::string members = members_template;
+  if (auto at = members.find("{K}"); at != std::string::npos) members.replace(at, 3, key);
+  const Grant g = MakeGrant(h, key);
+  CheckError(h.Call(op, "{" + members + R"(,"GrantTokens":["not-a-token"]})"),
+             "InvalidGrantTokenException", "Invalid grant token");
+  // One bad token among good ones is enough.
+  CheckError(h.Call(op, "{" + members + R"(,"GrantTokens":[")" + g.token + R"(","x"]})"),
+             "InvalidGrantTokenException", "Invalid grant token");
+  // A valid token passes the check: whatever the handler then answers, it is not about tokens.
+  CallResult ok = h.Call(op, "{" + members + R"(,"GrantTokens":[")" + g.token + R"("]})");
+  CHECK(ok.type != "InvalidGrantTokenException");
+}
+
+TEST_CASE("A new grant's token works at once; tokens are checked only for their form",
+          "[ops][grants]") {
+  OpHarness h;
+  const std::string key = h.CreateSymmetricKey();
+  const Grant g = MakeGrant(h, key, {"Encrypt", "GenerateDataKey"});
+  const std::string tokens = R"("GrantTokens":[")" + g.token + "\"]";
+  CallResult enc =
+      h.Call("Encrypt", WithMembers(KeyIdBody(key), R"("Plaintext":"aGk=",)" + tokens));
+  REQUIRE(enc.status == 200);
+  CHECK(h.Call("Decrypt", DecryptBody(enc.Str("CiphertextBlob"))).status == 200);
+  CHECK(h.Call("GenerateDataKey", WithMembers(KeyIdBody(key), R"("KeySpec":"AES_256",)" + tokens))
+            .status == 200);
+  CHECK(h.Call("DescribeKey", WithMembers(KeyIdBody(key), tokens)).status == 200);
+
+  // A token of a retired grant is still well-formed: accepted (grants are not enforced).
+  REQUIRE(h.Call("RetireGrant", TokenBody(g.token)).status == 200);
+  CHECK(h.Call("DescribeKey", WithMembers(KeyIdBody(key), tokens)).status == 200);
+  // An operation whose model has no GrantTokens ignores the member, as any unknown member.
+  CHECK(h.Call("EnableKey", WithMembers(KeyIdBody(key), R"("GrantTokens":["junk"])")).status ==
+        200);
+  // At most 10 tokens: the model's limit, before the token check.
+  std::string eleven = R"("GrantTokens":[)";
+  for (int i = 0; i < 11; ++i) eleven += (i ? ",\"" : "\"") + g.token + "\"";
+  CallResult many = h.Call("DescribeKey", WithMembers(KeyIdBody(key), eleven + "]"));
+  CHECK(many.type == "ValidationException");
 }
 
 // --- ListGrants -----------------------------------------------------------------------------

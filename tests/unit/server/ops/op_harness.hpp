@@ -281,6 +281,18 @@ class OpHarness {
     REQUIRE(writer.InsertKey(copy).has_value());
   }
 
+  // `"GrantTokens":[<token>]`, the token of a new grant (DescribeKey, which every key allows)
+  // on `key_id`: a GrantTokens member the dispatcher's token check accepts.
+  std::string GrantTokensMember(std::string_view key_id) {
+    server::JsonOut body;
+    body.String("KeyId", key_id);
+    body.String("GranteePrincipal", "arn:aws:iam::111122223333:role/test");
+    body.StringList("Operations", std::vector<std::string>{"DescribeKey"});
+    CallResult r = Call("CreateGrant", body.Finish());
+    REQUIRE(r.status == 200);
+    return R"("GrantTokens":[")" + r.Str("GrantToken") + R"("])";
+  }
+
   // The key's CurrentKeyMaterialId, as DescribeKey reports it.
   std::string CurrentKeyMaterialId(std::string_view key_id) {
     CallResult r = Call("DescribeKey", KeyIdBody(key_id));
