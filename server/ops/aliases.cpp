@@ -23,6 +23,7 @@
 #include "server/ops/aws_managed.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/ops.hpp"
+#include "server/ops/paging.hpp"
 
 namespace kms::ops {
 namespace {
@@ -185,8 +186,7 @@ Result<void> ListAliases(OpContext& ctx, const JsonIn& in, JsonOut& out) {
       in.OptionalInt("Limit").value_or(kDefaultAliasPage), 1, kMaxAliasPage);
   const std::optional<std::string_view> marker = in.OptionalString("Marker");
   if (marker && !marker->starts_with(kAliasPrefix)) {
-    return KmsError{server::ErrorCode::kInvalidMarker,
-                    "The marker '" + std::string(*marker) + "' is not valid."};
+    return InvalidMarker(*marker);
   }
   std::optional<std::string> key_id;
   if (auto key_ref = in.OptionalString("KeyId")) {

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "server/ops/aws_managed.hpp"
-
 #include "server/ops/custom_key_stores.hpp"
 
 namespace kms::ops {

@@ -66,6 +66,13 @@ KMS_DECLARE_OP(TagResource);
 KMS_DECLARE_OP(UntagResource);
 KMS_DECLARE_OP(ListResourceTags);
 
+// ops/grants.cpp
+KMS_DECLARE_OP(CreateGrant);
+KMS_DECLARE_OP(ListGrants);
+KMS_DECLARE_OP(ListRetirableGrants);
+KMS_DECLARE_OP(RetireGrant);
+KMS_DECLARE_OP(RevokeGrant);
+
 // ops/policies.cpp
 KMS_DECLARE_OP(GetKeyPolicy);
 KMS_DECLARE_OP(PutKeyPolicy);

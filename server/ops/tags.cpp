@@ -16,6 +16,7 @@
 
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/ops.hpp"
+#include "server/ops/paging.hpp"
 
 namespace kms::ops {
 namespace {
@@ -45,8 +46,7 @@ Result<std::size_t> ParseMarker(std::string_view marker) {
   std::size_t index = 0;
   auto [end, ec] = std::from_chars(marker.data(), marker.data() + marker.size(), index);
   if (ec != std::errc() || end != marker.data() + marker.size()) {
-    return KmsError{server::ErrorCode::kInvalidMarker,
-                    "The marker '" + std::string(marker) + "' is not valid."};
+    return InvalidMarker(marker);
   }
   return index;
 }

@@ -740,6 +740,15 @@ RequestCheck CheckRequest(std::string_view operation, const rapidjson::Value& bo
   return std::move(checker).Result();
 }
 
+bool InputHasMember(std::string_view operation, std::string_view member) {
+  const model::Operation* op = FindOperation(operation);
+  if (op == nullptr) return false;
+  const Shape& input = kTables.shapes[op->input];
+  const auto members = kTables.members.subspan(input.member_first, input.member_count);
+  return std::any_of(members.begin(), members.end(),
+                     [member](const model::Member& m) { return m.name == member; });
+}
+
 bool IsKnownOperation(std::string_view operation) { return FindOperation(operation) != nullptr; }
 
 std::span<const std::string_view> OperationNames() { return kTables.operation_names; }

@@ -39,6 +39,10 @@ struct RequestCheck {
 // request is valid, except to match a member that has a pattern constraint.
 RequestCheck CheckRequest(std::string_view operation, const rapidjson::Value& body);
 
+// True when the model's input structure of `operation` has a member named `member` (e.g.
+// "GrantTokens"); false for an unknown operation.
+bool InputHasMember(std::string_view operation, std::string_view member);
+
 // True when `operation` is one of the 54 KMS operations.
 bool IsKnownOperation(std::string_view operation);
 

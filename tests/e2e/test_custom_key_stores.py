@@ -222,7 +222,7 @@ def test_describe_paging_and_errors(kms, url):
     expect_error(kms.describe_custom_key_stores, "CustomKeyStoreNotFoundException",
                  "Custom key store with name 'nope' does not exist.", CustomKeyStoreName="nope")
     expect_error(kms.describe_custom_key_stores, "InvalidMarkerException",
-                 "Invalid marker 'garbage'", Marker="garbage")
+                 "The marker 'garbage' is not valid.", Marker="garbage")
     expect_error(kms.describe_custom_key_stores, "ValidationException",
                  "Specify either CustomKeyStoreId or CustomKeyStoreName, but not both.",
                  CustomKeyStoreId=ids[0], CustomKeyStoreName="s0")

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from e2e_support import assert_error, b64, call, call_ok, expect_error
+from e2e_support import ACCOUNT, assert_error, b64, call, call_ok, expect_error
 
 MAC_SPECS = {"HMAC_224": ("HMAC_SHA_224", hashlib.sha224),
              "HMAC_256": ("HMAC_SHA_256", hashlib.sha256),
@@ -118,7 +118,9 @@ def test_mac_errors(kms, url):
     # DryRun comes last: a failing check answers first.
     assert_error(call(url, "GenerateMac", {**body, "MacAlgorithm": "HMAC_SHA_384", "DryRun": True}),
                  "InvalidKeyUsageException")
-    assert call_ok(url, "VerifyMac", {**body, "Mac": mac, "GrantTokens": ["token"]})["MacValid"]
+    token = kms.create_grant(KeyId=hmac_224["KeyId"], GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:root",
+                             Operations=["VerifyMac"])["GrantToken"]
+    assert call_ok(url, "VerifyMac", {**body, "Mac": mac, "GrantTokens": [token]})["MacValid"]
 
     kms.disable_key(KeyId=hmac_224["KeyId"])
     expect_error(kms.generate_mac, "DisabledException", f"{hmac_224['Arn']} is disabled.",
@@ -273,7 +275,9 @@ def test_derive_shared_secret_errors(kms, url):
     assert_error(derive(url, md["KeyId"], peer, DryRun=True), "DryRunOperationException", DRY_RUN)
     bad_peer = public_der(ec.generate_private_key(ec.SECP256R1()))
     assert_error(derive(url, md["KeyId"], bad_peer, DryRun=True), "ValidationException", "")
-    assert derive(url, md["KeyId"], peer, GrantTokens=["token"]).status == 200
+    token = kms.create_grant(KeyId=md["KeyId"], GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:root",
+                             Operations=["DeriveSharedSecret"])["GrantToken"]
+    assert derive(url, md["KeyId"], peer, GrantTokens=[token]).status == 200
     assert_error(derive(url, "alias/none", peer), "NotFoundException")
 
     kms.disable_key(KeyId=md["KeyId"])

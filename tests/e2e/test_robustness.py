@@ -354,11 +354,11 @@ def test_error_bodies_use_lowercase_message_or_none(server):
     r = call(server.url, "Decrypt", {"CiphertextBlob": blob})
     assert_error(r, "InvalidCiphertextException", "")
     assert set(r.json) == {"__type"}, f"InvalidCiphertextException body should be only __type: {r.body!r}"
-    r = call(server.url, "CreateGrant", {"KeyId": key, "GranteePrincipal": "arn:aws:iam::111122223333:root",
-                                         "Operations": ["Decrypt"]})
+    r = call(server.url, "GenerateRandom", {"NumberOfBytes": 8, "Recipient": {
+        "KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": "ZG9j"}})
     assert_error(r, "UnsupportedOperationException")
-    assert isinstance(r.json.get("message"), str) and "CreateGrant" in r.json["message"], (
-        f"UnsupportedOperationException should carry a lowercase 'message' naming the op: {r.body!r}")
+    assert isinstance(r.json.get("message"), str) and "Recipient" in r.json["message"], (
+        f"UnsupportedOperationException should carry a lowercase 'message': {r.body!r}")
     r = call(server.url, "DescribeKey", {"KeyId": "fake-key-id"})
     assert r.json == {"__type": "NotFoundException", "message": "Invalid keyId 'fake-key-id'"}, r.describe()
 

@@ -82,7 +82,7 @@ def test_rotate_three_times_list_decrypt_and_restart(fresh_server):
     assert rest["Truncated"] is False and "NextMarker" not in rest
     assert [e["KeyMaterialId"] for e in page["Rotations"] + rest["Rotations"]] == ids[1:]
     assert_error(call(url, "ListKeyRotations", {"KeyId": key_id, "Marker": "not-a-marker"}),
-                 "InvalidMarkerException", "Invalid marker 'not-a-marker'")
+                 "InvalidMarkerException", "The marker 'not-a-marker' is not valid.")
 
     # Every blob decrypts, and Decrypt names the material that sealed it (raw JSON: boto3's
     # model here has no KeyMaterialId).

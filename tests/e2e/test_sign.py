@@ -284,9 +284,11 @@ def test_message_limits_and_model_validation(url, kms):
 
 def test_dry_run_and_grant_tokens(url, kms):
     md = create(kms, "RSA_2048")
+    token = kms.create_grant(KeyId=md["KeyId"], GranteePrincipal="arn:aws:iam::111122223333:root",
+                             Operations=["Sign", "Verify"])["GrantToken"]
     sig = kms.sign(KeyId=md["KeyId"], Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256",
-                   GrantTokens=["token"])["Signature"]
-    assert kms.verify(KeyId=md["KeyId"], Message=b"m", Signature=sig, GrantTokens=["token"],
+                   GrantTokens=[token])["Signature"]
+    assert kms.verify(KeyId=md["KeyId"], Message=b"m", Signature=sig, GrantTokens=[token],
                       SigningAlgorithm="RSASSA_PSS_SHA_256")["SignatureValid"] is True
     dry = "The request would have succeeded, but the DryRun option is set."
     for op, extra in (("Sign", {}), ("Verify", {"Signature": b64(sig)})):

@@ -425,7 +425,7 @@ TEST_CASE("DescribeCustomKeyStores errors", "[ops][custom_key_store]") {
       "ValidationException",
       "Specify either CustomKeyStoreId or CustomKeyStoreName, but not both.");
   CheckError(h.Call("DescribeCustomKeyStores", R"({"Marker":"garbage"})"), "InvalidMarkerException",
-             "Invalid marker 'garbage'");
+             "The marker 'garbage' is not valid.");
   // A store of another Region is not found here.
   CheckError(h.Call("DescribeCustomKeyStores", IdBody(id), "eu-west-2"),
              "CustomKeyStoreNotFoundException", "Custom key store '" + id + "' does not exist.");

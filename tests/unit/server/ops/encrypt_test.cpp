@@ -345,8 +345,8 @@ TEST_CASE("Encrypt accepts only SYMMETRIC_DEFAULT as EncryptionAlgorithm for a s
 TEST_CASE("Encrypt accepts GrantTokens and ignores them", "[ops][encrypt]") {
   OpHarness h;
   const std::string key = h.CreateSymmetricKey();
-  CallResult r =
-      h.Call("Encrypt", R"({"KeyId":")" + key + R"(","Plaintext":"aGk=","GrantTokens":["token"]})");
+  CallResult r = h.Call("Encrypt", WithMembers(R"({"KeyId":")" + key + R"(","Plaintext":"aGk="})",
+                                               h.GrantTokensMember(key)));
   CHECK(r.status == 200);
 }
 

@@ -184,7 +184,7 @@ TEST_CASE("DeriveSharedSecret checks DryRun last and ignores GrantTokens", "[ops
       WithMembers(DeriveBody(id, SpkiB64(NewPeer(KeyPairType::kEccNistP384))), R"("DryRun":true)"));
   CHECK(bad_key.type == "ValidationException");
   CallResult grants =
-      h.Call("DeriveSharedSecret", WithMembers(DeriveBody(id, peer), R"("GrantTokens":["t"])"));
+      h.Call("DeriveSharedSecret", WithMembers(DeriveBody(id, peer), h.GrantTokensMember(id)));
   CHECK(grants.status == 200);
 }
 

@@ -559,7 +559,7 @@ TEST_CASE("ListKeys rejects a marker it did not issue", "[ops][keys]") {
   CallResult r = h.Call("ListKeys", R"({"Marker":")" + marker + R"("})");
   CHECK(r.status == 400);
   CHECK(r.type == "InvalidMarkerException");
-  CHECK(r.message == "Invalid marker '" + marker + "'");
+  CHECK(r.message == "The marker '" + marker + "' is not valid.");
 }
 
 // --- UpdateKeyDescription ---------------------------------------------------------------

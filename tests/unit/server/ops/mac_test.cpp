@@ -217,7 +217,7 @@ TEST_CASE("GenerateMac and VerifyMac check DryRun last and ignore GrantTokens", 
       h.Call("GenerateMac", WithMembers(MacBody(id, "m", "HMAC_SHA_512"), R"("DryRun":false)"));
   CHECK(no_dry.status == 200);
   CallResult grants = h.Call(
-      "VerifyMac", WithMembers(MacBody(id, "m", "HMAC_SHA_512", mac), R"("GrantTokens":["t"])"));
+      "VerifyMac", WithMembers(MacBody(id, "m", "HMAC_SHA_512", mac), h.GrantTokensMember(id)));
   CHECK(grants.status == 200);
 }
 

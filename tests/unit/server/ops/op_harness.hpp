@@ -172,6 +172,19 @@ struct CallResult {
   }
 };
 
+// A reply as a CallResult (its body parsed; __type and message of an error).
+inline CallResult ResultOf(const server::Reply& reply) {
+  CallResult r;
+  r.status = reply.status;
+  r.body = reply.body;
+  r.json.Parse(r.body.c_str());
+  if (reply.status != 200) {
+    r.type = r.Str("__type");
+    r.message = r.Str("message");
+  }
+  return r;
+}
+
 // The base64-decoded string member `member` of a result.
 inline crypto::Bytes Decoded(const CallResult& r, const char* member) {
   auto bytes = crypto::Base64Decode(r.Str(member));
@@ -209,15 +222,7 @@ class OpHarness {
     if (auto durable = registry_->WaitDurable(reply.ticket); !durable) {
       reply = server::Dispatcher::CommitFailedReply(reply, durable.error(), "test-request-id");
     }
-    CallResult r;
-    r.status = reply.status;
-    r.body = reply.body;
-    r.json.Parse(r.body.c_str());
-    if (reply.status != 200) {
-      r.type = r.Str("__type");
-      r.message = r.Str("message");
-    }
-    return r;
+    return ResultOf(reply);
   }
 
   // Creates a symmetric key and returns its key id.
@@ -281,6 +286,18 @@ class OpHarness {
     copy.key_spec = Parsed<domain::KeySpec>(spec);
     copy.key_usage = Parsed<domain::KeyUsage>(usage);
     REQUIRE(writer.InsertKey(copy).has_value());
+  }
+
+  // `"GrantTokens":[<token>]`, the token of a new grant (DescribeKey, which every key allows)
+  // on `key_id`: a GrantTokens member the dispatcher's token check accepts.
+  std::string GrantTokensMember(std::string_view key_id) {
+    server::JsonOut body;
+    body.String("KeyId", key_id);
+    body.String("GranteePrincipal", "arn:aws:iam::111122223333:role/test");
+    body.StringList("Operations", std::vector<std::string>{"DescribeKey"});
+    CallResult r = Call("CreateGrant", body.Finish());
+    REQUIRE(r.status == 200);
+    return R"("GrantTokens":[")" + r.Str("GrantToken") + R"("])";
   }
 
   // The key's CurrentKeyMaterialId, as DescribeKey reports it.

@@ -484,7 +484,7 @@ TEST_CASE("ListKeyRotations pages with Limit and Marker", "[ops][rotation][list]
     const std::string marker = GENERATE(as<std::string>{}, "x", "-1", "1x", "99999999999");
     CallResult r = Rotations(h, id, R"("Marker":")" + marker + R"(")");
     CHECK(r.type == "InvalidMarkerException");
-    CHECK(r.message == "Invalid marker '" + marker + "'");
+    CHECK(r.message == "The marker '" + marker + "' is not valid.");
   }
 }
 
