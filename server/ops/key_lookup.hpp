@@ -42,6 +42,12 @@ Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForm
 // True once a key pending deletion has passed its deletion date: it no longer exists.
 bool IsGone(const storage::KeyRecord& key, std::int64_t now);
 
+// The key with this id in the caller's scope as it stands now, or nullptr if there is none or
+// it is gone (IsGone). A key whose imported material has passed its ValidTo reads as expired
+// (ops/import.hpp): a copy without those bytes, in PendingImport. Every lookup of a key by id
+// goes through here; no disk write and no lock beyond the registry's read.
+KeyPtr LiveKey(const OpContext& ctx, std::string_view key_id);
+
 // The error AWS gives for using a key in a state that does not allow the operation:
 // Disabled -> DisabledException "<arn> is disabled."; PendingDeletion / PendingImport / ...
 // -> KMSInvalidStateException "<arn> is pending deletion." etc.

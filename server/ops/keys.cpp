@@ -22,6 +22,7 @@
 #include "crypto/random.hpp"
 #include "domain/key_specs.hpp"
 #include "domain/vocabulary.hpp"
+#include "server/ops/import.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_metadata.hpp"
 #include "server/ops/key_specs.hpp"
@@ -94,10 +95,11 @@ namespace {
 struct KeyKind {
   const KeySpecInfo* spec = nullptr;  // never null once checked
   domain::KeyUsage usage{};
+  domain::Origin origin = domain::Origin::kAwsKms;
 };
 
 // The CreateKey members that pick the kind of key, checked as AWS does.
-// Origins other than AWS_KMS and custom key stores are not implemented.
+// Origins other than AWS_KMS and EXTERNAL, and custom key stores, are not implemented.
 Result<KeyKind> CheckCreateKeyKind(const JsonIn& in) {
   const auto key_spec = in.OptionalString("KeySpec");
   const auto master_key_spec = in.OptionalString("CustomerMasterKeySpec");
@@ -134,16 +136,20 @@ Result<KeyKind> CheckCreateKeyKind(const JsonIn& in) {
                                  crypto::OpenSslVersionText() + ".");
   }
   const std::optional<std::string_view> origin = in.OptionalString("Origin");
-  if (origin && domain::Parse<domain::Origin>(*origin) != domain::Origin::kAwsKms) {
+  const std::optional<domain::Origin> parsed_origin =
+      origin ? domain::Parse<domain::Origin>(*origin) : domain::Origin::kAwsKms;
+  if (parsed_origin != domain::Origin::kAwsKms && parsed_origin != domain::Origin::kExternal) {
     return KmsError::Unsupported(
         "kmsd does not support Origin " + std::string(*origin) + " yet. Only " +
-        std::string(domain::WireName(domain::Origin::kAwsKms)) + " keys can be created.");
+        std::string(domain::WireName(domain::Origin::kAwsKms)) + " and " +
+        std::string(domain::WireName(domain::Origin::kExternal)) + " keys can be created.");
   }
   if (in.Has("CustomKeyStoreId") || in.Has("XksKeyId")) {
     return KmsError::Unsupported(
         "kmsd does not support custom key stores yet. Omit CustomKeyStoreId and XksKeyId.");
   }
-  return KeyKind{spec, *parsed_usage};
+  if (parsed_origin == domain::Origin::kExternal) KMS_TRY(CheckImportableSpec(*spec));
+  return KeyKind{spec, *parsed_usage, *parsed_origin};
 }
 
 // Enable/DisableKey accept only the two settled states; a key pending deletion (or import)
@@ -202,7 +208,9 @@ Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope, s
 // CreateKey: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
 // Every key spec and usage AWS allows (domain/key_specs.cpp), except ML_DSA_* when the OpenSSL in
 // use lacks ML-DSA (before 3.5): UnsupportedOperationException naming the OpenSSL.
-// Deviation: only Origin AWS_KMS; other origins and custom key stores answer
+// Origin EXTERNAL makes a key without material, PendingImport and disabled, for
+// ImportKeyMaterial (ops/import.cpp).
+// Deviation: only Origin AWS_KMS and EXTERNAL; other origins and custom key stores answer
 // UnsupportedOperationException.
 // Deviation: the policy is checked for shape only and never enforced;
 // BypassPolicyLockoutSafetyCheck is accepted and ignored.
@@ -223,15 +231,19 @@ Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   key.description = std::string(in.OptionalString("Description").value_or(""));
   key.key_spec = kind.spec->spec;
   key.key_usage = kind.usage;
-  key.origin = domain::Origin::kAwsKms;
+  key.origin = kind.origin;
   key.key_manager = domain::KeyManager::kCustomer;
   key.key_state = domain::KeyState::kEnabled;
   key.creation_date = now;
   key.policy = policy ? std::string(*policy) : DefaultKeyPolicy(ctx);
   key.tags = std::move(tags);
-  KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material, NewKeyMaterial(*kind.spec, now));
-  key.materials.push_back(std::move(material));
-  key.current_material_version = 1;
+  if (kind.origin == domain::Origin::kExternal) {
+    key.key_state = domain::KeyState::kPendingImport;  // no material until ImportKeyMaterial
+  } else {
+    KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material, NewKeyMaterial(*kind.spec, now));
+    key.materials.push_back(std::move(material));
+    key.current_material_version = 1;
+  }
 
   {
     auto writer = ctx.registry.BeginWrite();
@@ -371,7 +383,9 @@ Result<void> CancelKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   }
 
   storage::KeyRecord updated = *key;
-  updated.key_state = domain::KeyState::kDisabled;
+  // A key whose imported material is missing comes back waiting for it.
+  updated.key_state =
+      HasAllImportedMaterial(*key) ? domain::KeyState::kDisabled : domain::KeyState::kPendingImport;
   updated.deletion_date.reset();
   updated.pending_window_days.reset();
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("CancelKeyDeletion");

@@ -77,6 +77,11 @@ KMS_DECLARE_OP(DisableKeyRotation);
 KMS_DECLARE_OP(GetKeyRotationStatus);
 KMS_DECLARE_OP(RotateKeyOnDemand);
 
+// ops/import.cpp
+KMS_DECLARE_OP(GetParametersForImport);
+KMS_DECLARE_OP(ImportKeyMaterial);
+KMS_DECLARE_OP(DeleteImportedKeyMaterial);
+
 #undef KMS_DECLARE_OP
 
 }  // namespace kms::ops

@@ -331,15 +331,15 @@ TEST_CASE("Asymmetric and HMAC keys survive a restart", "[ops][keys]") {
   CHECK(h.registry().FindKey(kUsEast, mac)->materials[0].bytes == mac_material);
 }
 
-TEST_CASE("CreateKey answers UnsupportedOperation for origins other than AWS_KMS", "[ops][keys]") {
+TEST_CASE("CreateKey answers UnsupportedOperation for origins other than AWS_KMS and EXTERNAL",
+          "[ops][keys]") {
   OpHarness h;
-  const std::string origin =
-      GENERATE(as<std::string>{}, "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE");
+  const std::string origin = GENERATE(as<std::string>{}, "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE");
   CallResult r = h.Call("CreateKey", R"({"Origin":")" + origin + R"("})");
   CHECK(r.status == 400);
   CHECK(r.type == "UnsupportedOperationException");
-  CHECK(r.message ==
-        "kmsd does not support Origin " + origin + " yet. Only AWS_KMS keys can be created.");
+  CHECK(r.message == "kmsd does not support Origin " + origin +
+                         " yet. Only AWS_KMS and EXTERNAL keys can be created.");
 }
 
 TEST_CASE("CreateKey answers UnsupportedOperation for custom key store members", "[ops][keys]") {
