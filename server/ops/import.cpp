@@ -520,6 +520,7 @@ bool ExpireImportedMaterial(storage::KeyRecord& key, std::int64_t now) {
 }
 
 bool HasAllImportedMaterial(const storage::KeyRecord& key) {
+  if (key.origin != domain::Origin::kExternal) return true;
   bool any = false;
   for (const storage::KeyMaterial& m : key.materials) {
     if (m.version > key.current_material_version) continue;  // pending rotation

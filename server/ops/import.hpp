@@ -35,9 +35,9 @@ bool HasExpiredMaterial(const storage::KeyRecord& key, std::int64_t now);
 // PendingImport (PendingDeletion stays). Returns whether anything changed.
 bool ExpireImportedMaterial(storage::KeyRecord& key, std::int64_t now);
 
-// True when every permanently associated material of the key (version up to the current one)
-// holds its bytes, and there is at least one: the key can be Enabled or Disabled. Always true
-// for keys whose material KMS made.
+// True when every permanently associated material of an EXTERNAL key (version up to the current
+// one) holds its bytes, and there is at least one: the key can be Enabled or Disabled. Always
+// true for keys of other origins.
 bool HasAllImportedMaterial(const storage::KeyRecord& key);
 
 // CreateKey with Origin EXTERNAL: AWS imports material into symmetric, HMAC, RSA, ECC and SM2

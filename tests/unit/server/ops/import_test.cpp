@@ -904,3 +904,21 @@ TEST_CASE("A storage failure in an import operation is KMSInternalException and 
   CHECK((*registry)->FindKey(kUsEast, id)->key_state == kms::domain::KeyState::kEnabled);
   CHECK((*registry)->FindKey(kUsEast, id)->materials[0].bytes == Secret(32));
 }
+
+TEST_CASE("CancelKeyDeletion of a key of another origin without material comes back Disabled",
+          "[ops][import]") {
+  OpHarness h;
+  // Custom key store keys keep no material in kmsd: only EXTERNAL keys wait for an import.
+  kms::storage::KeyRecord key;
+  key.scope = kUsEast;
+  key.key_id = "11111111-2222-4333-8444-555555555555";
+  key.origin = kms::domain::Origin::kAwsCloudHsm;
+  key.creation_date = kStart;
+  {
+    auto writer = h.registry().BeginWrite();
+    REQUIRE(writer.InsertKey(key).has_value());
+  }
+  h.ScheduleDeletion(key.key_id);
+  REQUIRE(h.Call("CancelKeyDeletion", KeyIdBody(key.key_id)).status == 200);
+  CHECK(State(h, key.key_id) == "Disabled");
+}
