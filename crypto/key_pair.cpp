@@ -10,9 +10,11 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
+#include <openssl/ec.h>
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/params.h>
 #include <openssl/x509.h>
 
@@ -66,6 +68,13 @@ SecureBytes TakeSecret(unsigned char* data, std::size_t len) {
 }
 
 constexpr std::size_t kCacheCapacity = 1024;
+
+// The NID of a curve named the NIST way ("P-256") or by OpenSSL's short name ("prime256v1",
+// "secp256k1"); NID_undef for neither.
+int CurveNid(const char* name) {
+  const int nist = EC_curve_nist2nid(name);
+  return nist != NID_undef ? nist : OBJ_sn2nid(name);
+}
 
 }  // namespace
 
@@ -161,5 +170,20 @@ Result<Pkey> ParsePublicKey(ByteView spki_der) {
 }
 
 int KeyBits(const EVP_PKEY* key) { return EVP_PKEY_get_bits(key); }
+
+bool IsKeyPairType(const EVP_PKEY* key, KeyPairType type) {
+  const TypeInfo info = InfoOf(type);
+  if (key == nullptr || EVP_PKEY_is_a(key, info.algorithm) != 1) return false;
+  if (info.rsa_bits != 0) return EVP_PKEY_get_bits(key) == static_cast<int>(info.rsa_bits);
+  if (info.group == nullptr) return true;
+  char group[64] = {};
+  std::size_t len = 0;
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &len) !=
+      1) {
+    DrainOpenSslErrors();
+    return false;
+  }
+  return CurveNid(group) != NID_undef && CurveNid(group) == CurveNid(info.group);
+}
 
 }  // namespace kms::crypto

@@ -67,4 +67,8 @@ Result<Pkey> ParsePublicKey(ByteView spki_der);
 // RSA modulus size in bits, EC field size and so on (EVP_PKEY_get_bits).
 int KeyBits(const EVP_PKEY* key);
 
+// True when `key` is a key of `type`: the algorithm, and the modulus size (RSA) or the curve (EC)
+// match. How imported private keys are checked against their KMS key's spec.
+bool IsKeyPairType(const EVP_PKEY* key, KeyPairType type);
+
 }  // namespace kms::crypto

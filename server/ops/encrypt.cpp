@@ -112,8 +112,8 @@ Result<BlobKey> FindBlobKey(const OpContext& ctx, crypto::ByteView blob,
   if (!header || !IsWellFormedKeyId(header->key_id)) return KmsError::InvalidCiphertext();
   // A key of another region or account is not in scope: to this caller the blob names no key,
   // so it is not a valid ciphertext here.
-  KeyPtr key = ctx.registry.FindKey(ctx.scope, header->key_id);
-  if (key == nullptr || IsGone(*key, ctx.Now())) return KmsError::InvalidCiphertext();
+  KeyPtr key = LiveKey(ctx, header->key_id);
+  if (key == nullptr) return KmsError::InvalidCiphertext();
 
   if (named != nullptr) {
     if (!*named) return named->error();

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <vector>
 
 #include "server/ops/aws_managed.hpp"
 #include "server/ops/custom_key_stores.hpp"
+#include "server/ops/import.hpp"
 
 namespace kms::ops {
 namespace {
@@ -19,10 +21,8 @@ KmsError InvalidKeyId(std::string_view ref) {
 }
 
 Result<KeyPtr> FindById(const OpContext& ctx, std::string_view key_id) {
-  KeyPtr key = ctx.registry.FindKey(ctx.scope, key_id);
-  if (key == nullptr || IsGone(*key, ctx.Now())) {
-    return KmsError::NotFound("Key '" + ctx.KeyArn(key_id) + "' does not exist");
-  }
+  KeyPtr key = LiveKey(ctx, key_id);
+  if (key == nullptr) return KmsError::NotFound("Key '" + ctx.KeyArn(key_id) + "' does not exist");
   return key;
 }
 
@@ -63,6 +63,19 @@ bool IsWellFormedKeyId(std::string_view id) {
 bool IsGone(const storage::KeyRecord& key, std::int64_t now) {
   return key.key_state == domain::KeyState::kPendingDeletion && key.deletion_date &&
          *key.deletion_date <= now;
+}
+
+KeyPtr LiveKey(const OpContext& ctx, std::string_view key_id) {
+  KeyPtr key = ctx.registry.FindKey(ctx.scope, key_id);
+  if (key == nullptr) return nullptr;
+  const std::int64_t now = ctx.Now();
+  if (IsGone(*key, now)) return nullptr;
+  if (HasExpiredMaterial(*key, now)) {
+    auto expired = std::make_shared<storage::KeyRecord>(*key);
+    ExpireImportedMaterial(*expired, now);
+    return expired;
+  }
+  return key;
 }
 
 Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms) {

@@ -45,6 +45,12 @@ Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForm
 // True once a key pending deletion has passed its deletion date: it no longer exists.
 bool IsGone(const storage::KeyRecord& key, std::int64_t now);
 
+// The key with this id in the caller's scope as it stands now, or nullptr if there is none or
+// it is gone (IsGone). A key whose imported material has passed its ValidTo reads as expired
+// (ops/import.hpp): a copy without those bytes, in PendingImport. Every lookup of a key by id
+// goes through here; no disk write and no lock beyond the registry's read.
+KeyPtr LiveKey(const OpContext& ctx, std::string_view key_id);
+
 // The key state clients see (DescribeKey's KeyState): the stored one, except that a key in a
 // custom key store that is not connected is Unavailable unless it is PendingDeletion (AWS:
 // "The KMS keys in a disconnected custom key store will have a key state of Unavailable or

@@ -20,6 +20,19 @@
 
 namespace kms::ops {
 
+// An EXTERNAL key whose current material is imported: ExpirationModel, and ValidTo when it
+// expires (recorded from AWS: absent before the import and after DeleteImportedKeyMaterial).
+inline void WriteImportedMaterialExpiry(const storage::KeyRecord& key, server::JsonOut& out) {
+  if (key.origin != domain::Origin::kExternal) return;
+  const storage::KeyMaterial* material = CurrentMaterial(key);
+  if (material == nullptr || material->bytes.empty() || !material->expiration_model) return;
+  out.String("ExpirationModel", domain::WireName(*material->expiration_model));
+  if (*material->expiration_model == domain::ExpirationModel::kKeyMaterialExpires &&
+      material->valid_to) {
+    out.Timestamp("ValidTo", *material->valid_to);
+  }
+}
+
 // Writes the member "KeyMetadata" with every field AWS sends for `key` (recorded from AWS).
 // ARNs are built in the caller's scope, which is the key's own scope.
 inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key,
@@ -70,6 +83,7 @@ inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key
     }
   }
   WriteXksKeyConfiguration(key, out);
+  WriteImportedMaterialExpiry(key, out);
   out.EndObject();
 }
 

@@ -24,6 +24,7 @@
 #include "domain/key_specs.hpp"
 #include "domain/vocabulary.hpp"
 #include "server/ops/custom_key_stores.hpp"
+#include "server/ops/import.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_metadata.hpp"
 #include "server/ops/key_specs.hpp"
@@ -98,10 +99,11 @@ namespace {
 struct KeyKind {
   const KeySpecInfo* spec = nullptr;  // never null once checked
   domain::KeyUsage usage{};
+  domain::Origin origin = domain::Origin::kAwsKms;
 };
 
 // The CreateKey members that pick the kind of key, checked as AWS does.
-// Origin EXTERNAL is not implemented; the custom key store origins are checked by
+// Origin EXTERNAL needs a spec that can be imported; the custom key store origins are checked by
 // CheckCustomKeyStorePlacement.
 Result<KeyKind> CheckCreateKeyKind(const JsonIn& in) {
   const auto key_spec = in.OptionalString("KeySpec");
@@ -139,13 +141,13 @@ Result<KeyKind> CheckCreateKeyKind(const JsonIn& in) {
                                  crypto::OpenSslVersionText() + ".");
   }
   const std::optional<std::string_view> origin = in.OptionalString("Origin");
-  if (origin && domain::Parse<domain::Origin>(*origin) != domain::Origin::kAwsKms &&
-      !IsCustomKeyStoreOrigin(*origin)) {  // those: CheckCustomKeyStorePlacement
-    return KmsError::Unsupported(
-        "kmsd does not support Origin " + std::string(*origin) + " yet. Only " +
-        std::string(domain::WireName(domain::Origin::kAwsKms)) + " keys can be created.");
+  const std::optional<domain::Origin> parsed_origin =
+      origin ? domain::Parse<domain::Origin>(*origin) : domain::Origin::kAwsKms;
+  if (!parsed_origin) {  // the model's enum check runs first; this guards the handler
+    return KmsError::Validation("Origin " + std::string(*origin) + " is not supported.");
   }
-  return KeyKind{spec, *parsed_usage};
+  if (*parsed_origin == domain::Origin::kExternal) KMS_TRY(CheckImportableSpec(*spec));
+  return KeyKind{spec, *parsed_usage, *parsed_origin};
 }
 
 // Enable/DisableKey accept only the two settled states; a key pending deletion (or import)
@@ -216,7 +218,8 @@ Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope, s
 // A key in a custom key store (CustomKeyStoreId with Origin AWS_CLOUDHSM, or EXTERNAL_KEY_STORE
 // and XksKeyId) is a SYMMETRIC_DEFAULT key whose store must be CONNECTED
 // (custom_key_stores.hpp); it gets kmsd's own AES material.
-// Deviation: Origin EXTERNAL answers UnsupportedOperationException.
+// Origin EXTERNAL makes a key without material, PendingImport and disabled, for
+// ImportKeyMaterial (ops/import.cpp).
 // Deviation: an XksKeyId is taken to name an AES-256 key of the external key manager
 // (XksKeyNotFoundException and XksKeyInvalidConfigurationException never occur).
 // Deviation: the policy is checked for shape only and never enforced;
@@ -240,15 +243,19 @@ Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   key.description = std::string(in.OptionalString("Description").value_or(""));
   key.key_spec = kind.spec->spec;
   key.key_usage = kind.usage;
-  key.origin = domain::Origin::kAwsKms;
+  key.origin = kind.origin;
   key.key_manager = domain::KeyManager::kCustomer;
   key.key_state = domain::KeyState::kEnabled;
   key.creation_date = now;
   key.policy = policy ? std::string(*policy) : DefaultKeyPolicy(ctx);
   key.tags = std::move(tags);
-  KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material, NewKeyMaterial(*kind.spec, now));
-  key.materials.push_back(std::move(material));
-  key.current_material_version = 1;
+  if (kind.origin == domain::Origin::kExternal) {
+    key.key_state = domain::KeyState::kPendingImport;  // no material until ImportKeyMaterial
+  } else {
+    KMS_ASSIGN_OR_RETURN(storage::KeyMaterial material, NewKeyMaterial(*kind.spec, now));
+    key.materials.push_back(std::move(material));
+    key.current_material_version = 1;
+  }
 
   if (placement) {  // emulated: the key's material is kmsd's own, as for any key
     key.origin = placement->origin;
@@ -383,7 +390,9 @@ Result<void> CancelKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   }
 
   storage::KeyRecord updated = *key;
-  updated.key_state = domain::KeyState::kDisabled;
+  // A key whose imported material is missing comes back waiting for it.
+  updated.key_state =
+      HasAllImportedMaterial(*key) ? domain::KeyState::kDisabled : domain::KeyState::kPendingImport;
   updated.deletion_date.reset();
   updated.pending_window_days.reset();
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("CancelKeyDeletion");

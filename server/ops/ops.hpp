@@ -93,6 +93,11 @@ KMS_DECLARE_OP(ConnectCustomKeyStore);
 KMS_DECLARE_OP(DisconnectCustomKeyStore);
 KMS_DECLARE_OP(DeleteCustomKeyStore);
 
+// ops/import.cpp
+KMS_DECLARE_OP(GetParametersForImport);
+KMS_DECLARE_OP(ImportKeyMaterial);
+KMS_DECLARE_OP(DeleteImportedKeyMaterial);
+
 #undef KMS_DECLARE_OP
 
 }  // namespace kms::ops

@@ -25,7 +25,8 @@ using RequestDocument =
     rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
                                rapidjson::MemoryPoolAllocator<>>;
 
-// OpEntry::may_block for the handlers that generate a key pair on every request.
+// OpEntry::may_block for the handlers that generate a key pair (or use an RSA private key to
+// unwrap imported material) on every request.
 bool Always(std::string_view /*body*/) { return true; }
 
 // OpEntry::may_block for CreateKey: a key pair is generated only for an asymmetric KeySpec
@@ -50,7 +51,7 @@ constexpr std::array kOps = {
     OpEntry{"Decrypt", &ops::Decrypt},
     OpEntry{"DeleteAlias", &ops::DeleteAlias},
     OpEntry{"DeleteCustomKeyStore", &ops::DeleteCustomKeyStore},
-    OpEntry{"DeleteImportedKeyMaterial", nullptr},
+    OpEntry{"DeleteImportedKeyMaterial", &ops::DeleteImportedKeyMaterial},
     OpEntry{"DeriveSharedSecret", &ops::DeriveSharedSecret},
     OpEntry{"DescribeCustomKeyStores", &ops::DescribeCustomKeyStores},
     OpEntry{"DescribeKey", &ops::DescribeKey},
@@ -70,9 +71,9 @@ constexpr std::array kOps = {
     OpEntry{"GetKeyLastUsage", nullptr},
     OpEntry{"GetKeyPolicy", &ops::GetKeyPolicy},
     OpEntry{"GetKeyRotationStatus", &ops::GetKeyRotationStatus},
-    OpEntry{"GetParametersForImport", nullptr},
+    OpEntry{"GetParametersForImport", &ops::GetParametersForImport, &Always},
     OpEntry{"GetPublicKey", &ops::GetPublicKey},
-    OpEntry{"ImportKeyMaterial", nullptr},
+    OpEntry{"ImportKeyMaterial", &ops::ImportKeyMaterial, &Always},
     OpEntry{"ListAliases", &ops::ListAliases},
     OpEntry{"ListGrants", &ops::ListGrants},
     OpEntry{"ListKeyPolicies", &ops::ListKeyPolicies},

@@ -1,6 +1,6 @@
 """GenerateMac / VerifyMac and DeriveSharedSecret, checked independently of kmsd's own code:
-MACs against Python's hmac, keyed with the key material read from kmsd's database (until
-ImportKeyMaterial exists that is the only way a client can know an HMAC key's secret); ECDH
+MACs against Python's hmac, keyed with the key material read from kmsd's database (for keys
+kmsd made; test_import.py does the same with imported secrets); ECDH
 secrets against the `cryptography` package (peer key generated there, derived on both sides)
 for the NIST curves, and for SM2 against a small pure-Python affine point multiplication on
 the SM2 curve from its published parameters (GB/T 32918.5). GenerateMac/VerifyMac go through

@@ -330,14 +330,7 @@ TEST_CASE("Asymmetric and HMAC keys survive a restart", "[ops][keys]") {
   CHECK(h.registry().FindKey(kUsEast, mac)->materials[0].bytes == mac_material);
 }
 
-TEST_CASE("CreateKey answers UnsupportedOperation for Origin EXTERNAL", "[ops][keys]") {
-  OpHarness h;
-  CallResult r = h.Call("CreateKey", R"({"Origin":"EXTERNAL"})");
-  CHECK(r.status == 400);
-  CHECK(r.type == "UnsupportedOperationException");
-  CHECK(r.message ==
-        "kmsd does not support Origin EXTERNAL yet. Only AWS_KMS keys can be created.");
-}
+// Origin EXTERNAL: import_test.cpp.
 // Origins AWS_CLOUDHSM and EXTERNAL_KEY_STORE: custom_key_stores_test.cpp.
 
 TEST_CASE("CreateKey rejects a malformed policy and stores a valid one as given",

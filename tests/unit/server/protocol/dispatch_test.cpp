@@ -122,6 +122,10 @@ TEST_CASE("MayBlock: key-pair generation runs off the io thread, a symmetric Cre
   CHECK(Dispatcher::MayBlock("TrentService.CreateKey", R"({"CustomerMasterKeySpec":"RSA_2048"})"));
   // An escape could spell "KeySpec" (\u004beySpec): assume it does.
   CHECK(Dispatcher::MayBlock("TrentService.CreateKey", R"({"\u004beySpec":"RSA_4096"})"));
+  // Import: a wrapping key pair to generate, an RSA private-key operation to unwrap.
+  CHECK(Dispatcher::MayBlock("TrentService.GetParametersForImport", "{}"));
+  CHECK(Dispatcher::MayBlock("TrentService.ImportKeyMaterial", "{}"));
+  CHECK_FALSE(Dispatcher::MayBlock("TrentService.DeleteImportedKeyMaterial", "{}"));
   // Everything else answers on the io thread, as do unknown targets.
   CHECK_FALSE(Dispatcher::MayBlock("TrentService.Encrypt", R"({"KeySpec":"RSA_4096"})"));
   CHECK_FALSE(Dispatcher::MayBlock("TrentService.NoSuchOperation", "{}"));
