@@ -179,6 +179,7 @@ Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, domain::KeySt
     RestartOverdueSchedule(updated, now);
     KMS_TRY(ApplyDueRotations(updated, now));
   }
+  KMS_TRY(SyncReplicas(ctx, writer, updated));  // a primary's rotations reach its replicas
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure(operation);
   return {};
 }
@@ -368,7 +369,8 @@ Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out)
                                                     : domain::KeyState::kPendingDeletion;
   const std::int64_t deletion_date = now + days * kSecondsPerDay;
   storage::KeyRecord updated = *key;
-  KMS_TRY(ApplyDueRotations(updated, now));  // due while enabled; none while pending deletion
+  KMS_TRY(ApplyDueRotations(updated, now));     // due while enabled; none while pending deletion
+  KMS_TRY(SyncReplicas(ctx, writer, updated));  // a primary's rotations reach its replicas
   updated.key_state = state;
   updated.pending_window_days = static_cast<int>(days);
   updated.deletion_date.reset();

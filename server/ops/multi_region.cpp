@@ -79,6 +79,22 @@ void CopySharedProperties(const storage::KeyRecord& from, storage::KeyRecord& to
   }
 }
 
+// True if `replica` already has `primary`'s shared properties and names it as its primary.
+// (Field by field: KeyRecord's operator== is ambiguous for clang in C++20, see records.hpp.)
+bool InSync(const storage::KeyRecord& primary, const storage::KeyRecord& replica) {
+  const bool material_shared =
+      primary.origin == domain::Origin::kExternal ||
+      (replica.current_material_version == primary.current_material_version &&
+       replica.materials == primary.materials);
+  return material_shared && replica.multi_region && replica.key_spec == primary.key_spec &&
+         replica.key_usage == primary.key_usage && replica.origin == primary.origin &&
+         replica.rotation_enabled == primary.rotation_enabled &&
+         replica.rotation_period_days == primary.rotation_period_days &&
+         replica.next_rotation_date == primary.next_rotation_date &&
+         replica.multi_region_type == MultiRegionKeyType::kReplica &&
+         replica.primary_region == primary.scope.region && replica.replica_regions.empty();
+}
+
 // The regions of `primary`'s replicas that still exist (not deleted, not past their deletion
 // date), ascending.
 std::vector<std::string> LiveReplicaRegions(const OpContext& ctx,
@@ -247,7 +263,8 @@ Result<void> SyncReplicas(const OpContext& ctx, storage::Registry::Writer& write
   for (const std::string& region : primary.replica_regions) {
     KeyPtr replica = ctx.registry.FindKey(ScopeIn(primary.scope, region), primary.key_id);
     if (replica == nullptr || LiveRecord(ctx, replica) == nullptr) continue;
-    storage::KeyRecord updated = *replica;  // the stored record: its own state stays as stored
+    if (InSync(primary, *replica)) continue;  // nothing to write (DisableKey of a primary, ...)
+    storage::KeyRecord updated = *replica;    // the stored record: its own state stays as stored
     CopySharedProperties(primary, updated);
     updated.multi_region_type = MultiRegionKeyType::kReplica;
     updated.primary_region = primary.scope.region;

@@ -1,11 +1,13 @@
 """Multi-region keys end to end: ReplicateKey, UpdatePrimaryRegion, DescribeKey's
-MultiRegionConfiguration, blobs that decrypt in every related region, the deletion rules of a
-primary with replicas, and a restart in the middle.
+MultiRegionConfiguration, blobs that decrypt in every related region, rotation reaching the
+replicas, the deletion rules of a primary with replicas, and a restart in the middle.
 
 Two boto3 clients in different regions talk to the same kmsd: kmsd takes the region from the
 SigV4 credential scope, as AWS does."""
 from __future__ import annotations
 
+import os
+import sqlite3
 import time
 
 import botocore.exceptions
@@ -161,6 +163,67 @@ def test_replicate_key_errors(us, eu, url):
     us.disable_key(KeyId=key_id)
     assert error_of(us.replicate_key, KeyId=key_id, ReplicaRegion="us-west-2") == (
         "DisabledException", f"{key_arn(key_id)} is disabled.")
+
+
+def test_rotation_of_the_primary_reaches_the_replica(us, eu, url):
+    key_id = us.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    us.replicate_key(KeyId=key_id, ReplicaRegion=REPLICA)
+    wait_enabled(eu, key_id)
+    old_blob = eu.encrypt(KeyId=key_id, Plaintext=b"before rotation")["CiphertextBlob"]
+    before = material_id(url, key_id, PRIMARY)
+
+    # RotateKeyOnDemand (2024) is newer than Debian's botocore: raw JSON.
+    call_ok(url, "RotateKeyOnDemand", {"KeyId": key_id}, region=PRIMARY)
+    after = material_id(url, key_id, PRIMARY)
+    assert after != before
+    assert material_id(url, key_id, REPLICA) == after
+    new_blob = us.encrypt(KeyId=key_id, Plaintext=b"after rotation")["CiphertextBlob"]
+    assert eu.decrypt(CiphertextBlob=new_blob)["Plaintext"] == b"after rotation"
+    assert us.decrypt(CiphertextBlob=old_blob)["Plaintext"] == b"before rotation"
+
+    us.enable_key_rotation(KeyId=key_id)
+    assert eu.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    # Rotation belongs to the primary.
+    r = call(url, "RotateKeyOnDemand", {"KeyId": key_id}, region=REPLICA)
+    assert r.status == 400 and r.type == "UnsupportedOperationException", r.describe()
+
+
+def test_automatic_rotation_made_late_reaches_the_replica(fresh_server):
+    """kmsd's clock is the system's: like tests/e2e/test_rotation.py, the test moves the rotation
+    date into the past in the stopped kmsd's database (of every related key, whose schedules are
+    one) and checks what the first use after the restart does: the primary rotates, once per
+    elapsed period, and its replicas get the same material, even when a replica is used first."""
+    srv = fresh_server()
+    url = srv.url
+    us, eu = make_client(url, PRIMARY), make_client(url, REPLICA)
+    key_id = us.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    us.replicate_key(KeyId=key_id, ReplicaRegion=REPLICA)
+    wait_enabled(eu, key_id)
+    us.enable_key_rotation(KeyId=key_id)  # 365 days
+    assert eu.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    blob = us.encrypt(KeyId=key_id, Plaintext=b"before the rotations")["CiphertextBlob"]
+
+    srv.stop()
+    past = int(time.time()) - 400 * 86400  # two rotation dates have passed since then
+    db = sqlite3.connect(os.path.join(srv.data_dir, "kms.db"))
+    with db:
+        assert db.execute("UPDATE keys SET next_rotation_date = ? WHERE key_id = ?",
+                          (past, key_id)).rowcount == 2
+    db.close()
+    srv.start()
+    url = srv.url
+    us, eu = make_client(url, PRIMARY), make_client(url, REPLICA)
+
+    new_blob = eu.encrypt(KeyId=key_id, Plaintext=b"after")["CiphertextBlob"]  # replica first
+    listed = {region: call_ok(url, "ListKeyRotations", {"KeyId": key_id}, region=region)["Rotations"]
+              for region in (PRIMARY, REPLICA)}
+    assert [r["RotationType"] for r in listed[PRIMARY]] == ["AUTOMATIC"] * 2
+    assert listed[REPLICA] == listed[PRIMARY]
+    assert material_id(url, key_id, REPLICA) == material_id(url, key_id, PRIMARY) == \
+        listed[PRIMARY][-1]["KeyMaterialId"]
+    assert us.decrypt(CiphertextBlob=new_blob)["Plaintext"] == b"after"
+    assert eu.decrypt(CiphertextBlob=blob)["Plaintext"] == b"before the rotations"
+    srv.stop()
 
 
 def test_update_primary_region(us, eu, ap):

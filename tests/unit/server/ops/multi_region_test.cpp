@@ -514,6 +514,96 @@ TEST_CASE("SyncReplicas gives every replica the primary's new material and rotat
   CHECK(kms::ops::SyncReplicas(ctx, writer, *h.registry().FindKey(kEuWest, id)).has_value());
 }
 
+TEST_CASE("RotateKeyOnDemand of a primary reaches its replicas", "[ops][multi_region]") {
+  OpHarness h;
+  const std::string id = CreateMrk(h);
+  ReplicateReady(h, id, kEu);
+  REQUIRE(h.Call("RotateKeyOnDemand", KeyIdBody(id)).status == 200);
+  CHECK(Str(Describe(h, id, kEu).json["KeyMetadata"], "CurrentKeyMaterialId") ==
+        h.CurrentKeyMaterialId(id));
+  const std::string blob = EncryptIn(h, id, "after rotation", kUs);
+  CHECK(h.Call("Decrypt", DecryptBody(blob), kEu).status == 200);
+
+  REQUIRE(h.Call("EnableKeyRotation", R"({"KeyId":")" + id + R"(","RotationPeriodInDays":100})")
+              .status == 200);
+  CallResult status = h.Call("GetKeyRotationStatus", KeyIdBody(id), kEu);
+  REQUIRE(status.status == 200);
+  CHECK(status.json["KeyRotationEnabled"].GetBool());
+  CHECK(status.json["RotationPeriodInDays"].GetInt() == 100);
+  REQUIRE(h.Call("DisableKeyRotation", KeyIdBody(id)).status == 200);
+  CHECK_FALSE(
+      h.Call("GetKeyRotationStatus", KeyIdBody(id), kEu).json["KeyRotationEnabled"].GetBool());
+
+  // Rotation is the primary's to do (AWS text not pinned).
+  for (const char* op : {"RotateKeyOnDemand", "EnableKeyRotation", "DisableKeyRotation"}) {
+    CAPTURE(op);
+    CheckError(h.Call(op, KeyIdBody(id), kEu), "UnsupportedOperationException",
+               h.Arn(id, kEu) + " is a multi-region replica key. Rotate its primary key " +
+                   h.Arn(id) + " instead.");
+  }
+}
+
+TEST_CASE("Automatic rotation of a primary reaches its replicas, whichever key is used first",
+          "[ops][multi_region]") {
+  OpHarness h;
+  const std::string id = CreateMrk(h);
+  ReplicateReady(h, id, kEu);
+  ReplicateReady(h, id, kAp);
+  REQUIRE(h.Call("EnableKeyRotation", R"({"KeyId":")" + id + R"(","RotationPeriodInDays":90})")
+              .status == 200);
+  const std::int64_t due = h.clock().NowSeconds() + 90 * kDay;
+  CHECK(h.registry().FindKey(kEuWest, id)->next_rotation_date == due);
+  const std::string before = h.CurrentKeyMaterialId(id);
+  const std::string old_blob = EncryptIn(h, id, "before", kEu);
+
+  h.clock().Advance(90 * kDay);
+  // The replica is used first: the primary rotates, and every replica gets its material.
+  const std::string new_blob = EncryptIn(h, id, "after", kEu);
+  const std::string after = Str(Describe(h, id, kEu).json["KeyMetadata"], "CurrentKeyMaterialId");
+  CHECK(after != before);
+  auto primary = h.registry().FindKey(kUsEast, id);
+  REQUIRE(primary->materials.size() == 2);
+  CHECK(primary->materials.back().material_id == after);
+  CHECK(primary->materials.back().rotation_type == domain::RotationType::kAutomatic);
+  CHECK(primary->materials.back().rotation_date == due);
+  for (const auto& scope : {kEuWest, kms::storage::Scope{"111122223333", "ap-southeast-2"}}) {
+    auto replica = h.registry().FindKey(scope, id);
+    CHECK(replica->materials == primary->materials);
+    CHECK(replica->next_rotation_date == due + 90 * kDay);
+  }
+  CHECK(h.Call("Decrypt", DecryptBody(new_blob)).status == 200);
+  CHECK(h.Call("Decrypt", DecryptBody(old_blob), kAp).status == 200);
+  CallResult rotations = h.Call("ListKeyRotations", KeyIdBody(id), kAp);
+  REQUIRE(rotations.status == 200);
+  REQUIRE(rotations.json["Rotations"].Size() == 1);
+  CHECK(Str(rotations.json["Rotations"][0], "KeyMaterialId") == after);
+}
+
+TEST_CASE("A replica does not rotate while its primary does not", "[ops][multi_region]") {
+  OpHarness h;
+  const std::string id = CreateMrk(h);
+  ReplicateReady(h, id, kEu);
+  REQUIRE(h.Call("EnableKeyRotation", R"({"KeyId":")" + id + R"(","RotationPeriodInDays":90})")
+              .status == 200);
+  REQUIRE(h.Call("DisableKey", KeyIdBody(id)).status == 200);
+  h.clock().Advance(91 * kDay);
+  EncryptIn(h, id, "x", kEu);  // the replica is enabled; its primary is not, so nothing is due
+  CHECK(h.registry().FindKey(kEuWest, id)->materials.size() == 1);
+  CHECK(h.registry().FindKey(kUsEast, id)->materials.size() == 1);
+  // Enabling the primary rotates it at once (its date passed while disabled): the replica too.
+  REQUIRE(h.Call("EnableKey", KeyIdBody(id)).status == 200);
+  CHECK(h.registry().FindKey(kEuWest, id)->materials.size() == 2);
+  CHECK(Str(Describe(h, id, kEu).json["KeyMetadata"], "CurrentKeyMaterialId") ==
+        h.CurrentKeyMaterialId(id));
+  // Disabling a replica touches no material; disabling the primary after its next date makes
+  // the rotation due until then, for every related key.
+  REQUIRE(h.Call("DisableKey", KeyIdBody(id), kEu).status == 200);
+  h.clock().Advance(90 * kDay);
+  REQUIRE(h.Call("DisableKey", KeyIdBody(id)).status == 200);
+  CHECK(h.registry().FindKey(kUsEast, id)->materials.size() == 3);
+  CHECK(h.registry().FindKey(kEuWest, id)->materials.size() == 3);
+}
+
 // --- UpdatePrimaryRegion ------------------------------------------------------------------
 
 TEST_CASE("UpdatePrimaryRegion swaps the primary and a replica; every related key follows",
