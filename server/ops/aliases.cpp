@@ -60,9 +60,7 @@ KmsError AliasNotFound(const OpContext& ctx, std::string_view name) {
 
 // The alias's key, or nullptr when it no longer exists (deleted, or past its deletion date).
 KeyPtr LiveTarget(const OpContext& ctx, const storage::AliasRecord& alias) {
-  KeyPtr key = ctx.registry.FindKey(ctx.scope, alias.target_key_id);
-  if (key == nullptr || IsGone(*key, ctx.Now())) return nullptr;
-  return key;
+  return LiveKey(ctx, alias.target_key_id);
 }
 
 // The alias named `name` if it exists and its key still exists.

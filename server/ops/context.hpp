@@ -28,6 +28,15 @@ constexpr std::string_view PartitionOf(std::string_view region) {
   return "aws";
 }
 
+// arn:<partition>:kms:<region>:<account>:key/<key_id> for a key of `scope`, which may be
+// another region than the caller's (multi-region keys name their related keys this way).
+inline std::string KeyArnOf(const storage::Scope& scope, std::string_view key_id) {
+  std::string arn = "arn:";
+  arn.append(PartitionOf(scope.region)).append(":kms:").append(scope.region).append(":");
+  arn.append(scope.account).append(":key/").append(key_id);
+  return arn;
+}
+
 struct OpContext {
   storage::Registry& registry;
   const Clock& clock;

@@ -112,6 +112,8 @@ Result<BlobKey> FindBlobKey(const OpContext& ctx, crypto::ByteView blob,
   if (!header || !IsWellFormedKeyId(header->key_id)) return KmsError::InvalidCiphertext();
   // A key of another region or account is not in scope: to this caller the blob names no key,
   // so it is not a valid ciphertext here.
+  // A multi-region key's blob names only its key id, which its related keys share with it: a
+  // replica (or the primary) in this region opens what another region's related key sealed.
   KeyPtr key = LiveKey(ctx, header->key_id);
   if (key == nullptr) return KmsError::InvalidCiphertext();
 

@@ -348,9 +348,8 @@ struct RetirableGrant {
 // to replace when listings are made O(page).
 std::vector<RetirableGrant> FindRetirableGrants(const OpContext& ctx, std::string_view principal) {
   std::vector<RetirableGrant> found;
-  const std::int64_t now = ctx.Now();
   for (const KeyPtr& key : ctx.registry.ListKeys(ctx.scope)) {  // sorted by key id
-    if (IsGone(*key, now)) continue;
+    if (LiveRecord(ctx, key) == nullptr) continue;  // gone (a multi-region primary's date settled)
     for (auto& [sort_key, grant] : SortedGrants(*key)) {
       if (grant->retiring_principal != principal) continue;
       found.push_back(RetirableGrant{key->key_id + "/" + sort_key, key, grant});

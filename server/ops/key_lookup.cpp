@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "server/ops/aws_managed.hpp"
 #include "server/ops/custom_key_stores.hpp"
 #include "server/ops/import.hpp"
+#include "server/ops/multi_region.hpp"
 
 namespace kms::ops {
 namespace {
@@ -65,10 +67,10 @@ bool IsGone(const storage::KeyRecord& key, std::int64_t now) {
          *key.deletion_date <= now;
 }
 
-KeyPtr LiveKey(const OpContext& ctx, std::string_view key_id) {
-  KeyPtr key = ctx.registry.FindKey(ctx.scope, key_id);
+KeyPtr LiveRecord(const OpContext& ctx, KeyPtr key) {
   if (key == nullptr) return nullptr;
   const std::int64_t now = ctx.Now();
+  if (key->multi_region) key = SettleMultiRegionState(ctx, std::move(key));  // not on the hot path
   if (IsGone(*key, now)) return nullptr;
   if (HasExpiredMaterial(*key, now)) {
     auto expired = std::make_shared<storage::KeyRecord>(*key);
@@ -76,6 +78,14 @@ KeyPtr LiveKey(const OpContext& ctx, std::string_view key_id) {
     return expired;
   }
   return key;
+}
+
+KeyPtr FindLiveKey(const OpContext& ctx, const storage::Scope& scope, std::string_view key_id) {
+  return LiveRecord(ctx, ctx.registry.FindKey(scope, key_id));
+}
+
+KeyPtr LiveKey(const OpContext& ctx, std::string_view key_id) {
+  return FindLiveKey(ctx, ctx.scope, key_id);
 }
 
 Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms) {
@@ -148,7 +158,7 @@ Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key)
 Result<void> RequireNotPendingDeletion(const OpContext& ctx, const storage::KeyRecord& key) {
   using domain::KeyState;
   if (key.key_state == KeyState::kEnabled || key.key_state == KeyState::kDisabled ||
-      key.key_state == KeyState::kPendingImport) {
+      key.key_state == KeyState::kPendingImport || key.key_state == KeyState::kCreating) {
     return {};
   }
   return KeyStateError(ctx, key);

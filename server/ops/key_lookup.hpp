@@ -43,13 +43,21 @@ enum class KeyRefForms {
 Result<KeyPtr> ResolveKey(const OpContext& ctx, std::string_view ref, KeyRefForms forms);
 
 // True once a key pending deletion has passed its deletion date: it no longer exists.
+// `key` must be settled (SettleMultiRegionState): a multi-region primary waiting for its
+// replicas' deletion has no deletion date until then.
 bool IsGone(const storage::KeyRecord& key, std::int64_t now);
 
-// The key with this id in the caller's scope as it stands now, or nullptr if there is none or
-// it is gone (IsGone). A key whose imported material has passed its ValidTo reads as expired
-// (ops/import.hpp): a copy without those bytes, in PendingImport. Every lookup of a key by id
-// goes through here; no disk write and no lock beyond the registry's read.
+// The key `key_id` of `scope` as it stands now, or nullptr if there is none or it is gone
+// (IsGone): transitional multi-region states settled (multi_region.hpp), and a key whose
+// imported material has passed its ValidTo read as expired (ops/import.hpp): a copy without
+// those bytes, in PendingImport. Every lookup of a key by id goes through here (LiveKey for the
+// caller's scope), so every operation sees the same state; no disk write and no lock beyond the
+// registry's read.
+KeyPtr FindLiveKey(const OpContext& ctx, const storage::Scope& scope, std::string_view key_id);
+// FindLiveKey in the caller's scope.
 KeyPtr LiveKey(const OpContext& ctx, std::string_view key_id);
+// The same for a record already read (nullptr stays nullptr).
+KeyPtr LiveRecord(const OpContext& ctx, KeyPtr key);
 
 // The key state clients see (DescribeKey's KeyState): the stored one, except that a key in a
 // custom key store that is not connected is Unavailable unless it is PendingDeletion (AWS:
@@ -67,8 +75,9 @@ KmsError KeyStateError(const OpContext& ctx, const storage::KeyRecord& key);
 // is not CONNECTED fails here ("<arn> is unavailable."): the one check of every cryptographic
 // operation; a key in no custom key store pays one empty-string test for it.
 Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key);
-// Anything but PendingDeletion (and the other transitional states); Disabled is allowed.
-// For management operations (tags, aliases, description, policy writes, Enable/DisableKey).
+// Enabled, Disabled, PendingImport or Creating (a new multi-region replica "can be managed"
+// while it is created, AWS documents); PendingDeletion, PendingReplicaDeletion and the rest
+// give KeyStateError. For management operations (tags, aliases, description, policy writes).
 Result<void> RequireNotPendingDeletion(const OpContext& ctx, const storage::KeyRecord& key);
 
 // Refuses an AWS managed key (KeyManager AWS) for a management `operation` ("DisableKey"): its

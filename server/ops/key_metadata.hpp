@@ -1,6 +1,6 @@
 // File: key_metadata.hpp
 //
-// The KeyMetadata structure that CreateKey and DescribeKey return (and, later, ReplicateKey).
+// The KeyMetadata structure that CreateKey, DescribeKey and ReplicateKey return.
 // One writer, so every operation reports a key the same way.
 //
 //   WriteKeyMetadata(ctx, *key, out);   // writes "KeyMetadata": { ... }
@@ -9,12 +9,14 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "domain/vocabulary.hpp"
 #include "server/ops/context.hpp"
 #include "server/ops/custom_key_stores.hpp"
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
+#include "server/ops/multi_region.hpp"
 #include "server/protocol/json_io.hpp"
 #include "storage/records.hpp"
 
@@ -33,23 +35,24 @@ inline void WriteImportedMaterialExpiry(const storage::KeyRecord& key, server::J
   }
 }
 
-// Writes the member "KeyMetadata" with every field AWS sends for `key` (recorded from AWS).
-// ARNs are built in the caller's scope, which is the key's own scope.
+// Writes the member `member` ("KeyMetadata"; ReplicateKey's "ReplicaKeyMetadata") with every
+// field AWS sends for `key` (recorded from AWS). ARNs are built in ctx.scope, which must be the
+// key's own scope (ReplicateKey describes the replica through a context of the replica's region).
 inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key,
-                             server::JsonOut& out) {
-  const std::string arn = ctx.KeyArn(key.key_id);
-  out.Key("KeyMetadata");
+                             server::JsonOut& out, std::string_view member = "KeyMetadata") {
+  using domain::KeyState;
+  out.Key(member);
   out.StartObject();
   out.String("AWSAccountId", ctx.scope.account);
   out.String("KeyId", key.key_id);
-  out.String("Arn", arn);
+  out.String("Arn", ctx.KeyArn(key.key_id));
   out.Timestamp("CreationDate", key.creation_date);
   const domain::KeyState state = EffectiveKeyState(ctx, key);  // Unavailable: store disconnected
   out.Bool("Enabled", state == domain::KeyState::kEnabled);
   out.String("Description", key.description);
   out.String("KeyUsage", domain::WireName(key.key_usage));
   out.String("KeyState", domain::WireName(state));
-  if (key.key_state == domain::KeyState::kPendingDeletion && key.deletion_date) {
+  if (key.key_state == KeyState::kPendingDeletion && key.deletion_date) {
     out.Timestamp("DeletionDate", *key.deletion_date);
   }
   out.String("Origin", domain::WireName(key.origin));
@@ -59,25 +62,15 @@ inline void WriteKeyMetadata(const OpContext& ctx, const storage::KeyRecord& key
   out.String("KeySpec", domain::WireName(key.key_spec));
   WriteAlgorithmLists(key, out);  // EncryptionAlgorithms, SigningAlgorithms, ...
   out.Bool("MultiRegion", key.multi_region);
-  if (key.multi_region) {
-    // Replicas do not exist yet (ReplicateKey is not implemented): every mrk key is a primary.
-    out.Key("MultiRegionConfiguration");
-    out.StartObject();
-    out.String("MultiRegionKeyType", "PRIMARY");
-    out.Key("PrimaryKey");
-    out.StartObject();
-    out.String("Arn", arn);
-    out.String("Region", ctx.scope.region);
-    out.EndObject();
-    out.Key("ReplicaKeys");
-    out.StartArray();
-    out.EndArray();
-    out.EndObject();
-  }
-  if (key.key_state == domain::KeyState::kPendingDeletion && key.pending_window_days) {
+  WriteMultiRegionConfiguration(ctx, key, out);
+  // A primary waiting for its replicas' deletion has a window but no date yet.
+  if ((key.key_state == KeyState::kPendingDeletion ||
+       key.key_state == KeyState::kPendingReplicaDeletion) &&
+      key.pending_window_days) {
     out.Int("PendingDeletionWindowInDays", *key.pending_window_days);
   }
-  if (key.key_spec == domain::KeySpec::kSymmetricDefault) {
+  // A replica being created reports no material yet (ReplicateKey's response, recorded from AWS).
+  if (key.key_spec == domain::KeySpec::kSymmetricDefault && key.key_state != KeyState::kCreating) {
     if (const storage::KeyMaterial* material = CurrentMaterial(key)) {
       out.String("CurrentKeyMaterialId", material->material_id);
     }

@@ -28,6 +28,7 @@
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_metadata.hpp"
 #include "server/ops/key_specs.hpp"
+#include "server/ops/multi_region.hpp"
 #include "server/ops/ops.hpp"
 #include "server/ops/paging.hpp"
 #include "server/ops/policies.hpp"
@@ -178,6 +179,7 @@ Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, domain::KeySt
     RestartOverdueSchedule(updated, now);
     KMS_TRY(ApplyDueRotations(updated, now));
   }
+  KMS_TRY(SyncReplicas(ctx, writer, updated));  // a primary's rotations reach its replicas
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure(operation);
   return {};
 }
@@ -185,13 +187,13 @@ Result<void> SetKeyState(OpContext& ctx, std::string_view key_ref, domain::KeySt
 }  // namespace
 
 Result<void> PurgeExpiredKeys(const OpContext& ctx) {
-  const std::int64_t now = ctx.Now();
-  const auto expired = [now](const KeyPtr& key) { return IsGone(*key, now); };
+  const auto expired = [&ctx](const KeyPtr& key) { return LiveRecord(ctx, key) == nullptr; };
   if (std::ranges::none_of(ctx.registry.ListKeys(ctx.scope), expired)) return {};
 
   auto writer = ctx.registry.BeginWrite();
   for (const KeyPtr& key : ctx.registry.ListKeys(ctx.scope)) {  // again, under the writer
     if (!expired(key)) continue;
+    KMS_TRY(DetachDeletedReplica(ctx, writer, *key));  // a replica leaves its primary's list
     if (!writer.DeleteKey(ctx.scope, key->key_id)) return StorageFailure("PurgeExpiredKeys");
   }
   return {};
@@ -224,7 +226,7 @@ Result<storage::KeyRecord> NewDefaultSymmetricKey(const storage::Scope& scope, s
 // (XksKeyNotFoundException and XksKeyInvalidConfigurationException never occur).
 // Deviation: the policy is checked for shape only and never enforced;
 // BypassPolicyLockoutSafetyCheck is accepted and ignored.
-// Deviation: a multi-region key has no replicas (ReplicateKey is not implemented).
+// A multi-region key (MultiRegion=true) is a primary; ReplicateKey makes its replicas.
 Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(const KeyKind kind, CheckCreateKeyKind(in));
   KMS_ASSIGN_OR_RETURN(const std::optional<CustomKeyStorePlacement> placement,
@@ -239,6 +241,7 @@ Result<void> CreateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   storage::KeyRecord key;
   key.scope = ctx.scope;
   key.multi_region = in.OptionalBool("MultiRegion").value_or(false);
+  if (key.multi_region) key.multi_region_type = domain::MultiRegionKeyType::kPrimary;
   KMS_ASSIGN_OR_RETURN(key.key_id, NewKeyId(key.multi_region));
   key.description = std::string(in.OptionalString("Description").value_or(""));
   key.key_spec = kind.spec->spec;
@@ -293,14 +296,13 @@ Result<void> ListKeys(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   // A failed purge changes nothing visible: expired keys are skipped below either way.
   (void)PurgeExpiredKeys(ctx);
 
-  const std::int64_t now = ctx.Now();
   std::vector<KeyPtr> keys = ctx.registry.ListKeys(ctx.scope);
   if (marker) {
     keys.erase(keys.begin(), std::ranges::upper_bound(
                                  keys, *marker, std::less<>{},
                                  [](const KeyPtr& k) -> std::string_view { return k->key_id; }));
   }
-  std::erase_if(keys, [now](const KeyPtr& k) { return IsGone(*k, now); });
+  std::erase_if(keys, [&ctx](const KeyPtr& k) { return LiveRecord(ctx, k) == nullptr; });
   WritePage(
       out, "Keys", std::span<const KeyPtr>(keys), limit,
       [&](const KeyPtr& key) {
@@ -344,8 +346,9 @@ Result<void> DisableKey(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
 // Once DeletionDate passes the key is gone: every operation answers NotFoundException, and
 // PurgeExpiredKeys removes it from storage with its aliases.
-// Deviation: multi-region primaries with replicas do not exist, so there is no
-// PendingReplicaDeletion state.
+// A multi-region primary that still has replicas becomes PendingReplicaDeletion, with a window
+// but no DeletionDate (in the response too); its window starts when its last replica is deleted
+// (multi_region.hpp). A replica is scheduled like any key.
 Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
   const std::int64_t days =
@@ -361,31 +364,38 @@ Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out)
   KMS_TRY(RequireNotPendingDeletion(ctx, *key));
 
   const std::int64_t now = ctx.Now();
+  const bool waits_for_replicas = HasLiveReplicas(ctx, *key);
+  const domain::KeyState state = waits_for_replicas ? domain::KeyState::kPendingReplicaDeletion
+                                                    : domain::KeyState::kPendingDeletion;
+  const std::int64_t deletion_date = now + days * kSecondsPerDay;
   storage::KeyRecord updated = *key;
-  KMS_TRY(ApplyDueRotations(updated, now));  // due while enabled; none while pending deletion
-  updated.key_state = domain::KeyState::kPendingDeletion;
-  updated.deletion_date = now + days * kSecondsPerDay;
+  KMS_TRY(ApplyDueRotations(updated, now));     // due while enabled; none while pending deletion
+  KMS_TRY(SyncReplicas(ctx, writer, updated));  // a primary's rotations reach its replicas
+  updated.key_state = state;
   updated.pending_window_days = static_cast<int>(days);
-  const std::int64_t deletion_date = *updated.deletion_date;
+  updated.deletion_date.reset();
+  if (!waits_for_replicas) updated.deletion_date = deletion_date;
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("ScheduleKeyDeletion");
 
   out.String("KeyId", ctx.KeyArn(key->key_id));
-  out.Timestamp("DeletionDate", deletion_date);
-  out.String("KeyState", domain::WireName(domain::KeyState::kPendingDeletion));
+  if (!waits_for_replicas) out.Timestamp("DeletionDate", deletion_date);
+  out.String("KeyState", domain::WireName(state));
   out.Int("PendingWindowInDays", days);
   return {};
 }
 
 // CancelKeyDeletion:
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_CancelKeyDeletion.html
-// The key comes back Disabled, as in AWS; EnableKey makes it usable again.
+// The key comes back Disabled, as in AWS; EnableKey makes it usable again. A multi-region
+// primary waiting for its replicas' deletion (PendingReplicaDeletion) can be cancelled too.
 Result<void> CancelKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
 
   auto writer = ctx.registry.BeginWrite();
   KMS_ASSIGN_OR_RETURN(KeyPtr key, ResolveKey(ctx, key_ref, KeyRefForms::kKeyIdOrArn));
   KMS_TRY(RequireCustomerManaged(ctx, *key, "CancelKeyDeletion"));
-  if (key->key_state != domain::KeyState::kPendingDeletion) {
+  if (key->key_state != domain::KeyState::kPendingDeletion &&
+      key->key_state != domain::KeyState::kPendingReplicaDeletion) {
     return KmsError::InvalidState(ctx.KeyArn(key->key_id) + " is not pending deletion.");
   }
 

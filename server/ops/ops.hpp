@@ -98,6 +98,10 @@ KMS_DECLARE_OP(GetParametersForImport);
 KMS_DECLARE_OP(ImportKeyMaterial);
 KMS_DECLARE_OP(DeleteImportedKeyMaterial);
 
+// ops/multi_region.cpp
+KMS_DECLARE_OP(ReplicateKey);
+KMS_DECLARE_OP(UpdatePrimaryRegion);
+
 #undef KMS_DECLARE_OP
 
 }  // namespace kms::ops

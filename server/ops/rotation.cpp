@@ -26,6 +26,7 @@
 #include "server/ops/key_lookup.hpp"
 #include "server/ops/key_specs.hpp"
 #include "server/ops/keys.hpp"
+#include "server/ops/multi_region.hpp"
 #include "server/ops/ops.hpp"
 #include "server/ops/paging.hpp"
 
@@ -146,11 +147,44 @@ Result<std::uint32_t> ParseRotationsMarker(std::string_view marker) {
   return version;
 }
 
+// A multi-region replica shares its primary's material and rotation settings (multi_region.hpp):
+// they change on the primary only, which passes them on (SyncReplicas). AWS's code and text for
+// rotating a replica are not pinned.
+Result<void> RequireNotReplica(const OpContext& ctx, const storage::KeyRecord& key) {
+  if (!IsMultiRegionReplica(key)) return {};
+  return KmsError::Unsupported(
+      ctx.KeyArn(key.key_id) + " is a multi-region replica key. Rotate its primary key " +
+      KeyArnOf({key.scope.account, key.primary_region}, key.key_id) + " instead.");
+}
+
+// CatchUpRotations for a multi-region replica, which never rotates by itself: once its
+// schedule (its primary's, copied) has passed, the primary's due rotations are made and passed
+// on to every replica, the first time any related key depends on them; `key` is then re-read.
+// The writer is taken only when the primary is due (an Enabled primary past its date).
+Result<void> CatchUpReplicaRotations(const OpContext& ctx, KeyPtr& key, std::int64_t now) {
+  if (!key->next_rotation_date || *key->next_rotation_date > now) return {};
+  const storage::Scope primary_scope{key->scope.account, key->primary_region};
+  KeyPtr primary = ctx.registry.FindKey(primary_scope, key->key_id);
+  if (primary == nullptr || !AutomaticRotationDue(*primary, now)) return {};
+  {
+    auto writer = ctx.registry.BeginWrite();
+    primary = ctx.registry.FindKey(primary_scope, key->key_id);
+    if (primary != nullptr && AutomaticRotationDue(*primary, now)) {
+      storage::KeyRecord updated = *primary;
+      KMS_TRY(ApplyDueRotations(updated, now));
+      KMS_TRY(SyncReplicas(ctx, writer, updated));
+      if (!writer.UpdateKey(std::move(updated))) return StorageFailure("automatic key rotation");
+    }
+  }
+  if (KeyPtr current = FindLiveKey(ctx, key->scope, key->key_id)) key = std::move(current);
+  return {};
+}
+
 }  // namespace
 
 bool AutomaticRotationDue(const storage::KeyRecord& key, std::int64_t now) {
   return key.rotation_enabled && key.next_rotation_date && *key.next_rotation_date <= now &&
-         key.key_state == domain::KeyState::kEnabled;
+         key.key_state == domain::KeyState::kEnabled && !IsMultiRegionReplica(key);
 }
 
 Result<void> ApplyDueRotations(storage::KeyRecord& key, std::int64_t now) {
@@ -171,6 +205,7 @@ Result<void> ApplyDueRotations(storage::KeyRecord& key, std::int64_t now) {
 }
 
 void RestartOverdueSchedule(storage::KeyRecord& key, std::int64_t now) {
+  if (IsMultiRegionReplica(key)) return;  // the schedule is its primary's
   if (key.rotation_enabled && key.next_rotation_date && *key.next_rotation_date <= now) {
     key.next_rotation_date = now;
   }
@@ -178,6 +213,7 @@ void RestartOverdueSchedule(storage::KeyRecord& key, std::int64_t now) {
 
 Result<void> CatchUpRotationsSlow(const OpContext& ctx, KeyPtr& key) {
   const std::int64_t now = ctx.Now();
+  if (IsMultiRegionReplica(*key)) return CatchUpReplicaRotations(ctx, key, now);
   if (!AutomaticRotationDue(*key, now)) return {};
 
   auto writer = ctx.registry.BeginWrite();
@@ -186,6 +222,7 @@ Result<void> CatchUpRotationsSlow(const OpContext& ctx, KeyPtr& key) {
   if (AutomaticRotationDue(*current, now)) {
     storage::KeyRecord updated = *current;
     KMS_TRY(ApplyDueRotations(updated, now));
+    KMS_TRY(SyncReplicas(ctx, writer, updated));  // a primary's replicas get the same material
     if (!writer.UpdateKey(std::move(updated))) return StorageFailure("automatic key rotation");
     current = ctx.registry.FindKey(key->scope, key->key_id);
   }
@@ -207,6 +244,7 @@ Result<void> EnableKeyRotation(OpContext& ctx, const JsonIn& in, JsonOut& /*out*
   KMS_TRY(RequireCustomerManaged(ctx, *key, "EnableKeyRotation"));
   KMS_TRY(RequireEnabled(ctx, *key));
   KMS_TRY(RequireRotatable(ctx, *key, Rotation::kAutomatic));
+  KMS_TRY(RequireNotReplica(ctx, *key));
 
   const std::int64_t now = ctx.Now();
   storage::KeyRecord updated = *key;
@@ -214,6 +252,7 @@ Result<void> EnableKeyRotation(OpContext& ctx, const JsonIn& in, JsonOut& /*out*
   updated.rotation_enabled = true;
   updated.rotation_period_days = static_cast<int>(period_days);
   updated.next_rotation_date = now + period_days * kSecondsPerDay;
+  KMS_TRY(SyncReplicas(ctx, writer, updated));
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("EnableKeyRotation");
   return {};
 }
@@ -229,6 +268,7 @@ Result<void> DisableKeyRotation(OpContext& ctx, const JsonIn& in, JsonOut& /*out
   KMS_TRY(RequireCustomerManaged(ctx, *key, "DisableKeyRotation"));
   KMS_TRY(RequireEnabled(ctx, *key));
   KMS_TRY(RequireRotatable(ctx, *key, Rotation::kAutomatic));
+  KMS_TRY(RequireNotReplica(ctx, *key));
   if (!key->rotation_enabled) return {};  // nothing to change
 
   storage::KeyRecord updated = *key;
@@ -236,6 +276,7 @@ Result<void> DisableKeyRotation(OpContext& ctx, const JsonIn& in, JsonOut& /*out
   updated.rotation_enabled = false;
   updated.rotation_period_days.reset();
   updated.next_rotation_date.reset();
+  KMS_TRY(SyncReplicas(ctx, writer, updated));
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("DisableKeyRotation");
   return {};
 }
@@ -288,6 +329,7 @@ Result<void> RotateKeyOnDemand(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_TRY(RequireCustomerManaged(ctx, *key, "RotateKeyOnDemand"));
   KMS_TRY(RequireEnabled(ctx, *key));
   KMS_TRY(RequireRotatable(ctx, *key, Rotation::kAny));
+  KMS_TRY(RequireNotReplica(ctx, *key));
   if (OnDemandRotations(*key) >= kMaxOnDemandRotations) {
     return KmsError{server::ErrorCode::kLimitExceeded,
                     "The on-demand rotations limit has been reached for the given keyId. No more "
@@ -303,6 +345,7 @@ Result<void> RotateKeyOnDemand(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   } else {
     KMS_TRY(AddRotatedMaterial(updated, RotationType::kOnDemand, now));
   }
+  KMS_TRY(SyncReplicas(ctx, writer, updated));  // a primary's replicas get the same material
   if (!writer.UpdateKey(std::move(updated))) return StorageFailure("RotateKeyOnDemand");
   out.String("KeyId", key->key_id);
   return {};

@@ -83,7 +83,7 @@ constexpr std::array kOps = {
     OpEntry{"ListRetirableGrants", &ops::ListRetirableGrants},
     OpEntry{"PutKeyPolicy", &ops::PutKeyPolicy},
     OpEntry{"ReEncrypt", &ops::ReEncrypt},
-    OpEntry{"ReplicateKey", nullptr},
+    OpEntry{"ReplicateKey", &ops::ReplicateKey},
     OpEntry{"RetireGrant", &ops::RetireGrant},
     OpEntry{"RevokeGrant", &ops::RevokeGrant},
     OpEntry{"RotateKeyOnDemand", &ops::RotateKeyOnDemand},
@@ -94,7 +94,7 @@ constexpr std::array kOps = {
     OpEntry{"UpdateAlias", &ops::UpdateAlias},
     OpEntry{"UpdateCustomKeyStore", &ops::UpdateCustomKeyStore},
     OpEntry{"UpdateKeyDescription", &ops::UpdateKeyDescription},
-    OpEntry{"UpdatePrimaryRegion", nullptr},
+    OpEntry{"UpdatePrimaryRegion", &ops::UpdatePrimaryRegion},
     OpEntry{"Verify", &ops::Verify},
     OpEntry{"VerifyMac", &ops::VerifyMac},
 };
