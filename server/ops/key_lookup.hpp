@@ -65,7 +65,9 @@ KmsError KeyStateError(const OpContext& ctx, const storage::KeyRecord& key);
 
 // Enabled, else KeyStateError. For cryptographic operations. A key in a custom key store that
 // is not CONNECTED fails here ("<arn> is unavailable."): the one check of every cryptographic
-// operation; a key in no custom key store pays one empty-string test for it.
+// operation; a key in no custom key store pays one empty-string test for it. It notes each key
+// that passes in ctx.used_keys (for GetKeyLastUsage: the dispatcher records the use once the
+// operation has succeeded).
 Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key);
 // Anything but PendingDeletion (and the other transitional states); Disabled is allowed.
 // For management operations (tags, aliases, description, policy writes, Enable/DisableKey).

@@ -193,6 +193,7 @@ Result<void> PurgeExpiredKeys(const OpContext& ctx) {
   for (const KeyPtr& key : ctx.registry.ListKeys(ctx.scope)) {  // again, under the writer
     if (!expired(key)) continue;
     if (!writer.DeleteKey(ctx.scope, key->key_id)) return StorageFailure("PurgeExpiredKeys");
+    if (ctx.key_usage != nullptr) ctx.key_usage->Forget(ctx.scope, key->key_id);
   }
   return {};
 }
