@@ -98,6 +98,9 @@ KMS_DECLARE_OP(GetParametersForImport);
 KMS_DECLARE_OP(ImportKeyMaterial);
 KMS_DECLARE_OP(DeleteImportedKeyMaterial);
 
+// ops/key_usage.cpp
+KMS_DECLARE_OP(GetKeyLastUsage);
+
 #undef KMS_DECLARE_OP
 
 }  // namespace kms::ops

@@ -69,7 +69,7 @@ constexpr std::array kOps = {
     OpEntry{"GenerateDataKeyWithoutPlaintext", &ops::GenerateDataKeyWithoutPlaintext},
     OpEntry{"GenerateMac", &ops::GenerateMac},
     OpEntry{"GenerateRandom", &ops::GenerateRandom},
-    OpEntry{"GetKeyLastUsage", nullptr},
+    OpEntry{"GetKeyLastUsage", &ops::GetKeyLastUsage},
     OpEntry{"GetKeyPolicy", &ops::GetKeyPolicy},
     OpEntry{"GetKeyRotationStatus", &ops::GetKeyRotationStatus},
     OpEntry{"GetParametersForImport", &ops::GetParametersForImport, &Always},
