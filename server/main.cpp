@@ -2,14 +2,15 @@
 //
 // Start-up: load the configuration (flags > environment > defaults), prepare and lock the
 // data directory, open the SQLite store (or an in-memory one), load every key into the
-// registry, bind the port, print the listening line, serve until SIGINT/SIGTERM, then close
-// the store and release the data directory.
+// registry, bind the port, print the listening line, serve until SIGINT/SIGTERM, then store
+// the keys' last usage, close the store and release the data directory.
 #include "base/clock.hpp"
 #include "base/log.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "server/service/kms_service.hpp"
 #include "server/transport/server.hpp"
 #include "storage/data_dir.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 
@@ -107,8 +109,10 @@ int main(int argc, char** argv) {
   }();
   if (!registry) return Fail("cannot load database " + db_path + ": " + registry.error().message);
 
+  // The last usage of each key: in memory, flushed to the registry every second and on Stop().
+  auto key_usage = std::make_unique<kms::storage::KeyUsageTracker>(**registry);
   kms::SystemClock clock;
-  kms::server::KmsService service(**registry, clock, config);
+  kms::server::KmsService service(**registry, *key_usage, clock, config);
   auto created = kms::transport::Server::Create(config, service);
   if (!created) return Fail(created.error().message);
   std::unique_ptr<kms::transport::Server> server = std::move(*created);
@@ -128,6 +132,7 @@ int main(int argc, char** argv) {
 
   server->Run();
   server.reset();
+  key_usage.reset();  // its last flush, committed before the registry closes
   registry->reset();  // closes the database
   data_dir.reset();   // then releases the data directory's lock
   Log(LogLevel::kInfo, "kmsd stopped");

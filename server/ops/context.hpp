@@ -2,16 +2,20 @@
 //
 // OpContext: what every operation handler gets besides its JSON input and output.
 //
-// Thread-safety: one per request; the referenced registry, clock and config are shared
-// and thread-safe.
+// Thread-safety: one per request; the referenced registry, usage tracker, clock and config
+// are shared and thread-safe.
 #pragma once
 
 #include "base/clock.hpp"
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "config/config.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/records.hpp"
 #include "storage/registry.hpp"
 
@@ -37,12 +41,46 @@ inline std::string KeyArnOf(const storage::Scope& scope, std::string_view key_id
   return arn;
 }
 
+// The keys a request's cryptographic work used, in the order first noted: at most two
+// (ReEncrypt's source and destination), held inline so that noting one allocates nothing.
+class UsedKeys {
+ public:
+  static constexpr std::size_t kMax = 2;
+  static constexpr std::size_t kMaxIdLength = 36;  // a UUID, or "mrk-" and 32 hex digits
+
+  // Adds `key_id` unless it is noted already. A third key, or an id longer than any kmsd
+  // makes, is not noted.
+  void Note(std::string_view key_id) {
+    if (count_ == kMax || key_id.size() > kMaxIdLength) return;
+    for (std::size_t i = 0; i < count_; ++i) {
+      if ((*this)[i] == key_id) return;
+    }
+    key_id.copy(ids_[count_].data(), key_id.size());
+    lengths_[count_] = static_cast<std::uint8_t>(key_id.size());
+    ++count_;
+  }
+  std::size_t size() const { return count_; }
+  std::string_view operator[](std::size_t i) const { return {ids_[i].data(), lengths_[i]}; }
+
+ private:
+  std::array<std::array<char, kMaxIdLength>, kMax> ids_;  // only the first lengths_[i] used
+  std::array<std::uint8_t, kMax> lengths_{};
+  std::size_t count_ = 0;
+};
+
 struct OpContext {
   storage::Registry& registry;
   const Clock& clock;
   const config::Config& config;
   storage::Scope scope;  // the caller's account and region
   std::string_view request_id;
+  // The last use of each key (GetKeyLastUsage). Null only in a context a test builds by hand.
+  storage::KeyUsageTracker* key_usage = nullptr;
+  // Each key that passed RequireEnabled (key_lookup.hpp), the check every cryptographic
+  // operation makes of every key it works with. Once an operation that GetKeyLastUsage tracks
+  // has succeeded, the dispatcher records these keys in key_usage. Mutable: noting a key is
+  // bookkeeping on the side of a check that otherwise only reads the context.
+  mutable UsedKeys used_keys{};
 
   std::int64_t Now() const { return clock.NowSeconds(); }
 

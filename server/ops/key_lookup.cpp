@@ -152,6 +152,7 @@ Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key)
   if (key.key_state != domain::KeyState::kEnabled) return KeyStateError(ctx, key);
   // A key in no custom key store costs one empty() test here.
   if (InUnavailableKeyStore(ctx, key)) return KeyStateError(ctx, key);
+  ctx.used_keys.Note(key.key_id);
   return {};
 }
 

@@ -73,7 +73,9 @@ KmsError KeyStateError(const OpContext& ctx, const storage::KeyRecord& key);
 
 // Enabled, else KeyStateError. For cryptographic operations. A key in a custom key store that
 // is not CONNECTED fails here ("<arn> is unavailable."): the one check of every cryptographic
-// operation; a key in no custom key store pays one empty-string test for it.
+// operation; a key in no custom key store pays one empty-string test for it. It notes each key
+// that passes in ctx.used_keys (for GetKeyLastUsage: the dispatcher records the use once the
+// operation has succeeded).
 Result<void> RequireEnabled(const OpContext& ctx, const storage::KeyRecord& key);
 // Enabled, Disabled, PendingImport or Creating (a new multi-region replica "can be managed"
 // while it is created, AWS documents); PendingDeletion, PendingReplicaDeletion and the rest

@@ -195,6 +195,7 @@ Result<void> PurgeExpiredKeys(const OpContext& ctx) {
     if (!expired(key)) continue;
     KMS_TRY(DetachDeletedReplica(ctx, writer, *key));  // a replica leaves its primary's list
     if (!writer.DeleteKey(ctx.scope, key->key_id)) return StorageFailure("PurgeExpiredKeys");
+    if (ctx.key_usage != nullptr) ctx.key_usage->Forget(ctx.scope, key->key_id);
   }
   return {};
 }

@@ -16,7 +16,8 @@
 namespace kms::ops {
 
 // Physically deletes the keys of ctx.scope whose deletion date has passed (IsGone), with
-// their aliases, tags and material. ListKeys calls it; the server also calls it on a timer.
+// their aliases, tags, material and last usage (ctx.key_usage, when set). ListKeys calls it;
+// the server also calls it on a timer.
 // Cheap when nothing has expired: the writer is taken only if an expired key is found.
 // Errors: KMSInternalException when storage fails (keys deleted before the failure stay
 // deleted; expired keys are invisible to every operation either way).

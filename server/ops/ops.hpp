@@ -102,6 +102,9 @@ KMS_DECLARE_OP(DeleteImportedKeyMaterial);
 KMS_DECLARE_OP(ReplicateKey);
 KMS_DECLARE_OP(UpdatePrimaryRegion);
 
+// ops/key_usage.cpp
+KMS_DECLARE_OP(GetKeyLastUsage);
+
 #undef KMS_DECLARE_OP
 
 }  // namespace kms::ops

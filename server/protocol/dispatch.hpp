@@ -15,13 +15,14 @@
 
 #include "config/config.hpp"
 #include "server/ops/ops.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/registry.hpp"
 
 namespace kms::server {
 
 struct OpEntry {
   std::string_view name;
-  ops::Handler fn;  // nullptr: in the model, not implemented by kmsd yet
+  ops::Handler fn;  // never nullptr: every operation of the model has a handler
   // Whether the handler may run for long on this request body: it can generate a key pair
   // (an RSA_4096 key takes a second or more). The transport runs such requests off its io
   // thread (Dispatcher::MayBlock, through KmsService::MayBlock). nullptr: never. A cheap look at
@@ -31,6 +32,10 @@ struct OpEntry {
 
 // All 54 operations of the KMS model, sorted by name.
 std::span<const OpEntry> OperationTable();
+
+// The operations whose successful use of a key GetKeyLastUsage reports (the model's
+// KeyLastUsageTrackingOperation), sorted by name.
+std::span<const std::string_view> UsageTrackedOperations();
 
 struct Reply {
   unsigned status = 200;
@@ -46,9 +51,14 @@ struct Reply {
 // (Credential=AKID/DATE/REGION/kms/aws4_request), or empty.
 std::string_view RegionFromAuthorization(std::string_view authorization);
 
+// Key usage: when an operation of UsageTrackedOperations() succeeds, Handle() records each key
+// it worked with (OpContext::used_keys) in the KeyUsageTracker, with the request's id and the
+// clock's time. A failed request records nothing. Memory only (key_usage_tracker.hpp).
 class Dispatcher {
  public:
-  Dispatcher(storage::Registry& registry, const Clock& clock, const config::Config& config);
+  // REQUIRES: every argument outlives the dispatcher.
+  Dispatcher(storage::Registry& registry, storage::KeyUsageTracker& key_usage, const Clock& clock,
+             const config::Config& config);
 
   // `target` is the X-Amz-Target header, `authorization` the Authorization header.
   Reply Handle(std::string_view target, std::string_view authorization, std::string_view body,
@@ -75,6 +85,7 @@ class Dispatcher {
             std::string_view request_id) const;
 
   storage::Registry& registry_;
+  storage::KeyUsageTracker& key_usage_;
   const Clock& clock_;
   const config::Config& config_;
 };

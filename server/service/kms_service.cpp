@@ -12,10 +12,11 @@ namespace kms::server {
 
 namespace http = boost::beast::http;
 
-KmsService::KmsService(storage::Registry& registry, const Clock& clock,
-                       const config::Config& config)
+KmsService::KmsService(storage::Registry& registry, storage::KeyUsageTracker& key_usage,
+                       const Clock& clock, const config::Config& config)
     : registry_(registry),
-      dispatcher_(registry, clock, config),
+      key_usage_(key_usage),
+      dispatcher_(registry, key_usage, clock, config),
       web_guard_(config),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -54,6 +55,7 @@ Reply KmsService::Route(const transport::HttpRequest& request, std::string_view 
     }
     const storage::Registry::Seq first = registry_.LastChange();
     (void)registry_.BeginWrite().Reset();  // never fails in memory; its commit may
+    key_usage_.Clear();  // a use recorded in between is dropped by the next flush (no key)
     JsonOut out;
     out.String("status", "reset");
     return Reply{200, out.Finish(), {}, "reset", {first, registry_.LastChange()}};

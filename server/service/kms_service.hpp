@@ -4,7 +4,8 @@
 // It routes a request to one of three places:
 //
 //   GET|HEAD /_kmsd/health   status, version, uptime, key count
-//   POST /_kmsd/reset        forgets every key and alias (WebGuard::CheckAdminWrite first)
+//   POST /_kmsd/reset        forgets every key and alias, and their last usage
+//                            (WebGuard::CheckAdminWrite first)
 //   POST (anything else)     the KMS API: the Dispatcher (protocol/dispatch.hpp) by X-Amz-Target
 //
 // after WebGuard's Host check (web_guard.hpp), and it holds a reply back until the registry
@@ -28,14 +29,16 @@
 #include "server/protocol/dispatch.hpp"
 #include "server/service/web_guard.hpp"
 #include "server/transport/service.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/registry.hpp"
 
 namespace kms::server {
 
 class KmsService final : public transport::Service {
  public:
-  // REQUIRES: `registry`, `clock` and `config` outlive the service.
-  KmsService(storage::Registry& registry, const Clock& clock, const config::Config& config);
+  // REQUIRES: `registry`, `key_usage`, `clock` and `config` outlive the service.
+  KmsService(storage::Registry& registry, storage::KeyUsageTracker& key_usage, const Clock& clock,
+             const config::Config& config);
 
   bool MayBlock(const transport::HttpRequest& request) const override;
   transport::Reply Answer(const transport::HttpRequest& request,
@@ -53,6 +56,7 @@ class KmsService final : public transport::Service {
   transport::Reply ToTransport(Reply&& reply) const;
 
   storage::Registry& registry_;
+  storage::KeyUsageTracker& key_usage_;
   const Dispatcher dispatcher_;
   const WebGuard web_guard_;
   const std::chrono::steady_clock::time_point started_;

@@ -510,16 +510,6 @@ def test_generate_random_validation(kms, url):
 
 
 # ---- Unimplemented operations, DryRun ---------------------------------------------------------
-def test_unimplemented_operation_is_unsupported(kms, url):
-    # GetKeyLastUsage is the last operation without a handler (ReplicateKey, the example before,
-    # is implemented: tests/e2e/test_multi_region.py). Delete this test with it.
-    key_id = new_key(kms)
-    r = call(url, "GetKeyLastUsage", {"KeyId": key_id})
-    assert_error(r, "UnsupportedOperationException", what="GetKeyLastUsage")
-    assert "GetKeyLastUsage" in (r.message or ""), (
-        f"the message should name the operation: {r.describe()}")
-
-
 @pytest.mark.parametrize("op,extra", [
     ("Encrypt", {"Plaintext": base64.b64encode(b"x").decode()}),
     ("GenerateDataKey", {"KeySpec": "AES_256"}),

@@ -42,6 +42,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -55,6 +56,7 @@
 
 #include "config/config.hpp"
 #include "server/protocol/dispatch.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 
@@ -85,7 +87,10 @@ class Harness {
     auto registry = storage::Registry::Open(std::move(*store));
     if (!registry) Die("Registry::Open");
     registry_ = std::move(*registry);
-    dispatcher_ = std::make_unique<server::Dispatcher>(*registry_, clock_, config_);
+    // No flushing thread: Reset() flushes, so the store's usage path runs too.
+    key_usage_ =
+        std::make_unique<storage::KeyUsageTracker>(*registry_, std::chrono::milliseconds(0));
+    dispatcher_ = std::make_unique<server::Dispatcher>(*registry_, *key_usage_, clock_, config_);
     CreateFixtures();
   }
 
@@ -181,7 +186,9 @@ class Harness {
   }
 
   void Reset() {
+    key_usage_->Flush();
     if (auto r = registry_->BeginWrite().Reset(); !r) Die("Registry reset");
+    key_usage_->Clear();
     Settle();
     CreateFixtures();
   }
@@ -258,6 +265,7 @@ class Harness {
   kms::FakeClock clock_;
   kms::config::Config config_;
   std::unique_ptr<storage::Registry> registry_;
+  std::unique_ptr<storage::KeyUsageTracker> key_usage_;  // declared after registry_: goes first
   std::unique_ptr<server::Dispatcher> dispatcher_;
   // Placeholder -> what it stands for in this generation of fixtures (see the file comment).
   std::array<std::pair<std::string_view, std::string>, 13> placeholders_;

@@ -27,6 +27,7 @@
 #include "config/config.hpp"
 #include "server/service/kms_service.hpp"
 #include "server/transport/server.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/unit/storage/faulty_store.hpp"
@@ -59,7 +60,8 @@ class RunningServer {
     auto registry = kms::storage::Registry::Open(std::move(store));
     REQUIRE(registry.has_value());
     registry_ = std::move(*registry);
-    service_ = std::make_unique<kms::server::KmsService>(*registry_, clock_, config_);
+    key_usage_ = std::make_unique<kms::storage::KeyUsageTracker>(*registry_);
+    service_ = std::make_unique<kms::server::KmsService>(*registry_, *key_usage_, clock_, config_);
     auto created = kms::transport::Server::Create(config_, *service_);
     REQUIRE(created.has_value());
     server_ = std::move(*created);
@@ -78,6 +80,7 @@ class RunningServer {
   kms::config::Config config_;
   kms::SystemClock clock_;
   std::unique_ptr<kms::storage::Registry> registry_;
+  std::unique_ptr<kms::storage::KeyUsageTracker> key_usage_;
   std::unique_ptr<kms::server::KmsService> service_;
   std::unique_ptr<kms::transport::Server> server_;
   std::thread thread_;
@@ -343,7 +346,8 @@ TEST_CASE("A second server on a taken port fails with 'address in use'", "[integ
   auto registry = kms::storage::Registry::Open(std::move(*store));
   REQUIRE(registry.has_value());
   kms::SystemClock clock;
-  kms::server::KmsService service(**registry, clock, config);
+  kms::storage::KeyUsageTracker key_usage(**registry);
+  kms::server::KmsService service(**registry, key_usage, clock, config);
   auto second = kms::transport::Server::Create(config, service);
   REQUIRE_FALSE(second.has_value());
   CHECK(second.error().message == "address in use: 127.0.0.1:" + std::to_string(server.Port()));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -17,6 +18,7 @@
 #include <rapidjson/document.h>
 
 #include "server/protocol/dispatch.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
@@ -435,7 +437,8 @@ TEST_CASE("A first use whose commit fails is KMSInternalException and leaves no 
   std::unique_ptr<kms::storage::Registry> registry = std::move(*opened);
   kms::FakeClock clock;
   const kms::config::Config config;
-  const kms::server::Dispatcher dispatcher(*registry, clock, config);
+  kms::storage::KeyUsageTracker key_usage(*registry, std::chrono::milliseconds(0));
+  const kms::server::Dispatcher dispatcher(*registry, key_usage, clock, config);
   const auto call = [&](std::string_view op, std::string_view body) {
     kms::server::Reply reply =
         dispatcher.Handle("TrentService." + std::string(op), {}, body, "faulty");

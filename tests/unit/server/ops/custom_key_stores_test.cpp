@@ -3,6 +3,7 @@
 // and keys in custom key stores (CreateKey, DescribeKey, cryptographic operations, rotation,
 // GenerateRandom).
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -15,6 +16,7 @@
 #include <rapidjson/writer.h>
 
 #include "domain/vocabulary.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
@@ -976,7 +978,8 @@ TEST_CASE(
   kms::storage::testing::FaultyStore* faults = faulty.get();
   auto registry = kms::storage::Registry::Open(std::move(faulty));
   REQUIRE(registry.has_value());
-  kms::server::Dispatcher dispatcher(**registry, clock, config);
+  kms::storage::KeyUsageTracker key_usage(**registry, std::chrono::milliseconds(0));
+  kms::server::Dispatcher dispatcher(**registry, key_usage, clock, config);
   const auto call = [&](std::string_view op, std::string_view body) {
     kms::server::Reply reply =
         dispatcher.Handle("TrentService." + std::string(op), {}, body, "faulty");

@@ -3,6 +3,7 @@
 // dispatcher. Material is wrapped on the test's side with crypto::WrapKeyMaterial, as a client
 // does with GetParametersForImport's public key (crypto/key_wrap_test.cpp checks that scheme
 // against Python's `cryptography`).
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "crypto/key_wrap.hpp"
 #include "crypto/random.hpp"
 #include "crypto/signature.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/unit/server/ops/op_harness.hpp"
 #include "tests/unit/storage/faulty_store.hpp"
@@ -858,7 +860,8 @@ TEST_CASE("A storage failure in an import operation is KMSInternalException and 
   auto* faults = faulty.get();
   auto registry = kms::storage::Registry::Open(std::move(faulty));
   REQUIRE(registry.has_value());
-  kms::server::Dispatcher dispatcher(**registry, clock, config);
+  kms::storage::KeyUsageTracker key_usage(**registry, std::chrono::milliseconds(0));
+  kms::server::Dispatcher dispatcher(**registry, key_usage, clock, config);
   const auto call = [&](std::string_view op, const std::string& body) {
     kms::server::Reply reply = dispatcher.Handle("TrentService." + std::string(op), {}, body, "r");
     if (auto durable = (*registry)->WaitDurable(reply.ticket); !durable) {

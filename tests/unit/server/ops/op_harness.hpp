@@ -1,7 +1,8 @@
 // File: op_harness.hpp
 //
 // OpHarness: runs operations in-process through the real Dispatcher, over a real
-// SqliteStore (":memory:" unless a path is given), a FakeClock and a default Config.
+// SqliteStore (":memory:" unless a path is given), a FakeClock, a default Config and a
+// KeyUsageTracker without its flushing thread (FlushKeyUsage() flushes).
 //
 //   OpHarness h;
 //   auto key = h.CreateSymmetricKey();
@@ -17,6 +18,7 @@
 
 #include "base/clock.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -27,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -41,6 +44,7 @@
 #include "server/ops/context.hpp"
 #include "server/protocol/dispatch.hpp"
 #include "server/protocol/json_io.hpp"
+#include "storage/key_usage_tracker.hpp"
 #include "storage/records.hpp"
 #include "storage/registry.hpp"
 #include "storage/sqlite_store.hpp"
@@ -196,11 +200,30 @@ class OpHarness {
  public:
   explicit OpHarness(const std::string& db_path = ":memory:") { Open(db_path); }
 
-  // Re-opens the registry from the same database file: a restart.
+  // Re-opens the registry from the same database file: a graceful restart (the key usage
+  // tracker flushes on its way out, as kmsd's does).
   void Reopen() {
     dispatcher_.reset();
+    key_usage_.reset();
     registry_.reset();
     Open(db_path_);
+  }
+
+  // A restart after a crash: what the usage tracker has not flushed is lost.
+  void ReopenAfterCrash() {
+    dispatcher_.reset();
+    key_usage_->Clear();  // nothing left to flush on the way out
+    key_usage_.reset();
+    registry_.reset();
+    Open(db_path_);
+  }
+
+  // Sends the tracker's dirty entries to the registry and waits until they are durable;
+  // returns the number of rows sent.
+  std::size_t FlushKeyUsage() {
+    const std::size_t rows = key_usage_->Flush();
+    REQUIRE(registry_->WaitDurable({0, registry_->LastChange()}).has_value());
+    return rows;
   }
 
   // Calls `op` with the JSON body; `region` names the caller's region via a SigV4
@@ -217,10 +240,10 @@ class OpHarness {
       auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/" + std::string(region) +
              "/kms/aws4_request, SignedHeaders=host, Signature=00";
     }
-    server::Reply reply = dispatcher_->Handle(target, auth, body, "test-request-id");
+    server::Reply reply = dispatcher_->Handle(target, auth, body, request_id_);
     // As the session does: answer once the changes the reply depends on are durable.
     if (auto durable = registry_->WaitDurable(reply.ticket); !durable) {
-      reply = server::Dispatcher::CommitFailedReply(reply, durable.error(), "test-request-id");
+      reply = server::Dispatcher::CommitFailedReply(reply, durable.error(), request_id_);
     }
     return ResultOf(reply);
   }
@@ -308,8 +331,12 @@ class OpHarness {
     return r.json["KeyMetadata"]["CurrentKeyMaterialId"].GetString();
   }
 
+  // The request id the following calls are made with ("test-request-id" until changed).
+  void SetRequestId(std::string request_id) { request_id_ = std::move(request_id); }
+
   FakeClock& clock() { return clock_; }
   storage::Registry& registry() { return *registry_; }
+  storage::KeyUsageTracker& key_usage() { return *key_usage_; }
   const config::Config& config() const { return config_; }
 
  private:
@@ -320,13 +347,17 @@ class OpHarness {
     auto registry = storage::Registry::Open(std::move(*store));
     if (!registry) throw std::runtime_error("cannot open registry: " + registry.error().message);
     registry_ = std::move(*registry);
-    dispatcher_ = std::make_unique<server::Dispatcher>(*registry_, clock_, config_);
+    key_usage_ =
+        std::make_unique<storage::KeyUsageTracker>(*registry_, std::chrono::milliseconds(0));
+    dispatcher_ = std::make_unique<server::Dispatcher>(*registry_, *key_usage_, clock_, config_);
   }
 
   std::string db_path_;
+  std::string request_id_ = "test-request-id";
   config::Config config_;
   FakeClock clock_;
   std::unique_ptr<storage::Registry> registry_;
+  std::unique_ptr<storage::KeyUsageTracker> key_usage_;  // declared after registry_: goes first
   std::unique_ptr<server::Dispatcher> dispatcher_;
 };
 
@@ -341,7 +372,8 @@ struct FaultyHarness {
     auto opened = storage::Registry::Open(std::move(faulty));
     REQUIRE(opened.has_value());
     registry = std::move(*opened);
-    dispatcher = std::make_unique<server::Dispatcher>(*registry, clock, config);
+    key_usage = std::make_unique<storage::KeyUsageTracker>(*registry, std::chrono::milliseconds(0));
+    dispatcher = std::make_unique<server::Dispatcher>(*registry, *key_usage, clock, config);
   }
 
   // As the session does: the reply waits for its ticket, and a failed commit replaces it.
@@ -366,6 +398,7 @@ struct FaultyHarness {
   FakeClock clock;
   storage::testing::FaultyStore* faults = nullptr;
   std::unique_ptr<storage::Registry> registry;
+  std::unique_ptr<storage::KeyUsageTracker> key_usage;  // declared after registry: goes first
   std::unique_ptr<server::Dispatcher> dispatcher;
 };
 
