@@ -314,3 +314,41 @@ def test_import_survives_restarts(fresh_server):
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"
     import_material(kms, key_id, material)
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"before restart"
+
+
+def _encoded_context(context: dict[str, str]) -> bytes:
+    """crypto/encryption_context.hpp's encoding: a count, then length-prefixed pairs in bytewise
+    key order."""
+    out = len(context).to_bytes(4, "big")
+    for k in sorted(context, key=lambda s: s.encode()):
+        for text in (k.encode(), context[k].encode()):
+            out += len(text).to_bytes(4, "big") + text
+    return out
+
+
+def test_symmetric_blobs_open_offline_with_the_imported_material_and_the_reverse(kms):
+    """kmsd's blob format (crypto/ciphertext_blob.hpp) is AES-256-GCM under the key material with
+    the 53-byte header and the encoded context as AAD: with the material a user imported, a blob
+    kmsd made opens offline, and a blob made offline opens in kmsd."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key_id = external_key(kms)
+    material = os.urandom(32)
+    import_material(kms, key_id, material)
+    context = {"purpose": "offline", "b": "2"}
+
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"made by kmsd",
+                       EncryptionContext=context)["CiphertextBlob"]
+    assert blob[0] == 1 and blob[1:37].decode() == key_id
+    header, nonce, sealed = blob[:53], blob[41:53], blob[53:]
+    assert AESGCM(material).decrypt(nonce, sealed, header + _encoded_context(context)) == \
+        b"made by kmsd"
+
+    version = int.from_bytes(blob[37:41], "big")
+    nonce = os.urandom(12)
+    header = bytes([1]) + key_id.encode() + version.to_bytes(4, "big") + nonce
+    offline = header + AESGCM(material).encrypt(nonce, b"made offline",
+                                                header + _encoded_context(context))
+    out = kms.decrypt(CiphertextBlob=offline, EncryptionContext=context)
+    assert out["Plaintext"] == b"made offline"
+    assert out["KeyId"] == key_arn(key_id)
