@@ -93,7 +93,7 @@ Result<Bytes> AesKeyWrapPad(ByteView kek, ByteView plaintext) {
   if (EVP_EncryptFinal_ex(ctx.get(), out.data() + len, &tail) != 1) {
     return OpenSslError("AES key wrap final");
   }
-  out.resize(static_cast<std::size_t>(len + tail));
+  out.resize(static_cast<std::size_t>(len) + static_cast<std::size_t>(tail));
   return out;
 }
 
@@ -117,7 +117,7 @@ Result<SecureBytes> AesKeyUnwrapPad(ByteView kek, ByteView wrapped) {
     DrainOpenSslErrors();
     return failed;
   }
-  out.resize(static_cast<std::size_t>(len + tail));
+  out.resize(static_cast<std::size_t>(len) + static_cast<std::size_t>(tail));
   return out;
 }
 

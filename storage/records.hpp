@@ -45,6 +45,9 @@ class SharedText {
 
   // One overload serves SharedText, std::string, std::string_view and literals alike.
   friend bool operator==(const SharedText& a, std::string_view b) { return a.view() == b; }
+  // The same, for two SharedTexts: without it, C++20's reversed candidates make a == b
+  // ambiguous (clang's -Wambiguous-reversed-operator), as KeyRecord's defaulted == needs it.
+  friend bool operator==(const SharedText& a, const SharedText& b) { return a.view() == b.view(); }
 
  private:
   std::shared_ptr<const std::string> text_;  // nullptr reads as ""
