@@ -331,8 +331,10 @@ Result<void> ReplicateKey(OpContext& ctx, const JsonIn& in, JsonOut& out) {
 
   const storage::KeyRecord replica = NewReplica(ctx, *primary, replica_scope, in, std::move(tags));
   // A deleted replica that PurgeExpiredKeys has not removed yet makes room for the new one.
-  if (existing != nullptr && !writer.DeleteKey(replica_scope, replica.key_id)) {
-    return StorageFailure("ReplicateKey");
+  if (existing != nullptr) {
+    if (!writer.DeleteKey(replica_scope, replica.key_id)) return StorageFailure("ReplicateKey");
+    // The new replica starts with no usage (GetKeyLastUsage), as every new key does.
+    if (ctx.key_usage != nullptr) ctx.key_usage->Forget(replica_scope, replica.key_id);
   }
   if (!writer.InsertKey(replica)) return StorageFailure("ReplicateKey");
   // The primary lists the region already when the replica replaced is a deleted one.

@@ -432,6 +432,34 @@ TEST_CASE("Deleting a key forgets its usage", "[ops][key_usage]") {
   CHECK(h.FlushKeyUsage() == 1);  // the kept key's use only
 }
 
+TEST_CASE("Replicas track their own usage and a replica made again starts without any",
+          "[ops][key_usage]") {
+  OpHarness h;
+  const std::string id =
+      h.Call("CreateKey", R"({"MultiRegion":true})").json["KeyMetadata"]["KeyId"].GetString();
+  JsonOut replicate;
+  replicate.String("KeyId", id);
+  replicate.String("ReplicaRegion", "eu-west-2");
+  const std::string replicate_body = replicate.Finish();
+  REQUIRE(h.Call("ReplicateKey", replicate_body).status == 200);
+  h.clock().Advance(1);  // the replica is Enabled after its second of Creating
+  JsonOut encrypt;
+  encrypt.String("KeyId", id);
+  encrypt.String("Plaintext", "aGk=");
+  h.SetRequestId("replica-use");
+  REQUIRE(h.Call("Encrypt", encrypt.Finish(), "eu-west-2").status == 200);
+  CHECK(Member(UsageOf(LastUsage(h, id, "eu-west-2")), "KmsRequestId") == "replica-use");
+  CHECK(UsageOf(LastUsage(h, id)).ObjectEmpty());  // the primary was not used
+
+  REQUIRE(h.Call("ScheduleKeyDeletion", ScheduleDeletionBody(id, 7), "eu-west-2").status == 200);
+  h.clock().Advance(7 * kDay);
+  REQUIRE(h.Call("ReplicateKey", replicate_body).status == 200);  // replaces the deleted one
+  const storage::Scope eu_west{"111122223333", "eu-west-2"};
+  CHECK_FALSE(h.key_usage().Find(eu_west, id).has_value());
+  h.clock().Advance(1);
+  CHECK(UsageOf(LastUsage(h, id, "eu-west-2")).ObjectEmpty());
+}
+
 TEST_CASE("A use older than the key is not the key's", "[ops][key_usage]") {
   // A replica deleted and replicated again into a region has the same id there; the tracker
   // may still hold the first one's use.
