@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -43,11 +44,17 @@ class SharedText {
   // True if both share one allocation (not merely equal texts).
   bool SharesWith(const SharedText& other) const { return text_ == other.text_; }
 
-  // One overload serves SharedText, std::string, std::string_view and literals alike.
-  friend bool operator==(const SharedText& a, std::string_view b) { return a.view() == b; }
-  // The same, for two SharedTexts: without it, C++20's reversed candidates make a == b
-  // ambiguous (clang's -Wambiguous-reversed-operator), as KeyRecord's defaulted == needs it.
+  // By content, with another SharedText or anything that reads as a string_view (std::string,
+  // std::string_view, literals). Two overloads rather than one taking string_view: with one,
+  // C++20's reversed candidates make SharedText == SharedText ambiguous (clang's
+  // -Wambiguous-reversed-operator, reached through KeyRecord's defaulted ==).
   friend bool operator==(const SharedText& a, const SharedText& b) { return a.view() == b.view(); }
+  template <class T>
+  requires(std::is_convertible_v<const T&, std::string_view> &&
+           !std::is_same_v<std::remove_cvref_t<T>, SharedText>) friend bool
+  operator==(const SharedText& a, const T& b) {
+    return a.view() == std::string_view(b);
+  }
 
  private:
   std::shared_ptr<const std::string> text_;  // nullptr reads as ""
