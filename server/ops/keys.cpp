@@ -352,6 +352,8 @@ Result<void> DisableKey(OpContext& ctx, const JsonIn& in, JsonOut& /*out*/) {
 // (multi_region.hpp). A replica is scheduled like any key.
 Result<void> ScheduleKeyDeletion(OpContext& ctx, const JsonIn& in, JsonOut& out) {
   KMS_ASSIGN_OR_RETURN(std::string_view key_ref, in.RequiredString("KeyId"));
+  // Order of checks: the window's range is a ValidationException, which AWS raises with the
+  // request's validation, before it looks the key up (kmsd's choice: the order is not recorded).
   const std::int64_t days =
       in.OptionalInt("PendingWindowInDays").value_or(kDefaultPendingWindowDays);
   if (days < kMinPendingWindowDays || days > kMaxPendingWindowDays) {
