@@ -100,14 +100,9 @@ constexpr std::array kOps = {
     OpEntry{"VerifyMac", &ops::VerifyMac},
 };
 
-// Every operation of the model has a handler (issue 19): no row answers "not implemented".
-constexpr bool EveryOperationHasAHandler() {
-  for (const OpEntry& e : kOps) {
-    if (e.fn == nullptr) return false;
-  }
-  return true;
-}
-static_assert(EveryOperationHasAHandler(), "each kOps row needs its handler");
+// Every row has a handler (issue 19): dispatch_test.cpp's [coverage] case checks it and calls
+// every operation. (Not a static_assert: comparing a function's address with nullptr is not a
+// constant expression under GCC's sanitizer builds.)
 
 // GetKeyLastUsage's KeyLastUsageTrackingOperation, sorted; dispatch_test.cpp checks it against
 // the model. A table, so that the request path asks one array, not a chain of comparisons.
