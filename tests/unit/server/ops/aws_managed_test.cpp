@@ -68,6 +68,8 @@ std::vector<std::string> PredefinedNames() {
 }
 
 // The ListAliases entry named `name`, or nullptr.
+// Entry points into `r`'s document: a temporary CallResult would leave it dangling (ASan).
+const rapidjson::Value* Entry(CallResult&& r, std::string_view name) = delete;
 const rapidjson::Value* Entry(const CallResult& r, std::string_view name) {
   for (const auto& a : r.json["Aliases"].GetArray()) {
     if (name == a["AliasName"].GetString()) return &a;
@@ -215,7 +217,8 @@ TEST_CASE("The first use of a predefined alias creates its AWS managed key", "[o
         "Default key that protects my S3 objects when no other key is defined");
   CHECK(md["CreationDate"].GetInt64() == now);
 
-  const rapidjson::Value* alias = Entry(List(h), "alias/aws/s3");
+  const CallResult listed = List(h);  // owns the document `alias` points into
+  const rapidjson::Value* alias = Entry(listed, "alias/aws/s3");
   REQUIRE(alias != nullptr);
   CHECK(std::string((*alias)["TargetKeyId"].GetString()) == id);
   CHECK((*alias)["CreationDate"].GetInt64() == now);
@@ -366,7 +369,8 @@ TEST_CASE("AWS managed aliases cannot be created, updated or deleted", "[ops][aw
     CHECK(r.message.empty());
     CHECK_FALSE(r.json.HasMember("message"));
   }
-  const rapidjson::Value* alias = Entry(List(h), "alias/aws/s3");
+  const CallResult listed = List(h);  // owns the document `alias` points into
+  const rapidjson::Value* alias = Entry(listed, "alias/aws/s3");
   REQUIRE(alias != nullptr);
   CHECK(alias->HasMember("TargetKeyId") == used);
   if (used) CHECK(std::string((*alias)["TargetKeyId"].GetString()) != customer);
@@ -397,7 +401,8 @@ TEST_CASE("An AWS managed key and its alias survive a restart", "[ops][aws_manag
   REQUIRE(described.status == 200);
   CHECK(std::string(described.json["KeyMetadata"]["KeyId"].GetString()) == id);
   CHECK(std::string(described.json["KeyMetadata"]["KeyManager"].GetString()) == "AWS");
-  const rapidjson::Value* alias = Entry(List(h), "alias/aws/dynamodb");
+  const CallResult listed = List(h);  // owns the document `alias` points into
+  const rapidjson::Value* alias = Entry(listed, "alias/aws/dynamodb");
   REQUIRE(alias != nullptr);
   CHECK(std::string((*alias)["TargetKeyId"].GetString()) == id);
   CHECK(h.Call("Decrypt", DecryptBody(sealed.Str("CiphertextBlob"))).status == 200);
